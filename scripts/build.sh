@@ -1,0 +1,114 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Builds qemu-system-x86_64 and our qtests from Debian's QEMU 7.2 source with
+# QEMU's own hw/vfio and include/hw/vfio replaced by ours.  The tree in
+# $QEMU_TREE links back to this repository, so an edit here rebuilds in
+# seconds; ccache makes a fresh build tree cheap too.
+set -eu
+
+. "$(dirname "$0")/config.sh"
+
+log() { echo "build: $*"; }
+die() { echo "build: error: $*" >&2; exit 1; }
+
+OUR_QTESTS=$(cd "$REPO/tests/qtest" && ls *.c | sed 's/\.c$//')
+
+# Hard links keep the copy cheap; QEMU's files are never edited in place
+# (we replace, never write through, so the cache stays pristine).
+copy_tree() {
+    log "preparing $QEMU_TREE"
+    rm -rf "$QEMU_TREE"
+    mkdir -p "$BUILD"
+    cp -al "$QEMU_SRC" "$QEMU_TREE" 2>/dev/null || cp -a "$QEMU_SRC" "$QEMU_TREE"
+    rm "$QEMU_TREE/.vfio-pristine"
+}
+
+# Our hw/vfio and include/hw/vfio stand where QEMU's were.
+link_ours() {
+    rm -rf "$QEMU_TREE/hw/vfio" "$QEMU_TREE/include/hw/vfio"
+    ln -s "$REPO/hw/vfio" "$QEMU_TREE/hw/vfio"
+    ln -s "$REPO/include/hw/vfio" "$QEMU_TREE/include/hw/vfio"
+    for t in $OUR_QTESTS; do
+        ln -sf "$REPO/tests/qtest/$t.c" "$QEMU_TREE/tests/qtest/$t.c"
+    done
+}
+
+# Splice our qtest list (tests/qtest/meson.build here) into QEMU's, right
+# after qtests_pci is defined and before anything reads it.
+splice_qtests() {
+    mb=$QEMU_TREE/tests/qtest/meson.build
+    grep -q "vfio-pci qtests" "$mb" && return 0
+    awk -v frag="$REPO/tests/qtest/meson.build" '
+        /^qtests_cxl = / { while ((getline l < frag) > 0) print l; print "" }
+        { print }' "$mb" > "$mb.new"
+    grep -q "vfio-pci qtests" "$mb.new" || die "could not splice $mb"
+    rm "$mb" && mv "$mb.new" "$mb"
+}
+
+configure_tree() {
+    [ -f "$QEMU_BUILD/build.ninja" ] && return 0
+    log "configuring"
+    mkdir -p "$QEMU_BUILD"
+    (cd "$QEMU_BUILD" &&
+     ../configure --target-list=x86_64-softmmu --meson=meson \
+        --without-default-features --enable-kvm --enable-tcg \
+        --disable-docs --disable-werror --disable-tools \
+        > configure.log 2>&1) ||
+        { tail -30 "$QEMU_BUILD/configure.log"; die "configure failed"; }
+}
+
+# A QEMU run from its build tree looks for firmware in qemu-bundle; the dfsg
+# source has none, so use Debian's.
+link_firmware() {
+    fw=$QEMU_BUILD/qemu-bundle/usr/local/share/qemu
+    mkdir -p "$fw"
+    for f in /usr/share/seabios/*.bin /usr/share/qemu/*.bin \
+             /usr/share/qemu/*.rom /usr/lib/ipxe/qemu/*.rom; do
+        [ -e "$f" ] && ln -sf "$f" "$fw/"
+    done
+    return 0
+}
+
+compile() {
+    targets="qemu-system-x86_64"
+    for t in $OUR_QTESTS; do
+        targets="$targets tests/qtest/$t"
+    done
+    log "ninja $targets"
+    ninja -C "$QEMU_BUILD" $targets > "$QEMU_BUILD/ninja.log" 2>&1 ||
+        { grep -B2 -A10 "error" "$QEMU_BUILD/ninja.log" | head -60; die "ninja failed"; }
+    # Our code builds without a warning.
+    if grep -A3 "hw/vfio/.*warning:\|tests/qtest/vfio.*warning:" "$QEMU_BUILD/ninja.log"; then
+        touch "$REPO"/hw/vfio/*.c
+        die "warnings in our sources"
+    fi
+}
+
+# Fail loudly if anything of QEMU's own hw/vfio got compiled.
+check_sources() {
+    srcs=$(grep -o '"file": "[^"]*hw/vfio/[^"]*"' "$QEMU_BUILD/compile_commands.json" |
+           sed 's/"file": "//; s/"$//' | sort -u)
+    [ -n "$srcs" ] || die "no hw/vfio source was compiled"
+    for s in $srcs; do
+        real=$(cd "$QEMU_BUILD" && readlink -f "$s")
+        case "$real" in
+        "$REPO"/hw/vfio/*) ;;
+        *) die "$s is not ours ($real)" ;;
+        esac
+    done
+    "$QEMU_BUILD/qemu-system-x86_64" -device help 2>&1 | grep -q '"vfio-pci"' ||
+        die "vfio-pci is missing from qemu-system-x86_64 -device help"
+    log "ok: $(echo $srcs | wc -w) hw/vfio sources, all ours; vfio-pci registered"
+}
+
+[ -f "$QEMU_SRC/.vfio-pristine" ] || die "no QEMU source in $QEMU_SRC: run scripts/setup.sh"
+if [ ! -L "$QEMU_TREE/hw/vfio" ] || [ ! -f "$QEMU_TREE/configure" ]; then
+    copy_tree
+fi
+link_ours
+splice_qtests
+configure_tree
+link_firmware
+compile
+check_sources

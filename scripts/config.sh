@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared settings for the build, rig and benchmark scripts (sourced).
+
+# Scripts outside scripts/ (e.g. tests/rig/*) set REPO before sourcing this.
+REPO=${REPO:-$(cd "$(dirname "$0")/.." && pwd)}
+
+# The QEMU we build against: Debian 12's 7.2, pinned.
+QEMU_DEB_VERSION=${QEMU_DEB_VERSION:-1:7.2+dfsg-7+deb12u18}
+# The rig guest's kernel (unpacked, never installed).
+KERNEL_PKG=${KERNEL_PKG:-linux-image-6.12.117+deb12-amd64}
+
+# Downloads live outside the clone so that reruns are fast; nothing
+# relies on them being there.
+VFIO_CACHE=${VFIO_CACHE:-/var/cache/vfio-pci-ci}
+QEMU_SRC=$VFIO_CACHE/qemu-src
+KERNEL_DIR=$VFIO_CACHE/kernel
+
+BUILD=${VFIO_BUILD:-$REPO/build}
+QEMU_TREE=$BUILD/qemu
+QEMU_BUILD=$QEMU_TREE/build
+
+PACKAGES="build-essential ninja-build meson pkg-config ccache python3-venv
+ libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev flex bison dpkg-dev
+ qemu-system-x86 qemu-utils seabios ipxe-qemu
+ busybox-static cpio kmod xz-utils"

@@ -1,0 +1,82 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Installs what building and testing our vfio-pci needs on a Debian 12
+# machine, and fetches the pinned QEMU 7.2 source and the rig's guest kernel
+# into a cache outside the clone ($VFIO_CACHE).  Idempotent: a second run
+# finds everything in place and returns in seconds.
+set -eu
+
+. "$(dirname "$0")/config.sh"
+
+log() { echo "setup: $*"; }
+
+need_root() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "setup: must run as root (it installs Debian packages)" >&2
+        exit 1
+    fi
+}
+
+# apt-get source needs deb-src lines for the suites apt already uses.
+enable_deb_src() {
+    changed=0
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] || continue
+        if grep -q '^Types: deb$' "$f"; then
+            sed -i 's/^Types: deb$/Types: deb deb-src/' "$f"
+            changed=1
+        fi
+    done
+    if [ -f /etc/apt/sources.list ] &&
+       grep -q '^deb ' /etc/apt/sources.list &&
+       ! grep -q '^deb-src ' /etc/apt/sources.list; then
+        sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >> /etc/apt/sources.list
+        changed=1
+    fi
+    if [ $changed = 1 ] || [ ! -f "$VFIO_CACHE/.apt-updated" ] ||
+       ! apt-cache showsrc "qemu=$QEMU_DEB_VERSION" 2>/dev/null | grep -q Version; then
+        log "apt-get update"
+        apt-get update -q >/dev/null
+        touch "$VFIO_CACHE/.apt-updated"
+    fi
+}
+
+install_packages() {
+    missing=""
+    for p in $PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+            missing="$missing $p"
+    done
+    [ -z "$missing" ] && return 0
+    log "installing$missing"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends $missing >/dev/null
+}
+
+fetch_qemu() {
+    [ -f "$QEMU_SRC/.vfio-pristine" ] && return 0
+    log "fetching qemu $QEMU_DEB_VERSION source"
+    rm -rf "$QEMU_SRC"
+    (cd "$VFIO_CACHE" &&
+     apt-get source -q --download-only "qemu=$QEMU_DEB_VERSION" >/dev/null 2>&1 &&
+     dpkg-source -x "qemu_${QEMU_DEB_VERSION#*:}.dsc" "$QEMU_SRC" >/dev/null)
+    touch "$QEMU_SRC/.vfio-pristine"
+}
+
+fetch_kernel() {
+    [ -d "$KERNEL_DIR/lib/modules" ] && return 0
+    log "fetching guest kernel $KERNEL_PKG"
+    (cd "$VFIO_CACHE" && apt-get download -q "$KERNEL_PKG" >/dev/null 2>&1)
+    rm -rf "$KERNEL_DIR.tmp"
+    dpkg-deb -x "$VFIO_CACHE"/"$KERNEL_PKG"_*.deb "$KERNEL_DIR.tmp"
+    mv "$KERNEL_DIR.tmp" "$KERNEL_DIR"
+}
+
+need_root
+mkdir -p "$VFIO_CACHE"
+enable_deb_src
+install_packages
+fetch_qemu
+fetch_kernel
+log "ready (cache: $VFIO_CACHE)"
