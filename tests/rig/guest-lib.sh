@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Helpers for rig guest scripts (sourced; busybox sh, in the rig guest,
+# before chroot).  tests/rig/run.sh sets REPO and BUILD at the top of the
+# guest script; the host root is at /host.
+#
+#   rig_bind_all        check the rig's devices and bind them to vfio-pci;
+#                       exports VFIO_EDU, VFIO_E1000E, VFIO_NVME
+#   rig_chroot_prepare  make /host usable as a chroot (idempotent)
+#   rig_in_chroot CMD   run CMD in the host root; exported variables pass
+#                       through, with TMPDIR=/run and a standard PATH
+
+: "${REPO:?REPO not set: run guest scripts through tests/rig/run.sh}"
+RIG_HOST=/host
+# Devices of the rig, as tests/rig/run.sh places them: VAR=BDF=VENDOR:DEVICE.
+RIG_DEVICES="VFIO_EDU=0000:00:02.0=1234:11e8
+ VFIO_E1000E=0000:00:03.0=8086:10d3
+ VFIO_NVME=0000:00:04.0=1b36:0010"
+
+rig_log() { echo "rig: $*"; }
+
+# scripts/bind-vfio.sh of this clone, run from outside the chroot.
+rig_bind_vfio() { sh "$RIG_HOST$REPO/scripts/bind-vfio.sh" "$@"; }
+
+# rig_check_id BDF VENDOR:DEVICE
+rig_check_id() {
+    _rig_d=/sys/bus/pci/devices/$1
+    if [ ! -e "$_rig_d" ]; then
+        rig_log "error: no device at $1"
+        return 1
+    fi
+    _rig_id=$(sed 's/^0x//' "$_rig_d/vendor"):$(sed 's/^0x//' "$_rig_d/device")
+    if [ "$_rig_id" != "$2" ]; then
+        rig_log "error: $1 is $_rig_id, expected $2"
+        return 1
+    fi
+}
+
+rig_bind_all() {
+    for _rig_x in $RIG_DEVICES; do
+        _rig_r=${_rig_x#*=}
+        rig_check_id "${_rig_r%%=*}" "${_rig_r#*=}" || return 1
+    done
+    for _rig_x in $RIG_DEVICES; do
+        _rig_r=${_rig_x#*=}
+        rig_bind_vfio bind "${_rig_r%%=*}" || return 1
+    done
+    for _rig_x in $RIG_DEVICES; do
+        _rig_r=${_rig_x#*=}
+        export "${_rig_x%%=*}=${_rig_r%%=*}"
+    done
+}
+
+rig_mounted() { grep -q " $1 " /proc/mounts; }
+
+# rig_mount DIR MOUNT-ARGS...: mounts unless DIR is a mount point already.
+rig_mount() {
+    _rig_dir=$1
+    shift
+    rig_mounted "$_rig_dir" || mount "$@" "$_rig_dir"
+}
+
+rig_chroot_prepare() {
+    rig_mount "$RIG_HOST/proc" -o bind /proc
+    rig_mount "$RIG_HOST/sys" -o bind /sys
+    rig_mount "$RIG_HOST/dev" -o bind /dev
+    mkdir -p "$RIG_HOST/dev/pts"
+    rig_mount "$RIG_HOST/dev/pts" -t devpts devpts
+    rig_mount "$RIG_HOST/run" -t tmpfs tmpfs
+    # bind-vfio.sh's records, so that it can restore from inside too.
+    mkdir -p /run/bind-vfio "$RIG_HOST/run/bind-vfio"
+    rig_mount "$RIG_HOST/run/bind-vfio" -o bind /run/bind-vfio
+}
+
+rig_in_chroot() {
+    TMPDIR=/run HOME=/run \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        chroot "$RIG_HOST" "$@"
+}

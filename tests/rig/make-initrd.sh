@@ -1,0 +1,76 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Builds the rig guest's initramfs, $BUILD/rig/initrd.gz: static busybox,
+# the VFIO and 9p modules of the unpacked Debian kernel in $KERNEL_DIR, and
+# an /init that mounts the host root read-only at /host and the results
+# share at /out, runs /out/guest.sh and powers off.  Does nothing when the
+# initrd is newer than this script.
+set -eu
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+. "$REPO/scripts/config.sh"
+
+OUT=$BUILD/rig/initrd.gz
+# Load order matters: each module needs the ones before it.
+MODULES="virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1
+ drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci fs/netfs/netfs
+ net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p"
+
+log() { echo "make-initrd: $*"; }
+die() { echo "make-initrd: error: $*" >&2; exit 1; }
+
+kernel_version() {
+    [ -d "$KERNEL_DIR/lib/modules" ] ||
+        die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
+    ls "$KERNEL_DIR/lib/modules"
+}
+
+write_init() {
+    cat <<'EOF'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in irqbypass vfio vfio_iommu_type1 vfio-pci-core vfio-pci netfs 9pnet 9pnet_virtio 9p; do
+    insmod /mods/$m.ko || echo "RIG: insmod $m failed"
+done
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host ||
+    echo "RIG: mounting the host root failed"
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out /out ||
+    echo "RIG: mounting /out failed"
+echo "RIG: booted $(cut -d' ' -f1 /proc/uptime)s"
+rc=0
+sh /out/guest.sh > /out/guest.log 2>&1 || rc=$?
+echo $rc > /out/guest.rc
+sync
+echo "RIG: guest.sh exited $rc at $(cut -d' ' -f1 /proc/uptime)s"
+poweroff -f
+EOF
+}
+
+build() {
+    v=$(kernel_version)
+    m=$KERNEL_DIR/lib/modules/$v/kernel
+    d=$(mktemp -d)
+    trap 'rm -rf "$d"' EXIT
+    mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/host" "$d/out" \
+             "$d/run" "$d/tmp" "$d/mods"
+    cp /bin/busybox "$d/bin/"
+    for x in $MODULES; do
+        xz -dc "$m/$x.ko.xz" > "$d/mods/${x##*/}.ko" || die "missing module $x.ko.xz"
+    done
+    write_init > "$d/init"
+    chmod +x "$d/init"
+    mkdir -p "${OUT%/*}"
+    (cd "$d" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$OUT.tmp"
+    mv "$OUT.tmp" "$OUT"
+    log "built $OUT (kernel $v)"
+}
+
+if [ -f "$OUT" ] && [ -n "$(find "$OUT" -newer "$0")" ]; then
+    exit 0
+fi
+build

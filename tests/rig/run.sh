@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# usage: tests/rig/run.sh GUEST_SCRIPT [OUTDIR]
+#
+# Boots the rig (a Linux guest under TCG with an emulated intel-iommu and
+# edu, e1000e and nvme devices at 00:02.0, 00:03.0, 00:04.0) and runs
+# GUEST_SCRIPT in it as /out/guest.sh under busybox sh, before any chroot.
+# run.sh puts two lines in front of the script:
+#     REPO='/path/of/this/clone'; BUILD='/path/of/build'; export REPO BUILD
+# so a guest script starts with
+#     . "/host$REPO/tests/rig/guest-lib.sh"
+# The host root is at /host (read-only); OUTDIR is at /out (writable).
+#
+# OUTDIR (default $BUILD/rig/out, emptied first) ends up with guest.sh,
+# guest.log (its output), guest.rc (its exit code) and console.log (guest
+# console and outer QEMU messages).  Exits with the guest script's code, or
+# 2 if it never finished (panic, hang, RIG_TIMEOUT seconds, default 1500).
+set -eu
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+. "$REPO/scripts/config.sh"
+
+RIG=$BUILD/rig
+RIG_TIMEOUT=${RIG_TIMEOUT:-1500}
+
+log() { echo "rig: $*" >&2; }
+die() { echo "rig: error: $*" >&2; exit 2; }
+
+nvme_image() {
+    [ -f "$RIG/nvme.img" ] && return 0
+    truncate -s 64M "$RIG/nvme.img.tmp" && mv "$RIG/nvme.img.tmp" "$RIG/nvme.img"
+}
+
+prepare_out() {
+    if [ -d "$OUT" ] && [ -n "$(ls -A "$OUT")" ] && [ ! -f "$OUT/guest.sh" ]; then
+        die "$OUT is not empty and not a rig output directory; not emptying it"
+    fi
+    rm -rf "$OUT"
+    mkdir -p "$OUT"
+    OUT=$(cd "$OUT" && pwd)
+    {
+        echo "REPO='$REPO'; BUILD='$BUILD'; export REPO BUILD"
+        echo "# --- $GUEST ---"
+        cat "$GUEST"
+    } > "$OUT/guest.sh"
+}
+
+boot() {
+    set -- "$KERNEL_DIR"/boot/vmlinuz-*
+    kernel=$1
+    [ -f "$kernel" ] || die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
+    timeout -k 10 "$RIG_TIMEOUT" qemu-system-x86_64 \
+        -M q35 -accel tcg -cpu max -smp 1 -m 4G \
+        -display none -serial stdio -monitor none -no-reboot \
+        -device intel-iommu,intremap=on,caching-mode=on \
+        -device edu,addr=02.0 \
+        -netdev user,id=n0,restrict=on -device e1000e,netdev=n0,addr=03.0 \
+        -drive file="$RIG/nvme.img",if=none,id=nvm,format=raw \
+        -device nvme,serial=deadbeef,drive=nvm,addr=04.0 \
+        -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+        -virtfs local,path="$OUT",mount_tag=out,security_model=none \
+        -kernel "$kernel" -initrd "$RIG/initrd.gz" \
+        -append "console=ttyS0 intel_iommu=on panic=-1" \
+        < /dev/null > "$OUT/console.log" 2>&1 || true
+}
+
+report() {
+    rc=$(cat "$OUT/guest.rc" 2>/dev/null || true)
+    case $rc in
+    ''|*[!0-9]*)
+        log "the guest did not finish (panic, hang or ${RIG_TIMEOUT}s timeout)"
+        echo "--- last 60 lines of $OUT/console.log ---"
+        tail -n 60 "$OUT/console.log" 2>/dev/null || true
+        echo "--- last 60 lines of $OUT/guest.log ---"
+        tail -n 60 "$OUT/guest.log" 2>/dev/null || true
+        exit 2 ;;
+    esac
+    cat "$OUT/guest.log"
+    log "guest script exited $rc after $(($(date +%s) - START))s (output in $OUT)"
+    exit "$rc"
+}
+
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    die "usage: tests/rig/run.sh GUEST_SCRIPT [OUTDIR]"
+fi
+GUEST=$1
+OUT=${2:-$RIG/out}
+[ -f "$GUEST" ] || die "no such guest script: $GUEST"
+START=$(date +%s)
+mkdir -p "$RIG"
+sh "$REPO/tests/rig/make-initrd.sh" >&2
+nvme_image
+prepare_out
+boot
+report
