@@ -1,0 +1,613 @@
+/*
+ * VFIO: the bus-neutral host side of device assignment
+ *
+ * Containers, groups and devices, the type1 DMA mappings that mirror guest
+ * RAM, and the interrupt ioctls that every device type shares.
+ *
+ * Copyright Red Hat, Inc. 2012
+ *
+ * Authors:
+ *  Alex Williamson <alex.williamson@redhat.com>
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2.  See
+ * the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-only
+ *
+ * Based on qemu-kvm device-assignment:
+ *  Adapted for KVM by Qumranet.
+ *  Copyright (c) 2007, Neocleus, Alex Novik (alex@neocleus.com)
+ *  Copyright (c) 2007, Neocleus, Guy Zana (guy@neocleus.com)
+ *  Copyright (C) 2008, Qumranet, Amit Shah (amit.shah@qumranet.com)
+ *  Copyright (C) 2008, Red Hat, Amit Shah (amit.shah@redhat.com)
+ *  Copyright (C) 2008, IBM, Muli Ben-Yehuda (muli@il.ibm.com)
+ */
+
+#include "qemu/osdep.h"
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+
+#include "hw/vfio/vfio-common.h"
+#include "exec/address-spaces.h"
+#include "qapi/error.h"
+#include "qemu/error-report.h"
+#include "qemu/units.h"
+#include "trace.h"
+
+static QLIST_HEAD(, VFIOContainer) container_list =
+    QLIST_HEAD_INITIALIZER(container_list);
+
+static QLIST_HEAD(, VFIOGroup) group_list =
+    QLIST_HEAD_INITIALIZER(group_list);
+
+/*
+ * Common VFIO interrupt ioctls
+ */
+int vfio_set_irq_fds(VFIODevice *vbasedev, int index, int start, int count,
+                     const int32_t *fds)
+{
+    size_t argsz = sizeof(struct vfio_irq_set) + count * sizeof(int32_t);
+    g_autofree struct vfio_irq_set *irq_set = g_malloc0(argsz);
+
+    irq_set->argsz = argsz;
+    irq_set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    irq_set->index = index;
+    irq_set->start = start;
+    irq_set->count = count;
+    memcpy(&irq_set->data, fds, count * sizeof(int32_t));
+
+    trace_vfio_set_irq_fds(vbasedev->name, index, start, count);
+    return ioctl(vbasedev->fd, VFIO_DEVICE_SET_IRQS, irq_set) ? -errno : 0;
+}
+
+int vfio_set_irq_action(VFIODevice *vbasedev, int index, int start,
+                        uint32_t action)
+{
+    struct vfio_irq_set irq_set = {
+        .argsz = sizeof(irq_set),
+        .flags = VFIO_IRQ_SET_DATA_NONE | action,
+        .index = index,
+        .start = start,
+        .count = action == VFIO_IRQ_SET_ACTION_TRIGGER ? 0 : 1,
+    };
+
+    return ioctl(vbasedev->fd, VFIO_DEVICE_SET_IRQS, &irq_set) ? -errno : 0;
+}
+
+void vfio_disable_irqindex(VFIODevice *vbasedev, int index)
+{
+    if (vfio_set_irq_action(vbasedev, index, 0,
+                            VFIO_IRQ_SET_ACTION_TRIGGER) < 0) {
+        error_report(VFIO_MSG_PREFIX "failed to disable irq index %d: %m",
+                     vbasedev->name, index);
+    }
+    trace_vfio_disable_irqindex(vbasedev->name, index);
+}
+
+/*
+ * DMA - Mapping and unmapping for the "type1" IOMMU interface used on x86
+ */
+static int vfio_dma_map(VFIOContainer *container, hwaddr iova,
+                        uint64_t size, void *vaddr, bool readonly)
+{
+    struct vfio_iommu_type1_dma_map map = {
+        .argsz = sizeof(map),
+        .flags = VFIO_DMA_MAP_FLAG_READ,
+        .vaddr = (uintptr_t)vaddr,
+        .iova = iova,
+        .size = size,
+    };
+
+    if (!readonly) {
+        map.flags |= VFIO_DMA_MAP_FLAG_WRITE;
+    }
+
+    trace_vfio_dma_map(iova, size, vaddr, readonly);
+    if (ioctl(container->fd, VFIO_IOMMU_MAP_DMA, &map)) {
+        return -errno;
+    }
+    container->nr_mappings++;
+    return 0;
+}
+
+static int vfio_dma_unmap(VFIOContainer *container, hwaddr iova,
+                          uint64_t size)
+{
+    struct vfio_iommu_type1_dma_unmap unmap = {
+        .argsz = sizeof(unmap),
+        .iova = iova,
+        .size = size,
+    };
+
+    trace_vfio_dma_unmap(iova, size);
+    if (ioctl(container->fd, VFIO_IOMMU_UNMAP_DMA, &unmap)) {
+        return -errno;
+    }
+    container->nr_mappings--;
+    return 0;
+}
+
+/*
+ * Only guest RAM is mapped.  Device memory (our own mmap'd BARs among it)
+ * would only serve peer-to-peer DMA, which type1 cannot map reliably.
+ */
+static bool vfio_listener_skipped_section(MemoryRegionSection *section)
+{
+    return !memory_region_is_ram(section->mr) ||
+           memory_region_is_ram_device(section->mr);
+}
+
+/* The page-aligned part of @section, false when there is none. */
+static bool vfio_section_range(MemoryRegionSection *section,
+                               hwaddr *iova, hwaddr *end)
+{
+    hwaddr start = section->offset_within_address_space;
+    hwaddr mask = qemu_real_host_page_mask();
+
+    if ((start & ~mask) != (section->offset_within_region & ~mask)) {
+        error_report("vfio: cannot map unaligned section at 0x%" HWADDR_PRIx
+                     " (region offset 0x%" HWADDR_PRIx ")", start,
+                     section->offset_within_region);
+        return false;
+    }
+
+    *iova = ROUND_UP(start, qemu_real_host_page_size());
+    *end = (start + int128_get64(section->size)) & mask;
+    return *iova < *end;
+}
+
+static void vfio_map_error(VFIOContainer *container, hwaddr iova,
+                           uint64_t size, int err, const char *mr_name)
+{
+    Error *local_err = NULL;
+    struct rlimit rlim;
+
+    error_setg_errno(&local_err, -err,
+                     "failed to map guest RAM \"%s\" [0x%" HWADDR_PRIx
+                     " - 0x%" HWADDR_PRIx "] (%" PRIu64 " MiB) for DMA",
+                     mr_name, iova, iova + size - 1, size / MiB);
+    if (err == -ENOMEM && !getrlimit(RLIMIT_MEMLOCK, &rlim)) {
+        error_append_hint(&local_err, "Assigned devices pin all guest RAM: "
+                          "RLIMIT_MEMLOCK is %" PRIu64 " KiB and must cover "
+                          "the guest's memory (at least %" PRIu64 " KiB more); "
+                          "raise it, e.g. with 'ulimit -l'.\n",
+                          (uint64_t)rlim.rlim_cur / KiB, size / KiB);
+    }
+
+    /* Realize reports the first failure; later ones can only be logged. */
+    if (!container->listener_error) {
+        container->listener_error = local_err;
+    } else {
+        error_report_err(local_err);
+    }
+}
+
+static void vfio_listener_region_add(MemoryListener *listener,
+                                     MemoryRegionSection *section)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+    hwaddr iova, end;
+    void *vaddr;
+    int ret;
+
+    if (vfio_listener_skipped_section(section)) {
+        trace_vfio_listener_region_skip("add",
+                                        section->offset_within_address_space,
+                                        int128_get64(section->size));
+        return;
+    }
+    if (!vfio_section_range(section, &iova, &end)) {
+        return;
+    }
+
+    vaddr = memory_region_get_ram_ptr(section->mr) +
+            section->offset_within_region +
+            (iova - section->offset_within_address_space);
+    trace_vfio_listener_region_add(iova, end - 1, vaddr);
+
+    ret = vfio_dma_map(container, iova, end - iova, vaddr,
+                       section->readonly);
+    if (ret) {
+        vfio_map_error(container, iova, end - iova, ret,
+                       memory_region_name(section->mr));
+    }
+}
+
+static void vfio_listener_region_del(MemoryListener *listener,
+                                     MemoryRegionSection *section)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+    hwaddr iova, end;
+    int ret;
+
+    if (vfio_listener_skipped_section(section)) {
+        trace_vfio_listener_region_skip("del",
+                                        section->offset_within_address_space,
+                                        int128_get64(section->size));
+        return;
+    }
+    if (!vfio_section_range(section, &iova, &end)) {
+        return;
+    }
+
+    trace_vfio_listener_region_del(iova, end - 1);
+    ret = vfio_dma_unmap(container, iova, end - iova);
+    if (ret) {
+        error_report("vfio: failed to unmap [0x%" HWADDR_PRIx " - 0x%"
+                     HWADDR_PRIx "] from the container: %s",
+                     iova, end - 1, strerror(-ret));
+    }
+}
+
+static const MemoryListener vfio_memory_listener = {
+    .name = "vfio",
+    .region_add = vfio_listener_region_add,
+    .region_del = vfio_listener_region_del,
+};
+
+/*
+ * Containers
+ */
+static int vfio_open_container(Error **errp)
+{
+    int fd, version;
+
+    fd = qemu_open("/dev/vfio/vfio", O_RDWR, errp);
+    if (fd < 0) {
+        error_append_hint(errp, "Is the vfio module loaded?\n");
+        return -1;
+    }
+
+    version = ioctl(fd, VFIO_GET_API_VERSION);
+    if (version != VFIO_API_VERSION) {
+        error_setg(errp, "unsupported VFIO API version %d (expected %d)",
+                   version, VFIO_API_VERSION);
+        close(fd);
+        return -1;
+    }
+
+    if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) != 1) {
+        error_setg(errp, "no usable IOMMU model: the host kernel offers no "
+                   "type1 IOMMU");
+        error_append_hint(errp, "Load vfio_iommu_type1 and enable the IOMMU "
+                          "(e.g. intel_iommu=on).\n");
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Maps all current guest RAM; the first failure fails the caller. */
+static bool vfio_container_start_dma(VFIOContainer *container, Error **errp)
+{
+    container->listener = vfio_memory_listener;
+    memory_listener_register(&container->listener, &address_space_memory);
+
+    if (container->listener_error) {
+        error_propagate(errp, container->listener_error);
+        container->listener_error = NULL;
+        memory_listener_unregister(&container->listener);
+        return false;
+    }
+    return true;
+}
+
+static bool vfio_join_container(VFIOGroup *group, VFIOContainer *container)
+{
+    if (ioctl(group->fd, VFIO_GROUP_SET_CONTAINER, &container->fd)) {
+        return false;
+    }
+    group->container = container;
+    QLIST_INSERT_HEAD(&container->group_list, group, container_next);
+    trace_vfio_group_join_container(group->groupid, container->fd);
+    return true;
+}
+
+static bool vfio_connect_container(VFIOGroup *group, Error **errp)
+{
+    VFIOContainer *container;
+    int fd;
+
+    /* Share a container (and so its DMA maps) when the kernel allows it. */
+    QLIST_FOREACH(container, &container_list, next) {
+        if (vfio_join_container(group, container)) {
+            return true;
+        }
+    }
+
+    fd = vfio_open_container(errp);
+    if (fd < 0) {
+        return false;
+    }
+
+    container = g_new0(VFIOContainer, 1);
+    container->fd = fd;
+    QLIST_INIT(&container->group_list);
+
+    if (!vfio_join_container(group, container)) {
+        error_setg_errno(errp, errno, "failed to set group %d's container",
+                         group->groupid);
+        goto free_container_exit;
+    }
+
+    if (ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) {
+        error_setg_errno(errp, errno, "failed to set the type1 IOMMU for "
+                         "group %d's container", group->groupid);
+        error_append_hint(errp, "The host IOMMU may lack interrupt "
+                          "remapping (intremap=on).\n");
+        goto leave_container_exit;
+    }
+
+    if (!vfio_container_start_dma(container, errp)) {
+        goto leave_container_exit;
+    }
+
+    QLIST_INSERT_HEAD(&container_list, container, next);
+    trace_vfio_container_new(fd, group->groupid);
+    return true;
+
+leave_container_exit:
+    QLIST_REMOVE(group, container_next);
+    group->container = NULL;
+    ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER, &fd);
+free_container_exit:
+    close(fd);
+    g_free(container);
+    return false;
+}
+
+static void vfio_disconnect_container(VFIOGroup *group)
+{
+    VFIOContainer *container = group->container;
+
+    if (ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER, &container->fd)) {
+        error_report("vfio: error disconnecting group %d from container: %m",
+                     group->groupid);
+    }
+
+    QLIST_REMOVE(group, container_next);
+    group->container = NULL;
+
+    if (QLIST_EMPTY(&container->group_list)) {
+        memory_listener_unregister(&container->listener);
+        QLIST_REMOVE(container, next);
+        trace_vfio_container_free(container->fd);
+        close(container->fd);
+        g_free(container);
+    }
+}
+
+/*
+ * Groups
+ */
+
+/* A member of the group that holds it back: bound to a host driver. */
+static char *vfio_group_blocker(int groupid)
+{
+    g_autofree char *dir = g_strdup_printf("/sys/kernel/iommu_groups/%d/"
+                                           "devices", groupid);
+    g_autoptr(GDir) gdir = g_dir_open(dir, 0, NULL);
+    const char *dev;
+
+    while (gdir && (dev = g_dir_read_name(gdir))) {
+        g_autofree char *link = g_strdup_printf("%s/%s/driver", dir, dev);
+        g_autofree char *driver = g_file_read_link(link, NULL);
+        g_autofree char *drv = driver ? g_path_get_basename(driver) : NULL;
+
+        if (drv && strcmp(drv, "vfio-pci") && strcmp(drv, "pcieport")) {
+            return g_strdup_printf("%s (bound to %s)", dev, drv);
+        }
+    }
+    return NULL;
+}
+
+static int vfio_open_group(int groupid, Error **errp)
+{
+    g_autofree char *path = g_strdup_printf("/dev/vfio/%d", groupid);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+
+    if (fd >= 0) {
+        return fd;
+    }
+
+    error_setg_errno(errp, errno, "cannot open %s", path);
+    if (errno == EACCES || errno == EPERM) {
+        error_append_hint(errp, "QEMU needs read/write permission on %s "
+                          "(run as root, or chown it to QEMU's user).\n",
+                          path);
+    } else if (errno == ENOENT) {
+        error_append_hint(errp, "No device of IOMMU group %d is bound to "
+                          "vfio-pci: scripts/bind-vfio.sh bind <host> "
+                          "binds the whole group.\n", groupid);
+    } else if (errno == EBUSY) {
+        error_append_hint(errp, "Another process (another QEMU?) holds "
+                          "group %d.\n", groupid);
+    }
+    return -1;
+}
+
+static bool vfio_group_check_viable(VFIOGroup *group, Error **errp)
+{
+    struct vfio_group_status status = { .argsz = sizeof(status) };
+    g_autofree char *blocker = NULL;
+
+    if (ioctl(group->fd, VFIO_GROUP_GET_STATUS, &status)) {
+        error_setg_errno(errp, errno, "failed to get group %d status",
+                         group->groupid);
+        return false;
+    }
+    if (status.flags & VFIO_GROUP_FLAGS_VIABLE) {
+        return true;
+    }
+
+    blocker = vfio_group_blocker(group->groupid);
+    error_setg(errp, "IOMMU group %d is not viable%s%s", group->groupid,
+               blocker ? ": device " : "", blocker ? blocker : "");
+    error_append_hint(errp, "Every device of the group must be bound to "
+                      "vfio-pci (or to no driver): scripts/bind-vfio.sh "
+                      "bind %.12s binds them all.\n",
+                      blocker ? blocker : "<host>");
+    return false;
+}
+
+VFIOGroup *vfio_get_group(int groupid, Error **errp)
+{
+    VFIOGroup *group;
+
+    QLIST_FOREACH(group, &group_list, next) {
+        if (group->groupid == groupid) {
+            return group;
+        }
+    }
+
+    group = g_new0(VFIOGroup, 1);
+    group->groupid = groupid;
+    QLIST_INIT(&group->device_list);
+
+    group->fd = vfio_open_group(groupid, errp);
+    if (group->fd < 0) {
+        goto free_group_exit;
+    }
+    if (!vfio_group_check_viable(group, errp) ||
+        !vfio_connect_container(group, errp)) {
+        goto close_fd_exit;
+    }
+
+    QLIST_INSERT_HEAD(&group_list, group, next);
+    trace_vfio_get_group(groupid, group->fd);
+    return group;
+
+close_fd_exit:
+    close(group->fd);
+free_group_exit:
+    g_free(group);
+    return NULL;
+}
+
+void vfio_put_group(VFIOGroup *group)
+{
+    if (!group || !QLIST_EMPTY(&group->device_list)) {
+        return;
+    }
+
+    vfio_disconnect_container(group);
+    QLIST_REMOVE(group, next);
+    trace_vfio_put_group(group->groupid);
+    close(group->fd);
+    g_free(group);
+}
+
+/*
+ * Devices
+ */
+VFIODevice *vfio_find_device(VFIOGroup *group, const char *name)
+{
+    VFIODevice *vbasedev;
+
+    QLIST_FOREACH(vbasedev, &group->device_list, next) {
+        if (!strcmp(vbasedev->name, name)) {
+            return vbasedev;
+        }
+    }
+    return NULL;
+}
+
+bool vfio_get_region_info(VFIODevice *vbasedev, int index,
+                          struct vfio_region_info *info, Error **errp)
+{
+    *info = (struct vfio_region_info) {
+        .argsz = sizeof(*info),
+        .index = index,
+    };
+
+    if (ioctl(vbasedev->fd, VFIO_DEVICE_GET_REGION_INFO, info)) {
+        error_setg_errno(errp, errno, "failed to get region %d info", index);
+        return false;
+    }
+    trace_vfio_region_info(vbasedev->name, index, info->size, info->offset,
+                           info->flags);
+    return true;
+}
+
+static bool vfio_check_device_info(VFIODevice *vbasedev, Error **errp)
+{
+    struct vfio_device_info info = { .argsz = sizeof(info) };
+
+    if (ioctl(vbasedev->fd, VFIO_DEVICE_GET_INFO, &info)) {
+        error_setg_errno(errp, errno, "failed to get device info");
+        return false;
+    }
+    trace_vfio_device_info(vbasedev->name, info.flags, info.num_regions,
+                           info.num_irqs);
+
+    if (!(info.flags & VFIO_DEVICE_FLAGS_PCI)) {
+        error_setg(errp, "the host device is not a PCI device");
+        return false;
+    }
+    if (info.num_regions < VFIO_PCI_CONFIG_REGION_INDEX + 1) {
+        error_setg(errp, "unexpected number of regions %u", info.num_regions);
+        return false;
+    }
+    if (info.num_irqs < VFIO_PCI_MSIX_IRQ_INDEX + 1) {
+        error_setg(errp, "unexpected number of irqs %u", info.num_irqs);
+        return false;
+    }
+
+    vbasedev->reset_works = !!(info.flags & VFIO_DEVICE_FLAGS_RESET);
+    vbasedev->num_regions = info.num_regions;
+    vbasedev->num_irqs = info.num_irqs;
+    return true;
+}
+
+bool vfio_get_device(VFIOGroup *group, const char *name, VFIODevice *vbasedev,
+                     Error **errp)
+{
+    int fd = ioctl(group->fd, VFIO_GROUP_GET_DEVICE_FD, name);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "cannot get device %s from group %d",
+                         name, group->groupid);
+        error_append_hint(errp, "Verify that %s is bound to vfio-pci and "
+                          "not in use by another process.\n", name);
+        return false;
+    }
+
+    vbasedev->fd = fd;
+    if (!vfio_check_device_info(vbasedev, errp)) {
+        close(fd);
+        vbasedev->fd = -1;
+        return false;
+    }
+
+    vbasedev->group = group;
+    QLIST_INSERT_HEAD(&group->device_list, vbasedev, next);
+    trace_vfio_get_device(name, fd);
+    return true;
+}
+
+void vfio_put_base_device(VFIODevice *vbasedev)
+{
+    if (!vbasedev->group) {
+        return;
+    }
+    QLIST_REMOVE(vbasedev, next);
+    vbasedev->group = NULL;
+    trace_vfio_put_base_device(vbasedev->name, vbasedev->fd);
+    close(vbasedev->fd);
+    vbasedev->fd = -1;
+}
+
+/*
+ * Migration: assigned devices block it (see the unmigratable vmstate).
+ */
+bool vfio_mig_active(void)
+{
+    return false;
+}
+
+int64_t vfio_mig_bytes_transferred(void)
+{
+    return 0;
+}

@@ -1,0 +1,1541 @@
+/*
+ * vfio based device assignment support
+ *
+ * Copyright Red Hat, Inc. 2012
+ *
+ * Authors:
+ *  Alex Williamson <alex.williamson@redhat.com>
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2.  See
+ * the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-only
+ *
+ * Based on qemu-kvm device-assignment:
+ *  Adapted for KVM by Qumranet.
+ *  Copyright (c) 2007, Neocleus, Alex Novik (alex@neocleus.com)
+ *  Copyright (c) 2007, Neocleus, Guy Zana (guy@neocleus.com)
+ *  Copyright (C) 2008, Qumranet, Amit Shah (amit.shah@qumranet.com)
+ *  Copyright (C) 2008, Red Hat, Amit Shah (amit.shah@redhat.com)
+ *  Copyright (C) 2008, IBM, Muli Ben-Yehuda (muli@il.ibm.com)
+ */
+
+#include "qemu/osdep.h"
+#include <sys/ioctl.h>
+
+#include "hw/vfio/pci.h"
+#include "exec/address-spaces.h"
+#include "hw/pci/msi.h"
+#include "hw/pci/msix.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "migration/vmstate.h"
+#include "qapi/error.h"
+#include "qemu/cutils.h"
+#include "qemu/error-report.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/module.h"
+#include "qemu/range.h"
+#include "sysemu/kvm.h"
+#include "sysemu/sysemu.h"
+#include "trace.h"
+
+static void vfio_disable_interrupts(VFIOPCIDevice *vdev);
+static void vfio_mmaps_set_enabled(VFIOPCIDevice *vdev, bool enabled);
+
+/*
+ * INTx
+ *
+ * The host masks the line when it fires and we assert the guest's pin.
+ * Without KVM we cannot see the guest's EOI, but a guest services a device
+ * by touching its registers: while an interrupt is pending, BAR accesses go
+ * through the slow path, and the first one de-asserts the pin and unmasks
+ * the host.  A device that still wants service simply fires again.  The
+ * mmaps come back once the line has been quiet for x-intx-mmap-timeout-ms.
+ */
+static void vfio_intx_eoi(VFIOPCIDevice *vdev)
+{
+    if (!vdev->intx.pending) {
+        return;
+    }
+
+    trace_vfio_intx_eoi(vdev->vbasedev.name);
+    vdev->intx.pending = false;
+    pci_irq_deassert(&vdev->pdev);
+    vfio_set_irq_action(&vdev->vbasedev, VFIO_PCI_INTX_IRQ_INDEX, 0,
+                        VFIO_IRQ_SET_ACTION_UNMASK);
+}
+
+static void vfio_intx_mmap_restore(void *opaque)
+{
+    VFIOPCIDevice *vdev = opaque;
+
+    if (vdev->intx.pending) {
+        timer_mod(vdev->intx.mmap_timer,
+                  qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                  vdev->intx_mmap_timeout_ms);
+        return;
+    }
+    vfio_mmaps_set_enabled(vdev, true);
+}
+
+static void vfio_intx_interrupt(void *opaque)
+{
+    VFIOPCIDevice *vdev = opaque;
+
+    if (!event_notifier_test_and_clear(&vdev->intx.interrupt)) {
+        return;
+    }
+
+    trace_vfio_intx_interrupt(vdev->vbasedev.name, 'A' + vdev->intx.pin);
+    vdev->intx.pending = true;
+    pci_irq_assert(&vdev->pdev);
+
+    vfio_mmaps_set_enabled(vdev, false);
+    if (vdev->intx_mmap_timeout_ms) {
+        timer_mod(vdev->intx.mmap_timer,
+                  qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                  vdev->intx_mmap_timeout_ms);
+    }
+}
+
+static int vfio_intx_set_unmask_fd(VFIOPCIDevice *vdev, int32_t fd)
+{
+    size_t argsz = sizeof(struct vfio_irq_set) + sizeof(int32_t);
+    g_autofree struct vfio_irq_set *irq_set = g_malloc0(argsz);
+
+    irq_set->argsz = argsz;
+    irq_set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+    irq_set->index = VFIO_PCI_INTX_IRQ_INDEX;
+    irq_set->count = 1;
+    memcpy(&irq_set->data, &fd, sizeof(fd));
+
+    return ioctl(vdev->vbasedev.fd, VFIO_DEVICE_SET_IRQS, irq_set) ? -errno : 0;
+}
+
+/*
+ * With KVM, an irqfd injects the interrupt and a resample eventfd tells
+ * VFIO of the guest's EOI, so INTx never reaches userspace.
+ */
+static void vfio_intx_enable_kvm(VFIOPCIDevice *vdev)
+{
+    VFIOINTx *intx = &vdev->intx;
+    int irq_fd = event_notifier_get_fd(&intx->interrupt);
+
+    if (vdev->no_kvm_intx || !kvm_irqfds_enabled() ||
+        !kvm_resamplefds_enabled() || intx->route.mode != PCI_INTX_ENABLED) {
+        trace_vfio_intx_path(vdev->vbasedev.name, "userspace");
+        return;
+    }
+
+    qemu_set_fd_handler(irq_fd, NULL, NULL, NULL);
+    pci_irq_deassert(&vdev->pdev);
+
+    if (event_notifier_init(&intx->unmask, 0)) {
+        goto restore_handler;
+    }
+    if (kvm_irqchip_add_irqfd_notifier_gsi(kvm_state, &intx->interrupt,
+                                           &intx->unmask, intx->route.irq)) {
+        goto cleanup_unmask;
+    }
+    if (vfio_intx_set_unmask_fd(vdev,
+                                event_notifier_get_fd(&intx->unmask))) {
+        goto remove_irqfd;
+    }
+
+    intx->kvm_accel = true;
+    intx->pending = false;
+    vfio_set_irq_action(&vdev->vbasedev, VFIO_PCI_INTX_IRQ_INDEX, 0,
+                        VFIO_IRQ_SET_ACTION_UNMASK);
+    trace_vfio_intx_path(vdev->vbasedev.name, "kvm");
+    return;
+
+remove_irqfd:
+    kvm_irqchip_remove_irqfd_notifier_gsi(kvm_state, &intx->interrupt,
+                                          intx->route.irq);
+cleanup_unmask:
+    event_notifier_cleanup(&intx->unmask);
+restore_handler:
+    qemu_set_fd_handler(irq_fd, vfio_intx_interrupt, NULL, vdev);
+    warn_report(VFIO_MSG_PREFIX "KVM INTx acceleration failed, using the "
+                "userspace path", vdev->vbasedev.name);
+    trace_vfio_intx_path(vdev->vbasedev.name, "userspace");
+}
+
+static void vfio_intx_disable_kvm(VFIOPCIDevice *vdev)
+{
+    VFIOINTx *intx = &vdev->intx;
+
+    if (!intx->kvm_accel) {
+        return;
+    }
+
+    kvm_irqchip_remove_irqfd_notifier_gsi(kvm_state, &intx->interrupt,
+                                          intx->route.irq);
+    vfio_intx_set_unmask_fd(vdev, -1);
+    event_notifier_cleanup(&intx->unmask);
+    qemu_set_fd_handler(event_notifier_get_fd(&intx->interrupt),
+                        vfio_intx_interrupt, NULL, vdev);
+    intx->kvm_accel = false;
+}
+
+/* The guest moved our pin (e.g. reprogrammed the chipset's PIRQ routing). */
+static void vfio_intx_update_route(PCIDevice *pdev)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(pdev);
+    PCIINTxRoute route;
+
+    if (vdev->interrupt != VFIO_INT_INTx) {
+        return;
+    }
+
+    route = pci_device_route_intx_to_irq(pdev, vdev->intx.pin);
+    if (!pci_intx_route_changed(&vdev->intx.route, &route)) {
+        return;
+    }
+
+    trace_vfio_intx_update_route(vdev->vbasedev.name, vdev->intx.route.irq,
+                                 route.irq);
+    vfio_intx_disable_kvm(vdev);
+    vdev->intx.route = route;
+    if (route.mode != PCI_INTX_ENABLED) {
+        return;
+    }
+    vfio_intx_enable_kvm(vdev);
+
+    /* Re-enable the interrupt in case we missed an EOI */
+    vfio_intx_eoi(vdev);
+}
+
+static bool vfio_intx_enable(VFIOPCIDevice *vdev, Error **errp)
+{
+    uint8_t pin = vdev->pdev.config[PCI_INTERRUPT_PIN];
+    int32_t fd;
+    int ret;
+
+    if (!pin) {
+        return true;
+    }
+
+    vfio_disable_interrupts(vdev);
+
+    vdev->intx.pin = pin - 1; /* Pin A (1) -> irq[0] */
+    vdev->intx.route = pci_device_route_intx_to_irq(&vdev->pdev,
+                                                    vdev->intx.pin);
+
+    ret = event_notifier_init(&vdev->intx.interrupt, 0);
+    if (ret) {
+        error_setg_errno(errp, -ret, "cannot create the INTx eventfd");
+        return false;
+    }
+    fd = event_notifier_get_fd(&vdev->intx.interrupt);
+    qemu_set_fd_handler(fd, vfio_intx_interrupt, NULL, vdev);
+
+    ret = vfio_set_irq_fds(&vdev->vbasedev, VFIO_PCI_INTX_IRQ_INDEX, 0, 1,
+                           &fd);
+    if (ret) {
+        error_setg_errno(errp, -ret, "failed to set up the INTx eventfd");
+        qemu_set_fd_handler(fd, NULL, NULL, NULL);
+        event_notifier_cleanup(&vdev->intx.interrupt);
+        return false;
+    }
+
+    vfio_intx_enable_kvm(vdev);
+    vdev->interrupt = VFIO_INT_INTx;
+    trace_vfio_intx_enable(vdev->vbasedev.name);
+    return true;
+}
+
+static void vfio_intx_disable(VFIOPCIDevice *vdev)
+{
+    vfio_intx_disable_kvm(vdev);
+    vfio_disable_irqindex(&vdev->vbasedev, VFIO_PCI_INTX_IRQ_INDEX);
+
+    timer_del(vdev->intx.mmap_timer);
+    vdev->intx.pending = false;
+    pci_irq_deassert(&vdev->pdev);
+    vfio_mmaps_set_enabled(vdev, true);
+
+    qemu_set_fd_handler(event_notifier_get_fd(&vdev->intx.interrupt),
+                        NULL, NULL, NULL);
+    event_notifier_cleanup(&vdev->intx.interrupt);
+    vdev->interrupt = VFIO_INT_NONE;
+    trace_vfio_intx_disable(vdev->vbasedev.name);
+}
+
+static void vfio_intx_reenable(VFIOPCIDevice *vdev)
+{
+    Error *err = NULL;
+
+    if (!vfio_intx_enable(vdev, &err)) {
+        error_prepend(&err, VFIO_MSG_PREFIX, vdev->vbasedev.name);
+        error_report_err(err);
+    }
+}
+
+/*
+ * MSI/X
+ */
+static void vfio_msi_interrupt(void *opaque)
+{
+    VFIOMSIVector *vector = opaque;
+    VFIOPCIDevice *vdev = vector->vdev;
+    int nr = vector - vdev->msi_vectors;
+
+    if (!event_notifier_test_and_clear(&vector->interrupt)) {
+        return;
+    }
+
+    trace_vfio_msi_interrupt(vdev->vbasedev.name, nr);
+    if (vdev->interrupt == VFIO_INT_MSIX) {
+        msix_notify(&vdev->pdev, nr);
+    } else if (vdev->interrupt == VFIO_INT_MSI) {
+        msi_notify(&vdev->pdev, nr);
+    }
+}
+
+static bool vfio_vector_add_kvm(VFIOPCIDevice *vdev, VFIOMSIVector *vector,
+                                int nr)
+{
+    KVMRouteChange c = kvm_irqchip_begin_route_changes(kvm_state);
+    int virq = kvm_irqchip_add_msi_route(&c, nr, &vdev->pdev);
+
+    if (virq < 0) {
+        return false;
+    }
+    kvm_irqchip_commit_route_changes(&c);
+
+    if (kvm_irqchip_add_irqfd_notifier_gsi(kvm_state, &vector->interrupt,
+                                           NULL, virq) < 0) {
+        kvm_irqchip_release_virq(kvm_state, virq);
+        return false;
+    }
+    vector->virq = virq;
+    return true;
+}
+
+static void vfio_vector_remove_kvm(VFIOMSIVector *vector)
+{
+    kvm_irqchip_remove_irqfd_notifier_gsi(kvm_state, &vector->interrupt,
+                                          vector->virq);
+    kvm_irqchip_release_virq(kvm_state, vector->virq);
+    vector->virq = -1;
+}
+
+/*
+ * Route the vector's eventfd through KVM's irqchip when we can, through
+ * vfio_msi_interrupt otherwise.
+ */
+static void vfio_vector_connect(VFIOPCIDevice *vdev, VFIOMSIVector *vector,
+                                int nr, bool msix)
+{
+    int fd = event_notifier_get_fd(&vector->interrupt);
+    bool no_kvm = msix ? vdev->no_kvm_msix : vdev->no_kvm_msi;
+
+    if (vector->virq >= 0) {
+        MSIMessage msg = msix ? msix_get_message(&vdev->pdev, nr) :
+                                msi_get_message(&vdev->pdev, nr);
+
+        kvm_irqchip_update_msi_route(kvm_state, vector->virq, msg,
+                                     &vdev->pdev);
+        kvm_irqchip_commit_routes(kvm_state);
+        return;
+    }
+
+    if (!no_kvm && kvm_msi_via_irqfd_enabled() &&
+        vfio_vector_add_kvm(vdev, vector, nr)) {
+        qemu_set_fd_handler(fd, NULL, NULL, NULL);
+        trace_vfio_msi_path(vdev->vbasedev.name, nr, "kvm");
+        return;
+    }
+    qemu_set_fd_handler(fd, vfio_msi_interrupt, NULL, vector);
+    trace_vfio_msi_path(vdev->vbasedev.name, nr, "userspace");
+}
+
+static bool vfio_vector_init(VFIOPCIDevice *vdev, VFIOMSIVector *vector)
+{
+    if (event_notifier_init(&vector->interrupt, 0)) {
+        error_report(VFIO_MSG_PREFIX "cannot create an MSI eventfd: %m",
+                     vdev->vbasedev.name);
+        return false;
+    }
+    vector->vdev = vdev;
+    vector->virq = -1;
+    vector->use = true;
+    return true;
+}
+
+static void vfio_vector_teardown(VFIOMSIVector *vector)
+{
+    if (vector->virq >= 0) {
+        vfio_vector_remove_kvm(vector);
+    } else {
+        qemu_set_fd_handler(event_notifier_get_fd(&vector->interrupt),
+                            NULL, NULL, NULL);
+    }
+    event_notifier_cleanup(&vector->interrupt);
+    vector->use = false;
+}
+
+/* Hands the host the eventfds of vectors 0..nr_vectors-1. */
+static int vfio_enable_vectors(VFIOPCIDevice *vdev, bool msix)
+{
+    g_autofree int32_t *fds = g_new(int32_t, vdev->nr_vectors);
+    int i;
+
+    for (i = 0; i < vdev->nr_vectors; i++) {
+        VFIOMSIVector *vector = &vdev->msi_vectors[i];
+
+        fds[i] = vector->use ? event_notifier_get_fd(&vector->interrupt) : -1;
+    }
+
+    return vfio_set_irq_fds(&vdev->vbasedev,
+                            msix ? VFIO_PCI_MSIX_IRQ_INDEX :
+                                   VFIO_PCI_MSI_IRQ_INDEX,
+                            0, vdev->nr_vectors, fds);
+}
+
+/*
+ * Enabling more vectors than the host has means re-enabling MSI-X with a
+ * larger count, and an interrupt that arrives meanwhile is lost.  Fire every
+ * vector that was live: a spurious interrupt is harmless, a lost one is not.
+ */
+static void vfio_msix_grow(VFIOPCIDevice *vdev, int nr)
+{
+    int i, live = vdev->nr_vectors;
+    int ret;
+
+    vfio_disable_irqindex(&vdev->vbasedev, VFIO_PCI_MSIX_IRQ_INDEX);
+    vdev->nr_vectors = nr + 1;
+    ret = vfio_enable_vectors(vdev, true);
+    if (ret) {
+        error_report(VFIO_MSG_PREFIX "failed to enable %d MSI-X vectors: %s",
+                     vdev->vbasedev.name, vdev->nr_vectors,
+                     strerror(ret < 0 ? -ret : ENOSPC));
+    }
+
+    for (i = 0; i < live; i++) {
+        if (vdev->msi_vectors[i].use) {
+            msix_notify(&vdev->pdev, i);
+        }
+    }
+}
+
+static void vfio_msix_set_vector_fd(VFIOPCIDevice *vdev, int nr)
+{
+    int32_t fd = event_notifier_get_fd(&vdev->msi_vectors[nr].interrupt);
+    int ret;
+
+    ret = vfio_set_irq_fds(&vdev->vbasedev, VFIO_PCI_MSIX_IRQ_INDEX, nr, 1,
+                           &fd);
+    if (ret) {
+        error_report(VFIO_MSG_PREFIX "failed to set MSI-X vector %d: %s",
+                     vdev->vbasedev.name, nr, strerror(-ret));
+    }
+}
+
+static int vfio_msix_vector_use(PCIDevice *pdev, unsigned int nr,
+                                MSIMessage msg)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(pdev);
+    VFIOMSIVector *vector;
+
+    trace_vfio_msix_vector_use(vdev->vbasedev.name, nr);
+
+    if (vdev->interrupt != VFIO_INT_MSIX) {
+        vfio_disable_interrupts(vdev);
+        vdev->msi_vectors = g_new0(VFIOMSIVector, vdev->msix->entries);
+        vdev->interrupt = VFIO_INT_MSIX;
+    }
+
+    vector = &vdev->msi_vectors[nr];
+    if (!vector->use) {
+        if (!vfio_vector_init(vdev, vector)) {
+            return -1;
+        }
+        msix_vector_use(pdev, nr);
+    }
+    vfio_vector_connect(vdev, vector, nr, true);
+
+    /*
+     * We don't want to have the host allocate all possible MSI vectors
+     * for a device if they're not in use, so we enable them as the guest
+     * unmasks them.
+     */
+    if (vdev->nr_vectors < nr + 1) {
+        vfio_msix_grow(vdev, nr);
+    } else {
+        vfio_msix_set_vector_fd(vdev, nr);
+    }
+    return 0;
+}
+
+/*
+ * The guest masked the vector.  The host keeps signalling it, and the
+ * userspace handler's msix_notify() sets the pending bit that msix.c
+ * delivers on unmask; only the KVM bypass, which would ignore the mask,
+ * is released.
+ */
+static void vfio_msix_vector_release(PCIDevice *pdev, unsigned int nr)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(pdev);
+    VFIOMSIVector *vector = &vdev->msi_vectors[nr];
+
+    trace_vfio_msix_vector_release(vdev->vbasedev.name, nr);
+    if (vector->use && vector->virq >= 0) {
+        vfio_vector_remove_kvm(vector);
+        qemu_set_fd_handler(event_notifier_get_fd(&vector->interrupt),
+                            vfio_msi_interrupt, NULL, vector);
+    }
+}
+
+/* Queue size is log2-encoded in the MSI flags */
+static void vfio_msi_set_qsize(VFIOPCIDevice *vdev, int nr_vectors)
+{
+    uint8_t *flags = vdev->pdev.config + vdev->pdev.msi_cap + PCI_MSI_FLAGS;
+    uint16_t val = pci_get_word(flags) & ~PCI_MSI_FLAGS_QSIZE;
+
+    pci_set_word(flags, val | (ctz32(nr_vectors) << 4));
+}
+
+static void vfio_msi_free_vectors(VFIOPCIDevice *vdev, bool msix)
+{
+    int i, n = msix ? vdev->msix->entries : vdev->nr_vectors;
+
+    for (i = 0; vdev->msi_vectors && i < n; i++) {
+        if (!vdev->msi_vectors[i].use) {
+            continue;
+        }
+        vfio_vector_teardown(&vdev->msi_vectors[i]);
+        if (msix) {
+            msix_vector_unuse(&vdev->pdev, i);
+        }
+    }
+    g_free(vdev->msi_vectors);
+    vdev->msi_vectors = NULL;
+    vdev->nr_vectors = 0;
+}
+
+/* 0 on success, else what VFIO_DEVICE_SET_IRQS said (> 0: vectors free). */
+static int vfio_msi_try_enable(VFIOPCIDevice *vdev, int nr_vectors)
+{
+    int i, ret;
+
+    vdev->nr_vectors = nr_vectors;
+    vdev->msi_vectors = g_new0(VFIOMSIVector, nr_vectors);
+    for (i = 0; i < nr_vectors; i++) {
+        if (!vfio_vector_init(vdev, &vdev->msi_vectors[i])) {
+            ret = -EMFILE;
+            goto free_vectors;
+        }
+        vfio_vector_connect(vdev, &vdev->msi_vectors[i], i, false);
+    }
+
+    ret = vfio_enable_vectors(vdev, false);
+    if (!ret) {
+        return 0;
+    }
+
+free_vectors:
+    vfio_msi_free_vectors(vdev, false);
+    return ret;
+}
+
+static void vfio_msi_enable(VFIOPCIDevice *vdev)
+{
+    int nr_vectors = msi_nr_vectors_allocated(&vdev->pdev);
+    int ret;
+
+    vfio_disable_interrupts(vdev);
+    vdev->interrupt = VFIO_INT_MSI;
+
+    /* The host may offer fewer vectors than asked for: retry with those. */
+    while ((ret = vfio_msi_try_enable(vdev, nr_vectors)) > 0 &&
+           pow2floor(ret) < nr_vectors) {
+        warn_report(VFIO_MSG_PREFIX "the host could enable only %d of %d "
+                    "MSI vectors, retrying", vdev->vbasedev.name, ret,
+                    nr_vectors);
+        nr_vectors = pow2floor(ret);
+    }
+    if (ret) {
+        error_report(VFIO_MSG_PREFIX "failed to enable MSI: %s",
+                     vdev->vbasedev.name, strerror(ret < 0 ? -ret : ENOSPC));
+        vdev->interrupt = VFIO_INT_NONE;
+        return;
+    }
+
+    vfio_msi_set_qsize(vdev, nr_vectors);
+    trace_vfio_msi_enable(vdev->vbasedev.name, nr_vectors);
+}
+
+static void vfio_msi_disable_common(VFIOPCIDevice *vdev, bool msix)
+{
+    vfio_disable_irqindex(&vdev->vbasedev, msix ? VFIO_PCI_MSIX_IRQ_INDEX :
+                                                  VFIO_PCI_MSI_IRQ_INDEX);
+    vfio_msi_free_vectors(vdev, msix);
+    vdev->interrupt = VFIO_INT_NONE;
+    trace_vfio_msi_disable(vdev->vbasedev.name, msix ? "-X" : "");
+}
+
+/*
+ * IO Port/MMIO - Beware of the endians, VFIO is always little endian
+ */
+static void vfio_bar_write(void *opaque, hwaddr addr, uint64_t data,
+                           unsigned size)
+{
+    VFIOBAR *bar = opaque;
+    uint64_t buf = cpu_to_le64(data);
+
+    if (pwrite(bar->vdev->vbasedev.fd, &buf, size,
+               bar->fd_offset + addr) != size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d write of %u bytes at "
+                      "0x%" HWADDR_PRIx " failed: %s\n",
+                      bar->vdev->vbasedev.name, bar->nr, size, addr,
+                      strerror(errno));
+    }
+    trace_vfio_bar_write(bar->vdev->vbasedev.name, bar->nr, addr, data, size);
+
+    /* Any access may be the guest servicing a pending INTx. */
+    vfio_intx_eoi(bar->vdev);
+}
+
+static uint64_t vfio_bar_read(void *opaque, hwaddr addr, unsigned size)
+{
+    VFIOBAR *bar = opaque;
+    uint64_t buf = 0;
+    uint64_t data;
+
+    if (pread(bar->vdev->vbasedev.fd, &buf, size,
+              bar->fd_offset + addr) != size) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d read of %u bytes at "
+                      "0x%" HWADDR_PRIx " failed: %s\n",
+                      bar->vdev->vbasedev.name, bar->nr, size, addr,
+                      strerror(errno));
+        return MAKE_64BIT_MASK(0, size * 8);
+    }
+    data = le64_to_cpu(buf);
+    trace_vfio_bar_read(bar->vdev->vbasedev.name, bar->nr, addr, data, size);
+
+    vfio_intx_eoi(bar->vdev);
+    return data;
+}
+
+/* Port I/O goes no wider than 4 bytes; MMIO up to 8. */
+static bool vfio_bar_accepts(void *opaque, hwaddr addr, unsigned size,
+                             bool is_write, MemTxAttrs attrs)
+{
+    VFIOBAR *bar = opaque;
+
+    if (bar->ioport && size > 4) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d: %u-byte port "
+                      "access at 0x%" HWADDR_PRIx " refused\n",
+                      bar->vdev->vbasedev.name, bar->nr, size, addr);
+        return false;
+    }
+    return true;
+}
+
+static const MemoryRegionOps vfio_bar_ops = {
+    .read = vfio_bar_read,
+    .write = vfio_bar_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .accepts = vfio_bar_accepts,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+    },
+};
+
+/*
+ * PCI config space
+ */
+
+/*
+ * QEMU emulates the BARs and ROM BAR (the guest must never see host
+ * addresses), the MSI and MSI-X capabilities and the multifunction bit;
+ * every other bit comes from the device through VFIO, which virtualizes
+ * what the host must keep.  Performance is not a concern here.
+ */
+static uint32_t vfio_emulated_bits(VFIOPCIDevice *vdev, uint32_t addr,
+                                   int len)
+{
+    uint32_t bits = 0;
+
+    memcpy(&bits, vdev->emulated_config_bits + addr, len);
+    return le32_to_cpu(bits);
+}
+
+static uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(pdev);
+    uint32_t emu_bits = vfio_emulated_bits(vdev, addr, len);
+    uint32_t all = MAKE_64BIT_MASK(0, len * 8);
+    uint32_t emu_val = 0, phys_val = 0, val;
+
+    if (emu_bits) {
+        emu_val = pci_default_read_config(pdev, addr, len);
+    }
+    if (~emu_bits & all) {
+        if (pread(vdev->vbasedev.fd, &phys_val, len,
+                  vdev->config_offset + addr) != len) {
+            qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: config read of %d bytes "
+                          "at 0x%x failed: %s\n", vdev->vbasedev.name, len,
+                          addr, strerror(errno));
+            return all;
+        }
+        phys_val = le32_to_cpu(phys_val);
+    }
+
+    val = (emu_val & emu_bits) | (phys_val & ~emu_bits);
+    trace_vfio_pci_read_config(vdev->vbasedev.name, addr, len, val);
+    return val;
+}
+
+/* Follows the guest's MSI or MSI-X enable bit into the host. */
+static void vfio_msi_write_config(VFIOPCIDevice *vdev, uint32_t addr,
+                                  uint32_t val, int len, bool msix)
+{
+    PCIDevice *pdev = &vdev->pdev;
+    bool was_enabled = msix ? msix_enabled(pdev) : msi_enabled(pdev);
+    bool is_enabled;
+
+    pci_default_write_config(pdev, addr, val, len);
+
+    is_enabled = msix ? msix_enabled(pdev) : msi_enabled(pdev);
+    if (!was_enabled && is_enabled && !msix) {
+        vfio_msi_enable(vdev);
+    } else if (was_enabled && !is_enabled) {
+        /* MSI-X vectors are enabled one by one as the guest unmasks them */
+        vfio_msi_disable_common(vdev, msix);
+        vfio_intx_reenable(vdev);
+    }
+}
+
+static void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
+                                  uint32_t val, int len)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(pdev);
+    uint32_t val_le = cpu_to_le32(val);
+
+    trace_vfio_pci_write_config(vdev->vbasedev.name, addr, val, len);
+
+    /* Write everything to VFIO, let it filter out what we can't write */
+    if (pwrite(vdev->vbasedev.fd, &val_le, len,
+               vdev->config_offset + addr) != len) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: config write of %d bytes "
+                      "at 0x%x failed: %s\n", vdev->vbasedev.name, len, addr,
+                      strerror(errno));
+    }
+
+    if (addr < PCI_CONFIG_HEADER_SIZE) {
+        pci_default_write_config(pdev, addr, val, len);
+    } else if (msi_present(pdev) &&
+               ranges_overlap(addr, len, pdev->msi_cap, vdev->msi_cap_size)) {
+        vfio_msi_write_config(vdev, addr, val, len, false);
+    } else if (msix_present(pdev) &&
+               ranges_overlap(addr, len, pdev->msix_cap, MSIX_CAP_LENGTH)) {
+        vfio_msi_write_config(vdev, addr, val, len, true);
+    }
+}
+
+/*
+ * Interrupt setup
+ */
+static void vfio_disable_interrupts(VFIOPCIDevice *vdev)
+{
+    switch (vdev->interrupt) {
+    case VFIO_INT_INTx:
+        vfio_intx_disable(vdev);
+        break;
+    case VFIO_INT_MSI:
+        vfio_msi_disable_common(vdev, false);
+        break;
+    case VFIO_INT_MSIX:
+        vfio_msi_disable_common(vdev, true);
+        break;
+    case VFIO_INT_NONE:
+        break;
+    }
+}
+
+static void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len)
+{
+    memset(vdev->emulated_config_bits + pos, 0xff, len);
+}
+
+static bool vfio_msi_setup(VFIOPCIDevice *vdev, int pos, Error **errp)
+{
+    uint16_t ctrl = pci_get_word(vdev->pdev.config + pos + PCI_MSI_FLAGS);
+    bool msi_64bit = !!(ctrl & PCI_MSI_FLAGS_64BIT);
+    bool msi_maskbit = !!(ctrl & PCI_MSI_FLAGS_MASKBIT);
+    int entries = 1 << ((ctrl & PCI_MSI_FLAGS_QMASK) >> 1);
+    int ret;
+
+    trace_vfio_msi_setup(vdev->vbasedev.name, pos, entries);
+
+    ret = msi_init(&vdev->pdev, pos, entries, msi_64bit, msi_maskbit, errp);
+    if (ret < 0) {
+        if (ret == -ENOTSUP) {
+            /* The machine has no MSI: the guest keeps INTx. */
+            error_free(*errp);
+            *errp = NULL;
+            return true;
+        }
+        return false;
+    }
+
+    vdev->msi_cap_size = 0xa + (msi_maskbit ? 0xa : 0) + (msi_64bit ? 0x4 : 0);
+    vfio_emulate_config_range(vdev, pos, vdev->msi_cap_size);
+    return true;
+}
+
+/*
+ * We don't have any control over how pci_add_capability() inserts
+ * capabilities into the chain.  In order to setup MSI-X we need a
+ * MemoryRegion for the BAR.  In order to setup the BAR and not
+ * attempt to mmap the MSI-X table area, which VFIO won't allow, we
+ * need to first look for where the MSI-X table lives.  So we
+ * unfortunately split MSI-X setup across two functions.
+ */
+static bool vfio_msix_early_setup(VFIOPCIDevice *vdev, Error **errp)
+{
+    uint8_t *config = vdev->pdev.config;
+    uint8_t pos = pci_find_capability(&vdev->pdev, PCI_CAP_ID_MSIX);
+    uint32_t table, pba;
+    uint16_t ctrl;
+
+    if (!pos) {
+        return true;
+    }
+
+    ctrl = pci_get_word(config + pos + PCI_MSIX_FLAGS);
+    table = pci_get_long(config + pos + PCI_MSIX_TABLE);
+    pba = pci_get_long(config + pos + PCI_MSIX_PBA);
+
+    vdev->msix = g_new0(VFIOMSIXInfo, 1);
+    vdev->msix->table_bar = table & PCI_MSIX_FLAGS_BIRMASK;
+    vdev->msix->table_offset = table & ~PCI_MSIX_FLAGS_BIRMASK;
+    vdev->msix->pba_bar = pba & PCI_MSIX_FLAGS_BIRMASK;
+    vdev->msix->pba_offset = pba & ~PCI_MSIX_FLAGS_BIRMASK;
+    vdev->msix->entries = (ctrl & PCI_MSIX_FLAGS_QSIZE) + 1;
+
+    if (vdev->msix->table_bar >= PCI_ROM_SLOT ||
+        vdev->msix->pba_bar >= PCI_ROM_SLOT ||
+        !vdev->bars[vdev->msix->table_bar].size ||
+        !vdev->bars[vdev->msix->pba_bar].size) {
+        error_setg(errp, "MSI-X table (BAR %d) or PBA (BAR %d) is in a BAR "
+                   "the device does not have", vdev->msix->table_bar,
+                   vdev->msix->pba_bar);
+        return false;
+    }
+
+    trace_vfio_msix_early_setup(vdev->vbasedev.name, pos,
+                                vdev->msix->table_bar,
+                                vdev->msix->table_offset,
+                                vdev->msix->entries);
+    return true;
+}
+
+static bool vfio_msix_setup(VFIOPCIDevice *vdev, int pos, Error **errp)
+{
+    VFIOMSIXInfo *msix = vdev->msix;
+    int ret;
+
+    ret = msix_init(&vdev->pdev, msix->entries,
+                    &vdev->bars[msix->table_bar].mem, msix->table_bar,
+                    msix->table_offset, &vdev->bars[msix->pba_bar].mem,
+                    msix->pba_bar, msix->pba_offset, pos, errp);
+    if (ret < 0) {
+        if (ret == -ENOTSUP) {
+            error_free(*errp);
+            *errp = NULL;
+            return true;
+        }
+        return false;
+    }
+
+    msix_set_vector_notifiers(&vdev->pdev, vfio_msix_vector_use,
+                              vfio_msix_vector_release, NULL);
+    vfio_emulate_config_range(vdev, pos, MSIX_CAP_LENGTH);
+    return true;
+}
+
+static void vfio_teardown_msi(VFIOPCIDevice *vdev)
+{
+    PCIDevice *pdev = &vdev->pdev;
+
+    msi_uninit(pdev);
+
+    if (msix_present(pdev)) {
+        if (pdev->msix_vector_use_notifier) {
+            msix_unset_vector_notifiers(pdev);
+        }
+        msix_uninit(pdev, &vdev->bars[vdev->msix->table_bar].mem,
+                    &vdev->bars[vdev->msix->pba_bar].mem);
+    }
+}
+
+/*
+ * Resource setup
+ */
+static void vfio_mmaps_set_enabled(VFIOPCIDevice *vdev, bool enabled)
+{
+    int i, j;
+
+    memory_region_transaction_begin();
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        for (j = 0; j < vdev->bars[i].nr_mmaps; j++) {
+            memory_region_set_enabled(&vdev->bars[i].mmaps[j].mem, enabled);
+        }
+    }
+    memory_region_transaction_commit();
+}
+
+static bool vfio_bar_mmap_window(VFIOPCIDevice *vdev, VFIOBAR *bar,
+                                 hwaddr start, hwaddr end)
+{
+    VFIOMmap *m = &bar->mmaps[bar->nr_mmaps];
+    g_autofree char *name = NULL;
+    int prot = 0;
+
+    if (bar->flags & VFIO_REGION_INFO_FLAG_READ) {
+        prot |= PROT_READ;
+    }
+    if (bar->flags & VFIO_REGION_INFO_FLAG_WRITE) {
+        prot |= PROT_WRITE;
+    }
+
+    m->mmap = mmap(NULL, end - start, prot, MAP_SHARED, vdev->vbasedev.fd,
+                   bar->fd_offset + start);
+    if (m->mmap == MAP_FAILED) {
+        m->mmap = NULL;
+        warn_report(VFIO_MSG_PREFIX "BAR %d [0x%" HWADDR_PRIx "-0x%"
+                    HWADDR_PRIx "] cannot be mmap'd (%s): it runs on the "
+                    "slow path", vdev->vbasedev.name, bar->nr, start,
+                    end - 1, strerror(errno));
+        return false;
+    }
+
+    name = g_strdup_printf("%s BAR %d mmap[%u]", vdev->vbasedev.name,
+                           bar->nr, bar->nr_mmaps);
+    m->offset = start;
+    m->size = end - start;
+    memory_region_init_ram_device_ptr(&m->mem, OBJECT(vdev), name, m->size,
+                                      m->mmap);
+    memory_region_add_subregion(&bar->mem, start, &m->mem);
+    bar->nr_mmaps++;
+    trace_vfio_bar_mmap(vdev->vbasedev.name, bar->nr, start, m->size);
+    return true;
+}
+
+/* Adds [start, end) of @bar to @holes, widened to whole host pages. */
+static void vfio_bar_add_hole(Range *holes, int *n, hwaddr start, hwaddr end)
+{
+    range_set_bounds1(&holes[(*n)++],
+                      QEMU_ALIGN_DOWN(start, qemu_real_host_page_size()),
+                      ROUND_UP(end, qemu_real_host_page_size()));
+}
+
+/*
+ * We can't mmap areas overlapping the MSI-X table or PBA, which QEMU
+ * emulates, so we lay direct-mapped windows before, between and after them.
+ */
+static void vfio_bar_mmap(VFIOPCIDevice *vdev, VFIOBAR *bar)
+{
+    VFIOMSIXInfo *msix = vdev->msix;
+    Range holes[2];
+    hwaddr pos = 0;
+    int i, n = 0;
+
+    if (vdev->no_mmap || !(bar->flags & VFIO_REGION_INFO_FLAG_MMAP) ||
+        bar->size < qemu_real_host_page_size()) {
+        return;
+    }
+
+    if (msix && msix->table_bar == bar->nr) {
+        vfio_bar_add_hole(holes, &n, msix->table_offset, msix->table_offset +
+                          msix->entries * PCI_MSIX_ENTRY_SIZE);
+    }
+    if (msix && msix->pba_bar == bar->nr) {
+        vfio_bar_add_hole(holes, &n, msix->pba_offset, msix->pba_offset +
+                          QEMU_ALIGN_UP(msix->entries, 64) / 8);
+    }
+    if (n == 2 && range_lob(&holes[1]) < range_lob(&holes[0])) {
+        Range tmp = holes[0];
+
+        holes[0] = holes[1];
+        holes[1] = tmp;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (range_lob(&holes[i]) > pos &&
+            !vfio_bar_mmap_window(vdev, bar, pos, range_lob(&holes[i]))) {
+            return;
+        }
+        pos = MAX(pos, range_upb(&holes[i]) + 1);
+    }
+    if (pos < bar->size) {
+        vfio_bar_mmap_window(vdev, bar, pos, bar->size);
+    }
+}
+
+static bool vfio_bar_register(VFIOPCIDevice *vdev, int nr, Error **errp)
+{
+    VFIOBAR *bar = &vdev->bars[nr];
+    g_autofree char *name = NULL;
+    uint32_t pci_bar;
+    uint8_t type;
+
+    /* Skip both unimplemented BARs and the upper half of 64bit BARS. */
+    if (!bar->size) {
+        return true;
+    }
+
+    if (pread(vdev->vbasedev.fd, &pci_bar, sizeof(pci_bar),
+              vdev->config_offset + PCI_BASE_ADDRESS_0 + 4 * nr) !=
+        sizeof(pci_bar)) {
+        error_setg_errno(errp, errno, "failed to read BAR %d", nr);
+        return false;
+    }
+    pci_bar = le32_to_cpu(pci_bar);
+    bar->ioport = pci_bar & PCI_BASE_ADDRESS_SPACE_IO;
+    type = pci_bar & (bar->ioport ? ~PCI_BASE_ADDRESS_IO_MASK :
+                                    ~PCI_BASE_ADDRESS_MEM_MASK);
+
+    /* A "slow" read/write mapping underlies all BARs */
+    name = g_strdup_printf("%s BAR %d", vdev->vbasedev.name, nr);
+    memory_region_init_io(&bar->mem, OBJECT(vdev), &vfio_bar_ops, bar, name,
+                          bar->size);
+    pci_register_bar(&vdev->pdev, nr, type, &bar->mem);
+
+    vfio_bar_mmap(vdev, bar);
+    return true;
+}
+
+static bool vfio_bars_setup(VFIOPCIDevice *vdev, Error **errp)
+{
+    int i;
+
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        if (!vfio_bar_register(vdev, i, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void vfio_bars_exit(VFIOPCIDevice *vdev)
+{
+    int i, j;
+
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        VFIOBAR *bar = &vdev->bars[i];
+
+        for (j = 0; j < bar->nr_mmaps; j++) {
+            memory_region_del_subregion(&bar->mem, &bar->mmaps[j].mem);
+        }
+    }
+}
+
+/* After the last reader of the memory regions is gone: drop the mmaps. */
+static void vfio_bars_finalize(VFIOPCIDevice *vdev)
+{
+    int i, j;
+
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        VFIOBAR *bar = &vdev->bars[i];
+
+        for (j = 0; j < bar->nr_mmaps; j++) {
+            object_unparent(OBJECT(&bar->mmaps[j].mem));
+            munmap(bar->mmaps[j].mmap, bar->mmaps[j].size);
+        }
+        bar->nr_mmaps = 0;
+        if (bar->size) {
+            object_unparent(OBJECT(&bar->mem));
+        }
+    }
+}
+
+/*
+ * General setup
+ */
+static uint8_t vfio_std_cap_max_size(PCIDevice *pdev, uint8_t pos)
+{
+    uint8_t tmp, next = 0xff;
+
+    for (tmp = pdev->config[PCI_CAPABILITY_LIST]; tmp;
+         tmp = pdev->config[tmp + PCI_CAP_LIST_NEXT]) {
+        if (tmp > pos && tmp < next) {
+            next = tmp;
+        }
+    }
+
+    return next - pos;
+}
+
+static bool vfio_add_std_cap(VFIOPCIDevice *vdev, uint8_t pos, int depth,
+                             Error **errp)
+{
+    PCIDevice *pdev = &vdev->pdev;
+    uint8_t cap_id = pdev->config[pos];
+    uint8_t next = pdev->config[pos + PCI_CAP_LIST_NEXT];
+    uint8_t size;
+    bool ok;
+
+    if (pos < PCI_CONFIG_HEADER_SIZE || depth > PCI_CONFIG_SPACE_SIZE / 4) {
+        error_setg(errp, "malformed capability list at 0x%x", pos);
+        return false;
+    }
+
+    /*
+     * If it becomes important to configure capabilities to their actual
+     * size, use this as the default when it's something we don't recognize.
+     * Since QEMU doesn't actually handle many of the config accesses,
+     * exact size doesn't seem worthwhile.
+     */
+    size = vfio_std_cap_max_size(pdev, pos);
+
+    /*
+     * pci_add_capability always inserts the new capability at the head
+     * of the chain.  Therefore to end up with a chain that matches the
+     * physical device, we insert from the end by making this recursive.
+     * This is also why we pre-calculate size above as cached config space
+     * will be changed as we unwind the stack.
+     */
+    if (next) {
+        if (!vfio_add_std_cap(vdev, next, depth + 1, errp)) {
+            return false;
+        }
+    } else {
+        pdev->config[PCI_CAPABILITY_LIST] = 0; /* Begin the rebuild */
+    }
+
+    switch (cap_id) {
+    case PCI_CAP_ID_MSI:
+        ok = vfio_msi_setup(vdev, pos, errp);
+        break;
+    case PCI_CAP_ID_MSIX:
+        ok = vfio_msix_setup(vdev, pos, errp);
+        break;
+    default:
+        ok = pci_add_capability(pdev, cap_id, pos, size, errp) >= 0;
+        break;
+    }
+
+    if (!ok) {
+        error_prepend(errp, "failed to add PCI capability 0x%x[0x%x]@0x%x: ",
+                      cap_id, size, pos);
+    }
+    return ok;
+}
+
+static bool vfio_add_capabilities(VFIOPCIDevice *vdev, Error **errp)
+{
+    PCIDevice *pdev = &vdev->pdev;
+
+    if (!(pdev->config[PCI_STATUS] & PCI_STATUS_CAP_LIST) ||
+        !pdev->config[PCI_CAPABILITY_LIST]) {
+        return true; /* Nothing to add */
+    }
+
+    return vfio_add_std_cap(vdev, pdev->config[PCI_CAPABILITY_LIST], 0, errp);
+}
+
+/* Reads the ROM until it ends; a ROM shorter than its BAR is normal. */
+static bool vfio_rom_read(VFIOPCIDevice *vdev, uint8_t *ptr, Error **errp)
+{
+    uint64_t off = 0;
+    ssize_t bytes;
+
+    while (off < vdev->rom_size) {
+        bytes = pread(vdev->vbasedev.fd, ptr + off, vdev->rom_size - off,
+                      vdev->rom_offset + off);
+        if (bytes == 0) {
+            break;
+        } else if (bytes > 0) {
+            off += bytes;
+        } else if (errno != EINTR && errno != EAGAIN) {
+            error_setg_errno(errp, errno, "failed to read the device ROM");
+            return false;
+        }
+    }
+    trace_vfio_rom_read(vdev->vbasedev.name, off, vdev->rom_size);
+    return true;
+}
+
+static bool vfio_rom_load(VFIOPCIDevice *vdev, Error **errp)
+{
+    ERRP_GUARD();
+    PCIDevice *pdev = &vdev->pdev;
+    uint8_t *ptr;
+
+    /* If loading ROM from file, pci handles it */
+    if (pdev->romfile || !pdev->rom_bar || !vdev->rom_size) {
+        return true;
+    }
+
+    memory_region_init_rom(&pdev->rom, OBJECT(vdev), "vfio-pci.rom",
+                           vdev->rom_size, errp);
+    if (*errp) {
+        return false;
+    }
+    ptr = memory_region_get_ram_ptr(&pdev->rom);
+    memset(ptr, 0xff, vdev->rom_size);
+
+    if (!vfio_rom_read(vdev, ptr, errp)) {
+        object_unparent(OBJECT(&pdev->rom));
+        return false;
+    }
+
+    pci_register_bar(pdev, PCI_ROM_SLOT, 0, &pdev->rom);
+    pdev->has_rom = true;
+    return true;
+}
+
+/* A ROM BAR must be a power of two; the region is what the kernel read. */
+static void vfio_set_rom_info(VFIOPCIDevice *vdev,
+                              struct vfio_region_info *info)
+{
+    if (!(info->flags & VFIO_REGION_INFO_FLAG_READ) || !info->size) {
+        return;
+    }
+    vdev->rom_size = pow2ceil(info->size);
+    vdev->rom_offset = info->offset;
+}
+
+static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
+{
+    VFIODevice *vbasedev = &vdev->vbasedev;
+    struct vfio_region_info info;
+    int i;
+
+    for (i = VFIO_PCI_BAR0_REGION_INDEX; i < VFIO_PCI_ROM_REGION_INDEX; i++) {
+        if (!vfio_get_region_info(vbasedev, i, &info, errp)) {
+            return false;
+        }
+        vdev->bars[i].vdev = vdev;
+        vdev->bars[i].nr = i;
+        vdev->bars[i].flags = info.flags;
+        vdev->bars[i].size = info.size;
+        vdev->bars[i].fd_offset = info.offset;
+    }
+
+    if (!vfio_get_region_info(vbasedev, VFIO_PCI_ROM_REGION_INDEX, &info,
+                              errp)) {
+        return false;
+    }
+    vfio_set_rom_info(vdev, &info);
+
+    if (!vfio_get_region_info(vbasedev, VFIO_PCI_CONFIG_REGION_INDEX, &info,
+                              errp)) {
+        return false;
+    }
+    vdev->config_size = info.size;
+    vdev->config_offset = info.offset;
+    if (vdev->config_size < pci_config_size(&vdev->pdev)) {
+        error_setg(errp, "config space of %u bytes is too small",
+                   vdev->config_size);
+        return false;
+    }
+    return true;
+}
+
+/* Our copy of config space, with the host's resource addresses cleared. */
+static bool vfio_read_config_space(VFIOPCIDevice *vdev, Error **errp)
+{
+    PCIDevice *pdev = &vdev->pdev;
+    size_t size = pci_config_size(pdev);
+
+    if (pread(vdev->vbasedev.fd, pdev->config, size,
+              vdev->config_offset) != size) {
+        error_setg_errno(errp, errno, "failed to read device config space");
+        return false;
+    }
+
+    /*
+     * Clear host resource mapping info.  If we choose not to register a
+     * BAR, such as might be the case with the option ROM, we can get
+     * confusing, unwritable, residual addresses from the host here.
+     */
+    memset(&pdev->config[PCI_BASE_ADDRESS_0], 0, 24);
+    memset(&pdev->config[PCI_ROM_ADDRESS], 0, 4);
+    vfio_emulate_config_range(vdev, PCI_BASE_ADDRESS_0, 24);
+    vfio_emulate_config_range(vdev, PCI_ROM_ADDRESS, 4);
+
+    /* Multifunction bit is virtualized in QEMU */
+    vdev->emulated_config_bits[PCI_HEADER_TYPE] =
+        PCI_HEADER_TYPE_MULTI_FUNCTION;
+    if (pdev->cap_present & QEMU_PCI_CAP_MULTIFUNCTION) {
+        pdev->config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MULTI_FUNCTION;
+    } else {
+        pdev->config[PCI_HEADER_TYPE] &= ~PCI_HEADER_TYPE_MULTI_FUNCTION;
+    }
+    return true;
+}
+
+/*
+ * Realize and exit
+ */
+static bool vfio_check_host(VFIOPCIDevice *vdev, int *groupid, Error **errp)
+{
+    const char *name = vdev->vbasedev.name;
+    g_autofree char *sysfs = g_strdup_printf("/sys/bus/pci/devices/%s", name);
+    g_autofree char *group_link = g_strdup_printf("%s/iommu_group", sysfs);
+    g_autofree char *group_path = NULL;
+    g_autofree char *group_name = NULL;
+
+    if (!g_file_test(sysfs, G_FILE_TEST_IS_DIR)) {
+        error_setg(errp, "host device %s does not exist", name);
+        error_append_hint(errp, "Check the address with lspci -D; %s is "
+                          "missing.\n", sysfs);
+        return false;
+    }
+
+    group_path = g_file_read_link(group_link, NULL);
+    if (!group_path) {
+        error_setg(errp, "host device %s is in no IOMMU group", name);
+        error_append_hint(errp, "Enable the IOMMU on the host kernel command "
+                          "line (intel_iommu=on or amd_iommu=on).\n");
+        return false;
+    }
+
+    group_name = g_path_get_basename(group_path);
+    if (qemu_strtoi(group_name, NULL, 10, groupid)) {
+        error_setg(errp, "cannot parse IOMMU group of %s from %s", name,
+                   group_path);
+        return false;
+    }
+    trace_vfio_check_host(name, *groupid);
+    return true;
+}
+
+static bool vfio_attach_device(VFIOPCIDevice *vdev, Error **errp)
+{
+    VFIODevice *vbasedev = &vdev->vbasedev;
+    VFIOGroup *group;
+    int groupid;
+
+    if (!vfio_check_host(vdev, &groupid, errp)) {
+        return false;
+    }
+
+    group = vfio_get_group(groupid, errp);
+    if (!group) {
+        return false;
+    }
+
+    if (vfio_find_device(group, vbasedev->name)) {
+        error_setg(errp, "host device %s is already assigned to this VM",
+                   vbasedev->name);
+        vfio_put_group(group);
+        return false;
+    }
+
+    if (!vfio_get_device(group, vbasedev->name, vbasedev, errp)) {
+        vfio_put_group(group);
+        return false;
+    }
+    return true;
+}
+
+static void vfio_detach_device(VFIOPCIDevice *vdev)
+{
+    VFIOGroup *group = vdev->vbasedev.group;
+
+    vfio_put_base_device(&vdev->vbasedev);
+    vfio_put_group(group);
+}
+
+static bool vfio_check_options(VFIOPCIDevice *vdev, Error **errp)
+{
+    PCIHostDeviceAddress *host = &vdev->host;
+
+    if (host->domain == ~0U) {
+        error_setg(errp, "the 'host' property is required");
+        error_append_hint(errp, "Name the host device to assign, e.g. "
+                          "-device vfio-pci,host=0000:05:00.0\n");
+        return false;
+    }
+
+    /* Guest DMA goes straight to guest RAM: no guest IOMMU can sit between */
+    if (pci_device_iommu_address_space(&vdev->pdev) != &address_space_memory) {
+        error_setg(errp, "assignment behind a guest IOMMU is not supported");
+        return false;
+    }
+
+    vdev->vbasedev.name = g_strdup_printf("%04x:%02x:%02x.%01x",
+                                          host->domain, host->bus,
+                                          host->slot, host->function);
+    return true;
+}
+
+static bool vfio_setup_intx(VFIOPCIDevice *vdev, Error **errp)
+{
+    if (!vdev->pdev.config[PCI_INTERRUPT_PIN]) {
+        return true;
+    }
+    vdev->intx.mmap_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL,
+                                         vfio_intx_mmap_restore, vdev);
+    pci_device_set_intx_routing_notifier(&vdev->pdev, vfio_intx_update_route);
+    return vfio_intx_enable(vdev, errp);
+}
+
+static void vfio_teardown_intx(VFIOPCIDevice *vdev)
+{
+    pci_device_set_intx_routing_notifier(&vdev->pdev, NULL);
+    if (vdev->intx.mmap_timer) {
+        timer_free(vdev->intx.mmap_timer);
+        vdev->intx.mmap_timer = NULL;
+    }
+}
+
+static void vfio_realize(PCIDevice *pdev, Error **errp)
+{
+    ERRP_GUARD();
+    VFIOPCIDevice *vdev = VFIO_PCI(pdev);
+
+    if (!vfio_check_options(vdev, errp)) {
+        return;
+    }
+    if (!vfio_attach_device(vdev, errp)) {
+        goto error;
+    }
+
+    if (!vfio_populate_device(vdev, errp) ||
+        !vfio_read_config_space(vdev, errp) ||
+        !vfio_msix_early_setup(vdev, errp) ||
+        !vfio_bars_setup(vdev, errp)) {
+        goto detach_exit;
+    }
+    if (!vfio_add_capabilities(vdev, errp) ||
+        !vfio_rom_load(vdev, errp) ||
+        !vfio_setup_intx(vdev, errp)) {
+        goto teardown_exit;
+    }
+
+    if (!vdev->vbasedev.reset_works) {
+        warn_report(VFIO_MSG_PREFIX "the device has no reset mechanism: it "
+                    "keeps its state across guest resets",
+                    vdev->vbasedev.name);
+    }
+    return;
+
+teardown_exit:
+    vfio_teardown_intx(vdev);
+    vfio_teardown_msi(vdev);
+    vfio_bars_exit(vdev);
+detach_exit:
+    vfio_detach_device(vdev);
+error:
+    error_prepend(errp, VFIO_MSG_PREFIX, vdev->vbasedev.name ?
+                  vdev->vbasedev.name : "?");
+}
+
+static void vfio_exitfn(PCIDevice *pdev)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(pdev);
+
+    vfio_teardown_intx(vdev);
+    vfio_disable_interrupts(vdev);
+    vfio_teardown_msi(vdev);
+    vfio_bars_exit(vdev);
+    vfio_detach_device(vdev);
+}
+
+static void vfio_pci_reset(DeviceState *dev)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(dev);
+
+    trace_vfio_pci_reset(vdev->vbasedev.name);
+    vfio_disable_interrupts(vdev);
+
+    if (vdev->vbasedev.reset_works &&
+        ioctl(vdev->vbasedev.fd, VFIO_DEVICE_RESET)) {
+        error_report(VFIO_MSG_PREFIX "failed to reset the device: %m",
+                     vdev->vbasedev.name);
+    }
+
+    if (vdev->pdev.config[PCI_INTERRUPT_PIN]) {
+        vfio_intx_reenable(vdev);
+    }
+}
+
+static void vfio_instance_init(Object *obj)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(obj);
+
+    /* ~0 marks 'host' as unset: 0000:00:00.0 is a real address */
+    vdev->host.domain = ~0U;
+    vdev->vbasedev.fd = -1;
+    device_add_bootindex_property(obj, &vdev->bootindex, "bootindex", NULL,
+                                  DEVICE(obj));
+}
+
+static void vfio_instance_finalize(Object *obj)
+{
+    VFIOPCIDevice *vdev = VFIO_PCI(obj);
+
+    vfio_bars_finalize(vdev);
+    g_free(vdev->msix);
+    g_free(vdev->vbasedev.name);
+}
+
+static Property vfio_pci_properties[] = {
+    DEFINE_PROP_PCI_HOST_DEVADDR("host", VFIOPCIDevice, host),
+    DEFINE_PROP_BOOL("x-no-mmap", VFIOPCIDevice, no_mmap, false),
+    DEFINE_PROP_UINT32("x-intx-mmap-timeout-ms", VFIOPCIDevice,
+                       intx_mmap_timeout_ms, 1100),
+    DEFINE_PROP_BOOL("x-no-kvm-intx", VFIOPCIDevice, no_kvm_intx, false),
+    DEFINE_PROP_BOOL("x-no-kvm-msi", VFIOPCIDevice, no_kvm_msi, false),
+    DEFINE_PROP_BOOL("x-no-kvm-msix", VFIOPCIDevice, no_kvm_msix, false),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+/* The device's state lives in the host: it cannot migrate. */
+static const VMStateDescription vfio_pci_vmstate = {
+    .name = "vfio-pci",
+    .unmigratable = 1,
+};
+
+static void vfio_pci_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *pdc = PCI_DEVICE_CLASS(klass);
+
+    dc->reset = vfio_pci_reset;
+    dc->vmsd = &vfio_pci_vmstate;
+    dc->desc = "VFIO-based PCI device assignment";
+    device_class_set_props(dc, vfio_pci_properties);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+
+    pdc->realize = vfio_realize;
+    pdc->exit = vfio_exitfn;
+    pdc->config_read = vfio_pci_read_config;
+    pdc->config_write = vfio_pci_write_config;
+}
+
+static const TypeInfo vfio_pci_info = {
+    .name = TYPE_VFIO_PCI,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(VFIOPCIDevice),
+    .instance_init = vfio_instance_init,
+    .instance_finalize = vfio_instance_finalize,
+    .class_init = vfio_pci_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_PCIE_DEVICE },
+        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+        { }
+    },
+};
+
+static void vfio_pci_register_types(void)
+{
+    type_register_static(&vfio_pci_info);
+}
+
+type_init(vfio_pci_register_types)
