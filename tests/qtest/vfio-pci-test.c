@@ -1,0 +1,554 @@
+/*
+ * QTest testcases for vfio-pci device assignment
+ *
+ * The error-path tests run anywhere.  The rest need real assignable
+ * devices: the rig (tests/rig) binds an emulated edu, e1000e and nvme to the
+ * kernel's vfio-pci and names them in VFIO_EDU, VFIO_E1000E and VFIO_NVME.
+ * With VFIO_RIG=1 those tests are registered, and a missing device fails.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "libqos/pci-pc.h"
+#include "qapi/qmp/qdict.h"
+#include "hw/pci/pci_regs.h"
+
+#define SLOT        4
+#define DEVFN       QPCI_DEVFN(SLOT, 0)
+#define MSI_ADDR    0x200000ULL       /* guest RAM the interrupts land in */
+#define DMA_SRC     0x300000ULL
+#define DMA_DST     0x400000ULL
+#define WAIT_US     (10 * G_USEC_PER_SEC)
+
+/* edu registers (docs/specs/edu.txt) */
+#define EDU_ID          0x00
+#define EDU_IRQ_STATUS  0x24
+#define EDU_IRQ_RAISE   0x60
+#define EDU_IRQ_ACK     0x64
+#define EDU_DMA_SRC     0x80
+#define EDU_DMA_DST     0x88
+#define EDU_DMA_COUNT   0x90
+#define EDU_DMA_CMD     0x98
+#define EDU_DMA_BUF     0x40000
+
+typedef struct Assigned {
+    QTestState *qts;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar0;
+    const char *host;
+} Assigned;
+
+/*
+ * Helpers
+ */
+static const char *rig_device(const char *var)
+{
+    const char *host = getenv(var);
+
+    if (!host || !*host) {
+        g_test_message("%s is not set: the rig did not provide the device",
+                       var);
+        g_test_fail();
+        return NULL;
+    }
+    return host;
+}
+
+static bool assign(Assigned *a, const char *var, const char *extra)
+{
+    a->host = rig_device(var);
+    if (!a->host) {
+        return false;
+    }
+    a->qts = qtest_initf("-M pc -nodefaults "
+                         "-device vfio-pci,host=%s,addr=%02x.0%s%s",
+                         a->host, SLOT, extra ? "," : "", extra ? extra : "");
+    a->bus = qpci_new_pc(a->qts, NULL);
+    a->dev = qpci_device_find(a->bus, DEVFN);
+    g_assert_nonnull(a->dev);
+    qpci_device_enable(a->dev);
+    return true;
+}
+
+static void release(Assigned *a)
+{
+    g_free(a->dev);
+    qpci_free_pc(a->bus);
+    qtest_quit(a->qts);
+}
+
+/* Polls a guest RAM word until it reads @want; false after WAIT_US. */
+static bool wait_for_ram(QTestState *qts, uint64_t addr, uint32_t want)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (qtest_readl(qts, addr) != want) {
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        g_usleep(200);
+    }
+    return true;
+}
+
+static char *sysfs_path(const char *host, const char *file)
+{
+    return g_strdup_printf("/sys/bus/pci/devices/%s/%s", host, file);
+}
+
+/* Size of each BAR as the host kernel sees it (sysfs 'resource'). */
+static void sysfs_bar_sizes(const char *host, uint64_t *sizes)
+{
+    g_autofree char *path = sysfs_path(host, "resource");
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    int i;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; i < 6; i++) {
+        uint64_t start, end, flags;
+
+        g_assert_cmpint(sscanf(lines[i], "%" SCNx64 " %" SCNx64 " %" SCNx64,
+                               &start, &end, &flags), ==, 3);
+        sizes[i] = start ? end - start + 1 : 0;
+    }
+}
+
+/* The file descriptors QEMU (our child) holds open. */
+static pid_t qemu_pid(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
+    const char *name;
+
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *stat = g_strdup_printf("/proc/%s/stat", name);
+        g_autofree char *text = NULL;
+        int ppid;
+        char *p;
+
+        if (!g_ascii_isdigit(name[0]) ||
+            !g_file_get_contents(stat, &text, NULL, NULL)) {
+            continue;
+        }
+        p = strrchr(text, ')');
+        if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == getpid() &&
+            strstr(text, "qemu-system")) {
+            return atoi(name);
+        }
+    }
+    g_assert_not_reached();
+}
+
+static int count_fds(pid_t pid, const char *target)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/fd", pid);
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    const char *name;
+    int n = 0;
+
+    g_assert_nonnull(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *fd = g_strdup_printf("%s/%s", path, name);
+        g_autofree char *link = g_file_read_link(fd, NULL);
+
+        if (!target || (link && g_str_has_prefix(link, target))) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* device_add of vfio-pci with @host (none if NULL) fails naming @needle. */
+static void expect_device_add_error(QTestState *qts, const char *host,
+                                    const char *needle)
+{
+    QDict *args = qdict_new();
+    QDict *resp, *error;
+    const char *desc;
+
+    qdict_put_str(args, "driver", "vfio-pci");
+    qdict_put_str(args, "id", "refused");
+    if (host) {
+        qdict_put_str(args, "host", host);
+    }
+    resp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': %p}",
+                     args);
+    error = qdict_get_qdict(resp, "error");
+    g_assert_nonnull(error);
+    desc = qdict_get_str(error, "desc");
+    g_test_message("device_add said: %s", desc);
+    g_assert_nonnull(strstr(desc, needle));
+    qobject_unref(resp);
+}
+
+/*
+ * Tests that need no device
+ */
+static void run_qemu_expect_failure(const char *device, const char *needle)
+{
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GError) gerr = NULL;
+    const char *argv[] = { qemu, "-M", "pc", "-nodefaults", "-display",
+                           "none", "-accel", "qtest", "-device", device,
+                           NULL };
+    int status;
+
+    g_assert_nonnull(qemu);
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL,
+                               &out, &err, &status, &gerr));
+    g_test_message("qemu said: %s", err);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+    g_assert_nonnull(strstr(err, needle));
+}
+
+static void test_missing_host_device(void)
+{
+    run_qemu_expect_failure("vfio-pci,host=0000:99:00.0",
+                            "host device 0000:99:00.0 does not exist");
+}
+
+static void test_no_host_property(void)
+{
+    run_qemu_expect_failure("vfio-pci", "'host' property is required");
+}
+
+static void test_malformed_host(void)
+{
+    run_qemu_expect_failure("vfio-pci,host=zz:00", "host");
+}
+
+static void test_device_add_missing(void)
+{
+    QTestState *qts = qtest_init("-M pc -nodefaults");
+    QDict *resp;
+
+    expect_device_add_error(qts, "0000:99:00.0",
+                            "0000:99:00.0 does not exist");
+    expect_device_add_error(qts, NULL, "'host' property is required");
+    resp = qtest_qmp(qts, "{'execute': 'query-status'}");
+    g_assert_true(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
+/*
+ * edu: MMIO, config space, MSI, DMA
+ */
+static void test_edu_identity(void)
+{
+    Assigned a;
+
+    if (!assign(&a, "VFIO_EDU", NULL)) {
+        return;
+    }
+    g_assert_cmphex(qpci_config_readw(a.dev, PCI_VENDOR_ID), ==, 0x1234);
+    g_assert_cmphex(qpci_config_readw(a.dev, PCI_DEVICE_ID), ==, 0x11e8);
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    g_assert_cmphex(qpci_io_readl(a.dev, a.bar0, EDU_ID), ==, 0x010000ed);
+    release(&a);
+}
+
+/* The fast (mmap) and slow (pread/pwrite) paths both reach the device. */
+static void edu_mmio_rw(const char *extra)
+{
+    Assigned a;
+    int i;
+
+    if (!assign(&a, "VFIO_EDU", extra)) {
+        return;
+    }
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    g_assert_cmphex(qpci_io_readl(a.dev, a.bar0, EDU_ID), ==, 0x010000ed);
+    for (i = 0; i < 16; i++) {
+        /* edu's 0x04 returns the bitwise inverse of what was written */
+        qpci_io_writel(a.dev, a.bar0, 0x04, 0x1000 * i + 0x5a);
+        g_assert_cmphex(qpci_io_readl(a.dev, a.bar0, 0x04), ==,
+                        (uint32_t)~(0x1000 * i + 0x5a));
+    }
+    release(&a);
+}
+
+static void test_edu_mmio_fast(void)
+{
+    edu_mmio_rw(NULL);
+}
+
+static void test_edu_mmio_slow(void)
+{
+    edu_mmio_rw("x-no-mmap=on");
+}
+
+static void compare_bar_sizes(const char *var)
+{
+    uint64_t sizes[6];
+    Assigned a;
+    int i;
+
+    if (!assign(&a, var, NULL)) {
+        return;
+    }
+    sysfs_bar_sizes(a.host, sizes);
+    for (i = 0; i < 6; i++) {
+        uint64_t size = 0;
+
+        if (!sizes[i]) {
+            continue;
+        }
+        qpci_iomap(a.dev, i, &size);
+        g_test_message("%s BAR %d: 0x%" PRIx64 " (host 0x%" PRIx64 ")",
+                       a.host, i, size, sizes[i]);
+        g_assert_cmphex(size, ==, sizes[i]);
+    }
+    release(&a);
+}
+
+static void test_bar_sizes(gconstpointer var)
+{
+    compare_bar_sizes(var);
+}
+
+static void mark(uint8_t *mask, int pos, int len)
+{
+    memset(mask + pos, 0xff, MIN(len, 256 - pos));
+}
+
+/* Marks the bytes of each capability that QEMU (or VFIO) emulates. */
+static void mark_emulated(QPCIDevice *dev, uint8_t *mask)
+{
+    uint8_t pos;
+
+    memset(mask + PCI_COMMAND, 0xff, 4);         /* VFIO virtualizes these */
+    memset(mask + PCI_BASE_ADDRESS_0, 0xff, 24);
+    memset(mask + PCI_ROM_ADDRESS, 0xff, 4);
+    mask[PCI_HEADER_TYPE] = 0x80;            /* multifunction */
+    mask[PCI_INTERRUPT_LINE] = 0xff;
+
+    pos = qpci_find_capability(dev, PCI_CAP_ID_MSI, 0);
+    if (pos) {
+        mark(mask, pos + 2, 22);
+    }
+    pos = qpci_find_capability(dev, PCI_CAP_ID_MSIX, 0);
+    if (pos) {
+        mark(mask, pos + 2, 10);
+    }
+    pos = qpci_find_capability(dev, PCI_CAP_ID_PM, 0);
+    if (pos) {
+        mark(mask, pos + 2, 6);
+    }
+    pos = qpci_find_capability(dev, PCI_CAP_ID_EXP, 0);
+    if (pos) {
+        mark(mask, pos + 2, 0x3a);
+    }
+}
+
+static void compare_config(const char *var)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *host_cfg = NULL;
+    uint8_t mask[256] = { 0 };
+    uint8_t pos, hpos;
+    gsize len;
+    Assigned a;
+    int i, diffs = 0;
+
+    if (!assign(&a, var, NULL)) {
+        return;
+    }
+    path = sysfs_path(a.host, "config");
+    g_assert_true(g_file_get_contents(path, &host_cfg, &len, NULL));
+    g_assert_cmpuint(len, >=, 256);
+    mark_emulated(a.dev, mask);
+
+    for (i = 0; i < 256; i++) {
+        uint8_t ours = qpci_config_readb(a.dev, i);
+        uint8_t theirs = host_cfg[i];
+
+        if ((ours ^ theirs) & ~mask[i]) {
+            g_test_message("%s config 0x%02x: 0x%02x, host 0x%02x", a.host, i,
+                           ours, theirs);
+            diffs++;
+        }
+    }
+    g_assert_cmpint(diffs, ==, 0);
+
+    /* The same capability chain, in the same order, at the same places */
+    pos = qpci_config_readb(a.dev, PCI_CAPABILITY_LIST);
+    hpos = host_cfg[PCI_CAPABILITY_LIST];
+    for (i = 0; pos && i < 48; i++) {
+        g_assert_cmphex(pos, ==, hpos);
+        g_assert_cmphex(qpci_config_readb(a.dev, pos), ==,
+                        (uint8_t)host_cfg[hpos]);
+        pos = qpci_config_readb(a.dev, pos + PCI_CAP_LIST_NEXT);
+        hpos = host_cfg[hpos + PCI_CAP_LIST_NEXT];
+    }
+    g_assert_cmphex(hpos, ==, 0);
+    release(&a);
+}
+
+static void test_config_space(gconstpointer var)
+{
+    compare_config(var);
+}
+
+static void edu_msi_enable(Assigned *a)
+{
+    uint8_t cap = qpci_find_capability(a->dev, PCI_CAP_ID_MSI, 0);
+    uint16_t flags;
+
+    g_assert_cmphex(cap, !=, 0);
+    flags = qpci_config_readw(a->dev, cap + PCI_MSI_FLAGS);
+    g_assert_true(flags & PCI_MSI_FLAGS_64BIT);
+    qpci_config_writel(a->dev, cap + PCI_MSI_ADDRESS_LO, MSI_ADDR);
+    qpci_config_writel(a->dev, cap + PCI_MSI_ADDRESS_HI, 0);
+    qpci_config_writew(a->dev, cap + PCI_MSI_DATA_64, 0x4321);
+    qpci_config_writew(a->dev, cap + PCI_MSI_FLAGS,
+                       flags | PCI_MSI_FLAGS_ENABLE);
+}
+
+static void test_edu_msi(void)
+{
+    Assigned a;
+    int i;
+
+    if (!assign(&a, "VFIO_EDU", NULL)) {
+        return;
+    }
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    edu_msi_enable(&a);
+
+    for (i = 0; i < 300; i++) {
+        qtest_writel(a.qts, MSI_ADDR, 0);
+        qpci_io_writel(a.dev, a.bar0, EDU_IRQ_RAISE, 1 << (i % 32));
+        if (!wait_for_ram(a.qts, MSI_ADDR, 0x4321)) {
+            g_test_message("MSI %d never arrived", i);
+            g_assert_not_reached();
+        }
+        g_assert_cmphex(qpci_io_readl(a.dev, a.bar0, EDU_IRQ_STATUS), ==,
+                        1u << (i % 32));
+        qpci_io_writel(a.dev, a.bar0, EDU_IRQ_ACK, 1 << (i % 32));
+    }
+    release(&a);
+}
+
+static void edu_dma(Assigned *a, uint64_t src, uint64_t dst, uint32_t len,
+                    uint32_t cmd)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_SRC, src);
+    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_DST, dst);
+    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_COUNT, len);
+    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_CMD, cmd);
+    while (qpci_io_readq(a->dev, a->bar0, EDU_DMA_CMD) & 1) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(1000);
+    }
+}
+
+/* Through the IOMMU mapping our listener made: RAM -> edu -> RAM. */
+static void test_edu_dma(void)
+{
+    uint8_t out[1024], in[1024];
+    Assigned a;
+    int i;
+
+    if (!assign(&a, "VFIO_EDU", NULL)) {
+        return;
+    }
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    for (i = 0; i < sizeof(out); i++) {
+        out[i] = i * 7 + 3;
+    }
+    qtest_memwrite(a.qts, DMA_SRC, out, sizeof(out));
+    qtest_memset(a.qts, DMA_DST, 0, sizeof(in));
+
+    edu_dma(&a, DMA_SRC, EDU_DMA_BUF, sizeof(out), 1);
+    edu_dma(&a, EDU_DMA_BUF, DMA_DST, sizeof(in), 1 | 2);
+
+    qtest_memread(a.qts, DMA_DST, in, sizeof(in));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    release(&a);
+}
+
+/* A failed realize leaves no fd, group or container behind. */
+static void test_failed_realize_no_leak(void)
+{
+    Assigned a;
+    pid_t pid;
+    int before;
+
+    if (!assign(&a, "VFIO_EDU", NULL)) {
+        return;
+    }
+    pid = qemu_pid();
+    before = count_fds(pid, NULL);
+    expect_device_add_error(a.qts, a.host, "already assigned");
+    expect_device_add_error(a.qts, "0000:99:00.0", "does not exist");
+    g_assert_cmpint(count_fds(pid, NULL), ==, before);
+    g_assert_cmpint(count_fds(pid, "/dev/vfio/vfio"), ==, 1);
+    release(&a);
+}
+
+static void test_shared_container(void)
+{
+    const char *edu = rig_device("VFIO_EDU");
+    const char *nvme = rig_device("VFIO_NVME");
+    QTestState *qts;
+    pid_t pid;
+
+    if (!edu || !nvme) {
+        return;
+    }
+    qts = qtest_initf("-M pc -nodefaults -device vfio-pci,host=%s,addr=04.0 "
+                      "-device vfio-pci,host=%s,addr=05.0", edu, nvme);
+    pid = qemu_pid();
+    g_assert_cmpint(count_fds(pid, "/dev/vfio/vfio"), ==, 1);
+    g_assert_cmpint(count_fds(pid, "/dev/vfio/") -
+                    count_fds(pid, "/dev/vfio/vfio"), ==, 2);
+    qtest_quit(qts);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    qtest_add_func("/vfio-pci/host/missing-device", test_missing_host_device);
+    qtest_add_func("/vfio-pci/host/no-host", test_no_host_property);
+    qtest_add_func("/vfio-pci/host/malformed-host", test_malformed_host);
+    qtest_add_func("/vfio-pci/host/device-add-missing",
+                   test_device_add_missing);
+
+    if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {
+        return g_test_run();
+    }
+
+    qtest_add_func("/vfio-pci/rig/edu/identity", test_edu_identity);
+    qtest_add_func("/vfio-pci/rig/edu/mmio-fast", test_edu_mmio_fast);
+    qtest_add_func("/vfio-pci/rig/edu/mmio-slow", test_edu_mmio_slow);
+    qtest_add_data_func("/vfio-pci/rig/edu/bar-sizes", "VFIO_EDU",
+                        test_bar_sizes);
+    qtest_add_data_func("/vfio-pci/rig/edu/config", "VFIO_EDU",
+                        test_config_space);
+    qtest_add_func("/vfio-pci/rig/edu/msi", test_edu_msi);
+    qtest_add_func("/vfio-pci/rig/edu/dma", test_edu_dma);
+    qtest_add_func("/vfio-pci/rig/edu/failed-realize-no-leak",
+                   test_failed_realize_no_leak);
+    qtest_add_data_func("/vfio-pci/rig/nvme/bar-sizes", "VFIO_NVME",
+                        test_bar_sizes);
+    qtest_add_data_func("/vfio-pci/rig/nvme/config", "VFIO_NVME",
+                        test_config_space);
+    qtest_add_data_func("/vfio-pci/rig/e1000e/bar-sizes", "VFIO_E1000E",
+                        test_bar_sizes);
+    qtest_add_data_func("/vfio-pci/rig/e1000e/config", "VFIO_E1000E",
+                        test_config_space);
+    qtest_add_func("/vfio-pci/rig/shared-container", test_shared_container);
+
+    return g_test_run();
+}

@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Rig guest script (run through tests/rig/run.sh): binds the rig's devices
+# to vfio-pci and runs our qtests against them, leaving TAP in /out.
+set -eu
+. "/host$REPO/tests/rig/guest-lib.sh"
+
+rig_bind_all
+rig_chroot_prepare
+ls -l /dev/vfio
+
+rc=0
+for t in $RIG_QTESTS; do
+    echo "rig: running $t"
+    rig_in_chroot env VFIO_RIG=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+        sh -c 'cd "$1" && exec timeout 600 "./tests/qtest/$2" --tap -k' \
+        sh "$BUILD/qemu/build" "$t" > "/out/$t.tap" 2>&1 || rc=1
+done
+exit $rc

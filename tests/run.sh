@@ -1,0 +1,74 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The test command: sets up and builds (scripts/setup.sh, scripts/build.sh),
+# runs the host tests, then boots the rig once and runs every rig test in
+# that boot.  Prints one TAP stream per suite and a closing
+# "N passed, N failed" line; fails when any test failed or when no rig test
+# ran.
+set -eu
+
+. "$(dirname "$0")/../scripts/config.sh"
+
+QTESTS="vfio-pci-test"
+RESULTS=$BUILD/results
+PASS=0
+FAIL=0
+RIG_RAN=0
+
+# tally FILE: adds a TAP file's results to the totals.
+tally() {
+    p=$(grep -c '^ok ' "$1" || true)
+    f=$(grep -c '^not ok ' "$1" || true)
+    # A test that aborts ends the stream early: count what never reported.
+    plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$1" | head -n 1)
+    if [ -n "$plan" ] && [ $((p + f)) -lt "$plan" ]; then
+        echo "not ok - $(basename "$1"): $((plan - p - f)) tests never reported"
+        f=$((plan - p))
+    fi
+    PASS=$((PASS + p))
+    FAIL=$((FAIL + f))
+    echo "== $(basename "$1"): $p passed, $f failed"
+}
+
+host_tests() {
+    sh "$REPO/tests/bind-vfio-test.sh" > "$RESULTS/host-bind-vfio.tap" 2>&1 || true
+    for t in $QTESTS; do
+        (cd "$QEMU_BUILD" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+            timeout 300 "./tests/qtest/$t" --tap -k) \
+            > "$RESULTS/host-$t.tap" 2>&1 || true
+    done
+}
+
+rig_tests() {
+    printf 'RIG_QTESTS="%s"\n' "$QTESTS" > "$RESULTS/guest.sh"
+    cat "$REPO/tests/rig/guest-qtests.sh" >> "$RESULTS/guest.sh"
+    "$REPO/tests/rig/run.sh" "$RESULTS/guest.sh" "$RESULTS/rig" || true
+    for t in $QTESTS; do
+        f=$RESULTS/rig/$t.tap
+        [ -f "$f" ] || { echo "not ok - rig: $t did not run" > "$f"; }
+        cp "$f" "$RESULTS/rig-$t.tap"
+        RIG_RAN=$((RIG_RAN + $(grep -c '^\(not \)\?ok .*/rig/' "$f" || true)))
+    done
+}
+
+"$REPO/scripts/setup.sh"
+"$REPO/scripts/build.sh"
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+host_tests
+rig_tests
+
+for f in "$RESULTS"/*.tap; do
+    cat "$f"
+done
+for f in "$RESULTS"/*.tap; do
+    tally "$f"
+done
+echo "rig tests run: $RIG_RAN"
+if [ "$RIG_RAN" = 0 ]; then
+    echo "not ok - no rig test ran: the rig did not work"
+    FAIL=$((FAIL + 1))
+fi
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
