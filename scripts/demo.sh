@@ -1,0 +1,12 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The main job: set up, build, boot the rig and show our vfio-pci assigning
+# the rig's emulated edu device to a QEMU guest and driving it.
+set -eu
+
+. "$(dirname "$0")/config.sh"
+
+"$REPO/scripts/setup.sh"
+"$REPO/scripts/build.sh"
+exec "$REPO/tests/rig/run.sh" "$REPO/tests/rig/guest-demo.sh" "$BUILD/rig/demo"
