@@ -515,6 +515,241 @@ static void test_shared_container(void)
     qtest_quit(qts);
 }
 
+/*
+ * nvme: MSI-X table inside BAR0, admin commands through DMA
+ */
+#define NVME_CAP        0x00
+#define NVME_CC         0x14
+#define NVME_CSTS       0x1c
+#define NVME_AQA        0x24
+#define NVME_ASQ        0x28
+#define NVME_ACQ        0x30
+#define NVME_SQ0TDBL    0x1000
+#define NVME_ASQ_ADDR   0x500000ULL
+#define NVME_ACQ_ADDR   0x501000ULL
+#define NVME_BUF_ADDR   0x502000ULL
+#define NVME_MSG_DATA   0xbeef
+
+typedef struct MsixInfo {
+    QPCIBar table_bar, pba_bar;
+    uint32_t table_off, pba_off;
+    uint16_t entries;
+} MsixInfo;
+
+static void msix_info(Assigned *a, MsixInfo *m)
+{
+    uint8_t cap = qpci_find_capability(a->dev, PCI_CAP_ID_MSIX, 0);
+    uint32_t table, pba;
+
+    g_assert_cmphex(cap, !=, 0);
+    m->entries = (qpci_config_readw(a->dev, cap + PCI_MSIX_FLAGS) &
+                  PCI_MSIX_FLAGS_QSIZE) + 1;
+    table = qpci_config_readl(a->dev, cap + PCI_MSIX_TABLE);
+    pba = qpci_config_readl(a->dev, cap + PCI_MSIX_PBA);
+    m->table_off = table & ~PCI_MSIX_FLAGS_BIRMASK;
+    m->pba_off = pba & ~PCI_MSIX_FLAGS_BIRMASK;
+    /* Both live in BAR0 on nvme; other devices map their own BAR. */
+    g_assert_cmpint(table & PCI_MSIX_FLAGS_BIRMASK, ==, 0);
+    g_assert_cmpint(pba & PCI_MSIX_FLAGS_BIRMASK, ==, 0);
+    m->table_bar = a->bar0;
+    m->pba_bar = a->bar0;
+}
+
+static void msix_set_entry(Assigned *a, MsixInfo *m, int nr, uint32_t data,
+                           bool masked)
+{
+    uint64_t e = m->table_off + nr * PCI_MSIX_ENTRY_SIZE;
+
+    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_LOWER_ADDR,
+                   MSI_ADDR);
+    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_UPPER_ADDR, 0);
+    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_DATA, data);
+    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_VECTOR_CTRL,
+                   masked);
+}
+
+static void msix_enable(Assigned *a)
+{
+    uint8_t cap = qpci_find_capability(a->dev, PCI_CAP_ID_MSIX, 0);
+    uint16_t flags = qpci_config_readw(a->dev, cap + PCI_MSIX_FLAGS);
+
+    qpci_config_writew(a->dev, cap + PCI_MSIX_FLAGS,
+                       flags | PCI_MSIX_FLAGS_ENABLE);
+}
+
+static void nvme_wait_ready(Assigned *a, uint32_t rdy)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while ((qpci_io_readl(a->dev, a->bar0, NVME_CSTS) & 1) != rdy) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(1000);
+    }
+}
+
+/* Brings up the admin queues (4 entries each) at fixed guest addresses. */
+static void nvme_enable(Assigned *a)
+{
+    qpci_io_writel(a->dev, a->bar0, NVME_CC, 0);
+    nvme_wait_ready(a, 0);
+    qtest_memset(a->qts, NVME_ASQ_ADDR, 0, 0x2000);
+    qpci_io_writel(a->dev, a->bar0, NVME_AQA, (3 << 16) | 3);
+    qpci_io_writeq(a->dev, a->bar0, NVME_ASQ, NVME_ASQ_ADDR);
+    qpci_io_writeq(a->dev, a->bar0, NVME_ACQ, NVME_ACQ_ADDR);
+    qpci_io_writel(a->dev, a->bar0, NVME_CC, 1 | (6 << 16) | (4 << 20));
+    nvme_wait_ready(a, 1);
+}
+
+/* Submits Identify Controller in admin SQ slot @slot. */
+static void nvme_identify(Assigned *a, int slot)
+{
+    uint64_t cmd = NVME_ASQ_ADDR + slot * 64;
+
+    qtest_memset(a->qts, cmd, 0, 64);
+    qtest_writel(a->qts, cmd, 0x06 | ((slot + 1) << 16));
+    qtest_writeq(a->qts, cmd + 24, NVME_BUF_ADDR);
+    qtest_writel(a->qts, cmd + 40, 1);
+    qpci_io_writel(a->dev, a->bar0, NVME_SQ0TDBL, slot + 1);
+}
+
+static bool nvme_completed(Assigned *a, int slot)
+{
+    uint32_t dw3 = qtest_readl(a->qts, NVME_ACQ_ADDR + slot * 16 + 12);
+
+    return dw3 & (1 << 16);
+}
+
+static void test_nvme_msix_identify(void)
+{
+    char model[15] = { 0 };
+    gint64 end;
+    MsixInfo m;
+    Assigned a;
+
+    if (!assign(&a, "VFIO_NVME", NULL)) {
+        return;
+    }
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    msix_info(&a, &m);
+    msix_set_entry(&a, &m, 0, NVME_MSG_DATA, false);
+    msix_enable(&a);
+    nvme_enable(&a);
+
+    /* A device-caused interrupt lands at its vector's address */
+    qtest_writel(a.qts, MSI_ADDR, 0);
+    nvme_identify(&a, 0);
+    g_assert_true(wait_for_ram(a.qts, MSI_ADDR, NVME_MSG_DATA));
+    g_assert_true(nvme_completed(&a, 0));
+    g_assert_cmphex(qtest_readw(a.qts, NVME_BUF_ADDR), ==, 0x1b36);
+    qtest_memread(a.qts, NVME_BUF_ADDR + 24, model, sizeof(model) - 1);
+    g_assert_cmpstr(model, ==, "QEMU NVMe Ctrl");
+
+    /* A masked vector sets its pending bit and delivers on unmask */
+    qtest_writel(a.qts, MSI_ADDR, 0);
+    msix_set_entry(&a, &m, 0, NVME_MSG_DATA, true);
+    nvme_identify(&a, 1);
+    end = g_get_monotonic_time() + WAIT_US;
+    while (!(qpci_io_readl(a.dev, m.pba_bar, m.pba_off) & 1)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(1000);
+    }
+    g_assert_true(nvme_completed(&a, 1));
+    g_assert_cmphex(qtest_readl(a.qts, MSI_ADDR), ==, 0);
+    msix_set_entry(&a, &m, 0, NVME_MSG_DATA, false);
+    g_assert_true(wait_for_ram(a.qts, MSI_ADDR, NVME_MSG_DATA));
+    g_assert_cmphex(qpci_io_readl(a.dev, m.pba_bar, m.pba_off) & 1, ==, 0);
+    release(&a);
+}
+
+/* The MSI-X table reads back what the guest wrote, and never reaches the
+ * device: with x-no-mmap every BAR access that does is traced. */
+static void test_nvme_msix_table_emulated(void)
+{
+    g_autofree char *log = g_strdup_printf("%s/vfio-bar-%d.log",
+                                           g_get_tmp_dir(), getpid());
+    g_autofree char *extra = g_strdup_printf(
+        "x-no-mmap=on -trace enable=vfio_bar_* -D %s", log);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    int i, traced = 0;
+    MsixInfo m;
+    Assigned a;
+
+    if (!assign(&a, "VFIO_NVME", extra)) {
+        return;
+    }
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    msix_info(&a, &m);
+    for (i = 0; i < m.entries; i++) {
+        msix_set_entry(&a, &m, i, 0x1000 + i, true);
+    }
+    for (i = 0; i < m.entries; i++) {
+        uint64_t e = m.table_off + i * PCI_MSIX_ENTRY_SIZE;
+
+        g_assert_cmphex(qpci_io_readl(a.dev, a.bar0,
+                                      e + PCI_MSIX_ENTRY_DATA), ==, 0x1000 + i);
+    }
+    qpci_io_readl(a.dev, a.bar0, NVME_CSTS);     /* one access that does */
+    release(&a);
+
+    g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+    unlink(log);
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; lines[i]; i++) {
+        unsigned int nr, off;
+        char *p = strstr(lines[i], "BAR");
+
+        if (!strstr(lines[i], "vfio_bar_") || !p ||
+            sscanf(p, "BAR%u+0x%x", &nr, &off) != 2) {
+            continue;
+        }
+        traced++;
+        g_assert_false(nr == 0 && off >= m.table_off &&
+                       off < m.table_off + m.entries * PCI_MSIX_ENTRY_SIZE);
+    }
+    g_assert_cmpint(traced, >, 0);
+}
+
+/*
+ * e1000e: an IO-port BAR and a ROM BAR
+ */
+#define E1000_STATUS    0x08
+#define ROM_ADDR        0xfd000000U
+
+static void test_e1000e_ioport(void)
+{
+    QPCIBar io;
+    Assigned a;
+
+    if (!assign(&a, "VFIO_E1000E", NULL)) {
+        return;
+    }
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    io = qpci_iomap(a.dev, 2, NULL);
+    g_assert_true(io.is_io);
+    /* IOADDR selects a register, IODATA reads it */
+    qpci_io_writel(a.dev, io, 0, E1000_STATUS);
+    g_assert_cmphex(qpci_io_readl(a.dev, io, 0), ==, E1000_STATUS);
+    g_assert_cmphex(qpci_io_readl(a.dev, io, 4), ==,
+                    qpci_io_readl(a.dev, a.bar0, E1000_STATUS));
+    release(&a);
+}
+
+static void test_e1000e_rom(void)
+{
+    Assigned a;
+
+    if (!assign(&a, "VFIO_E1000E", NULL)) {
+        return;
+    }
+    qpci_config_writel(a.dev, PCI_ROM_ADDRESS, ROM_ADDR | PCI_ROM_ADDRESS_ENABLE);
+    g_assert_cmphex(qpci_config_readl(a.dev, PCI_ROM_ADDRESS) &
+                    PCI_ROM_ADDRESS_MASK, ==, ROM_ADDR);
+    g_assert_cmphex(qtest_readb(a.qts, ROM_ADDR), ==, 0x55);
+    g_assert_cmphex(qtest_readb(a.qts, ROM_ADDR + 1), ==, 0xaa);
+    release(&a);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -548,6 +783,12 @@ int main(int argc, char **argv)
                         test_bar_sizes);
     qtest_add_data_func("/vfio-pci/rig/e1000e/config", "VFIO_E1000E",
                         test_config_space);
+    qtest_add_func("/vfio-pci/rig/nvme/msix-identify",
+                   test_nvme_msix_identify);
+    qtest_add_func("/vfio-pci/rig/nvme/msix-table-emulated",
+                   test_nvme_msix_table_emulated);
+    qtest_add_func("/vfio-pci/rig/e1000e/ioport", test_e1000e_ioport);
+    qtest_add_func("/vfio-pci/rig/e1000e/rom", test_e1000e_rom);
     qtest_add_func("/vfio-pci/rig/shared-container", test_shared_container);
 
     return g_test_run();
