@@ -516,6 +516,162 @@ static void test_shared_container(void)
 }
 
 /*
+ * edu: INTx
+ *
+ * On q35 without firmware, slot 4's INTA# reaches IOAPIC input 20.
+ */
+#define EDU_INTX_GSI    20
+
+static bool assign_q35(Assigned *a, const char *var, const char *extra)
+{
+    a->host = rig_device(var);
+    if (!a->host) {
+        return false;
+    }
+    a->qts = qtest_initf("-M q35 -nodefaults "
+                         "-device vfio-pci,host=%s,addr=%02x.0%s%s",
+                         a->host, SLOT, extra ? "," : "", extra ? extra : "");
+    qtest_irq_intercept_in(a->qts, "ioapic");
+    a->bus = qpci_new_pc(a->qts, NULL);
+    a->dev = qpci_device_find(a->bus, DEVFN);
+    g_assert_nonnull(a->dev);
+    qpci_device_enable(a->dev);
+    a->bar0 = qpci_iomap(a->dev, 0, NULL);
+    return true;
+}
+
+static bool wait_for_irq(QTestState *qts, int gsi, bool level)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (qtest_get_irq(qts, gsi) != level) {
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        g_usleep(200);
+        /* qtest_get_irq only sees what earlier replies carried */
+        qtest_clock_step(qts, 0);
+    }
+    return true;
+}
+
+/* One INTx: raise, see the pin go high, acknowledge, see it go low. */
+static void edu_intx_cycle(Assigned *a, uint32_t bit)
+{
+    qpci_io_writel(a->dev, a->bar0, EDU_IRQ_RAISE, bit);
+    g_assert_true(wait_for_irq(a->qts, EDU_INTX_GSI, true));
+    g_assert_cmphex(qpci_io_readl(a->dev, a->bar0, EDU_IRQ_STATUS), ==, bit);
+    qpci_io_writel(a->dev, a->bar0, EDU_IRQ_ACK, bit);
+    qpci_io_readl(a->dev, a->bar0, EDU_ID);
+    g_assert_true(wait_for_irq(a->qts, EDU_INTX_GSI, false));
+}
+
+static void test_edu_intx(void)
+{
+    Assigned a;
+    int i;
+
+    if (!assign_q35(&a, "VFIO_EDU", NULL)) {
+        return;
+    }
+    for (i = 0; i < 1000; i++) {
+        edu_intx_cycle(&a, 1u << (i % 32));
+    }
+    release(&a);
+}
+
+/* INTx -> MSI -> INTx, with nothing stuck or lost on the way. */
+static void test_edu_intx_msi_intx(void)
+{
+    uint8_t cap;
+    Assigned a;
+
+    if (!assign_q35(&a, "VFIO_EDU", NULL)) {
+        return;
+    }
+    edu_intx_cycle(&a, 1);
+
+    edu_msi_enable(&a);
+    qtest_writel(a.qts, MSI_ADDR, 0);
+    qpci_io_writel(a.dev, a.bar0, EDU_IRQ_RAISE, 2);
+    g_assert_true(wait_for_ram(a.qts, MSI_ADDR, 0x4321));
+    g_assert_false(qtest_get_irq(a.qts, EDU_INTX_GSI));
+    qpci_io_writel(a.dev, a.bar0, EDU_IRQ_ACK, 2);
+
+    cap = qpci_find_capability(a.dev, PCI_CAP_ID_MSI, 0);
+    qpci_config_writew(a.dev, cap + PCI_MSI_FLAGS,
+                       qpci_config_readw(a.dev, cap + PCI_MSI_FLAGS) &
+                       ~PCI_MSI_FLAGS_ENABLE);
+    edu_intx_cycle(&a, 4);
+    release(&a);
+}
+
+/* The command register's INTx-disable bit holds the pin down. */
+static void test_edu_intx_disable_bit(void)
+{
+    uint16_t cmd;
+    Assigned a;
+
+    if (!assign_q35(&a, "VFIO_EDU", NULL)) {
+        return;
+    }
+    cmd = qpci_config_readw(a.dev, PCI_COMMAND);
+    qpci_config_writew(a.dev, PCI_COMMAND, cmd | PCI_COMMAND_INTX_DISABLE);
+    qpci_io_writel(a.dev, a.bar0, EDU_IRQ_RAISE, 8);
+    g_usleep(200 * 1000);
+    qtest_clock_step(a.qts, 0);
+    g_assert_false(qtest_get_irq(a.qts, EDU_INTX_GSI));
+
+    /* Clearing it delivers the interrupt that is still pending */
+    qpci_config_writew(a.dev, PCI_COMMAND, cmd);
+    g_assert_true(wait_for_irq(a.qts, EDU_INTX_GSI, true));
+    qpci_io_writel(a.dev, a.bar0, EDU_IRQ_ACK, 8);
+    qpci_io_readl(a.dev, a.bar0, EDU_ID);
+    g_assert_true(wait_for_irq(a.qts, EDU_INTX_GSI, false));
+    release(&a);
+}
+
+/* Count of traced slow-path BAR reads in QEMU's log so far. */
+static int count_traced_reads(const char *log)
+{
+    g_autofree char *text = NULL;
+    char *p;
+    int n = 0;
+
+    if (!g_file_get_contents(log, &text, NULL, NULL)) {
+        return 0;
+    }
+    for (p = text; (p = strstr(p, "vfio_bar_read")); p++) {
+        n++;
+    }
+    return n;
+}
+
+/* After an INTx the BAR traps; a quiet interval later the mmap is back. */
+static void test_edu_intx_mmap_restored(void)
+{
+    g_autofree char *log = g_strdup_printf("%s/vfio-intx-%d.log",
+                                           g_get_tmp_dir(), getpid());
+    g_autofree char *extra = g_strdup_printf(
+        "x-intx-mmap-timeout-ms=100 -trace enable=vfio_bar_read -D %s", log);
+    Assigned a;
+    int n;
+
+    if (!assign_q35(&a, "VFIO_EDU", extra)) {
+        return;
+    }
+    edu_intx_cycle(&a, 16);
+    n = count_traced_reads(log);
+    g_assert_cmpint(n, >, 0);
+
+    qtest_clock_step(a.qts, 500 * 1000 * 1000);
+    g_assert_cmphex(qpci_io_readl(a.dev, a.bar0, EDU_ID), ==, 0x010000ed);
+    g_assert_cmpint(count_traced_reads(log), ==, n);
+    release(&a);
+    unlink(log);
+}
+
+/*
  * nvme: MSI-X table inside BAR0, admin commands through DMA
  */
 #define NVME_CAP        0x00
@@ -773,6 +929,12 @@ int main(int argc, char **argv)
                         test_config_space);
     qtest_add_func("/vfio-pci/rig/edu/msi", test_edu_msi);
     qtest_add_func("/vfio-pci/rig/edu/dma", test_edu_dma);
+    qtest_add_func("/vfio-pci/rig/edu/intx", test_edu_intx);
+    qtest_add_func("/vfio-pci/rig/edu/intx-msi-intx", test_edu_intx_msi_intx);
+    qtest_add_func("/vfio-pci/rig/edu/intx-disable-bit",
+                   test_edu_intx_disable_bit);
+    qtest_add_func("/vfio-pci/rig/edu/intx-mmap-restored",
+                   test_edu_intx_mmap_restored);
     qtest_add_func("/vfio-pci/rig/edu/failed-realize-no-leak",
                    test_failed_realize_no_leak);
     qtest_add_data_func("/vfio-pci/rig/nvme/bar-sizes", "VFIO_NVME",
