@@ -46,16 +46,32 @@ splice_qtests() {
     rm "$mb" && mv "$mb.new" "$mb"
 }
 
+CONFIGURE_ARGS="--target-list=x86_64-softmmu --meson=meson
+    --without-default-features --enable-kvm --enable-tcg
+    --disable-docs --disable-werror --disable-tools"
+
+# ccache through Debian's masquerade directory: meson records the compiler
+# it finds first on PATH.  Relative paths let every clone share the cache.
+use_ccache() {
+    [ -d /usr/lib/ccache ] && PATH=/usr/lib/ccache:$PATH
+    CCACHE_BASEDIR=$QEMU_TREE
+    CCACHE_NOHASHDIR=1
+    export PATH CCACHE_BASEDIR CCACHE_NOHASHDIR
+}
+
 configure_tree() {
-    [ -f "$QEMU_BUILD/build.ninja" ] && return 0
+    stamp="$CONFIGURE_ARGS $(command -v cc)"
+    if [ -f "$QEMU_BUILD/build.ninja" ] &&
+       [ "$(cat "$QEMU_BUILD/.vfio-configured" 2>/dev/null)" = "$stamp" ]; then
+        return 0
+    fi
     log "configuring"
+    rm -rf "$QEMU_BUILD"
     mkdir -p "$QEMU_BUILD"
-    (cd "$QEMU_BUILD" &&
-     ../configure --target-list=x86_64-softmmu --meson=meson \
-        --without-default-features --enable-kvm --enable-tcg \
-        --disable-docs --disable-werror --disable-tools \
-        > configure.log 2>&1) ||
+    # shellcheck disable=SC2086
+    (cd "$QEMU_BUILD" && ../configure $CONFIGURE_ARGS > configure.log 2>&1) ||
         { tail -30 "$QEMU_BUILD/configure.log"; die "configure failed"; }
+    echo "$stamp" > "$QEMU_BUILD/.vfio-configured"
 }
 
 # A QEMU run from its build tree looks for firmware in qemu-bundle; the dfsg
@@ -108,6 +124,7 @@ if [ ! -L "$QEMU_TREE/hw/vfio" ] || [ ! -f "$QEMU_TREE/configure" ]; then
 fi
 link_ours
 splice_qtests
+use_ccache
 configure_tree
 link_firmware
 compile
