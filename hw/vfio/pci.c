@@ -406,7 +406,9 @@ static void vfio_msix_grow(VFIOPCIDevice *vdev, int nr)
     int i, live = vdev->nr_vectors;
     int ret;
 
-    vfio_disable_irqindex(&vdev->vbasedev, VFIO_PCI_MSIX_IRQ_INDEX);
+    if (live) {
+        vfio_disable_irqindex(&vdev->vbasedev, VFIO_PCI_MSIX_IRQ_INDEX);
+    }
     vdev->nr_vectors = nr + 1;
     ret = vfio_enable_vectors(vdev, true);
     if (ret) {
