@@ -137,12 +137,18 @@ static bool vfio_listener_skipped_section(MemoryRegionSection *section)
            memory_region_is_ram_device(section->mr);
 }
 
-/* The page-aligned part of @section, false when there is none. */
-static bool vfio_section_range(MemoryRegionSection *section,
+/* The page-aligned part of a RAM @section, false when there is none. */
+static bool vfio_section_range(MemoryRegionSection *section, const char *op,
                                hwaddr *iova, hwaddr *end)
 {
     hwaddr start = section->offset_within_address_space;
     hwaddr mask = qemu_real_host_page_mask();
+
+    if (vfio_listener_skipped_section(section)) {
+        trace_vfio_listener_region_skip(op, start,
+                                        int128_get64(section->size));
+        return false;
+    }
 
     if ((start & ~mask) != (section->offset_within_region & ~mask)) {
         error_report("vfio: cannot map unaligned section at 0x%" HWADDR_PRIx
@@ -191,13 +197,7 @@ static void vfio_listener_region_add(MemoryListener *listener,
     void *vaddr;
     int ret;
 
-    if (vfio_listener_skipped_section(section)) {
-        trace_vfio_listener_region_skip("add",
-                                        section->offset_within_address_space,
-                                        int128_get64(section->size));
-        return;
-    }
-    if (!vfio_section_range(section, &iova, &end)) {
+    if (!vfio_section_range(section, "add", &iova, &end)) {
         return;
     }
 
@@ -222,13 +222,7 @@ static void vfio_listener_region_del(MemoryListener *listener,
     hwaddr iova, end;
     int ret;
 
-    if (vfio_listener_skipped_section(section)) {
-        trace_vfio_listener_region_skip("del",
-                                        section->offset_within_address_space,
-                                        int128_get64(section->size));
-        return;
-    }
-    if (!vfio_section_range(section, &iova, &end)) {
+    if (!vfio_section_range(section, "del", &iova, &end)) {
         return;
     }
 
@@ -467,21 +461,16 @@ VFIOGroup *vfio_get_group(int groupid, Error **errp)
     QLIST_INIT(&group->device_list);
 
     group->fd = vfio_open_group(groupid, errp);
-    if (group->fd < 0) {
-        goto free_group_exit;
-    }
-    if (!vfio_group_check_viable(group, errp) ||
-        !vfio_connect_container(group, errp)) {
-        goto close_fd_exit;
+    if (group->fd >= 0 && vfio_group_check_viable(group, errp) &&
+        vfio_connect_container(group, errp)) {
+        QLIST_INSERT_HEAD(&group_list, group, next);
+        trace_vfio_get_group(groupid, group->fd);
+        return group;
     }
 
-    QLIST_INSERT_HEAD(&group_list, group, next);
-    trace_vfio_get_group(groupid, group->fd);
-    return group;
-
-close_fd_exit:
-    close(group->fd);
-free_group_exit:
+    if (group->fd >= 0) {
+        close(group->fd);
+    }
     g_free(group);
     return NULL;
 }

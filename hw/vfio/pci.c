@@ -83,19 +83,20 @@ static void vfio_intx_mmap_restore(void *opaque)
 static void vfio_intx_interrupt(void *opaque)
 {
     VFIOPCIDevice *vdev = opaque;
+    VFIOINTx *intx = &vdev->intx;
 
-    if (!event_notifier_test_and_clear(&vdev->intx.interrupt)) {
+    if (!event_notifier_test_and_clear(&intx->interrupt)) {
         return;
     }
 
-    trace_vfio_intx_interrupt(vdev->vbasedev.name, 'A' + vdev->intx.pin);
-    vdev->intx.pending = true;
+    trace_vfio_intx_interrupt(vdev->vbasedev.name, 'A' + intx->pin);
+    intx->pending = true;
     pci_irq_assert(&vdev->pdev);
 
+    /* Trap BAR accesses until the guest has serviced the device */
     vfio_mmaps_set_enabled(vdev, false);
     if (vdev->intx_mmap_timeout_ms) {
-        timer_mod(vdev->intx.mmap_timer,
-                  qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+        timer_mod(intx->mmap_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
                   vdev->intx_mmap_timeout_ms);
     }
 }
@@ -583,6 +584,14 @@ static void vfio_msi_disable_common(VFIOPCIDevice *vdev, bool msix)
 /*
  * IO Port/MMIO - Beware of the endians, VFIO is always little endian
  */
+static void vfio_bar_log_failure(VFIOBAR *bar, const char *op, hwaddr addr,
+                                 unsigned size)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d %s of %u bytes at 0x%"
+                  HWADDR_PRIx " failed: %s\n", bar->vdev->vbasedev.name,
+                  bar->nr, op, size, addr, strerror(errno));
+}
+
 static void vfio_bar_write(void *opaque, hwaddr addr, uint64_t data,
                            unsigned size)
 {
@@ -591,10 +600,7 @@ static void vfio_bar_write(void *opaque, hwaddr addr, uint64_t data,
 
     if (pwrite(bar->vdev->vbasedev.fd, &buf, size,
                bar->fd_offset + addr) != size) {
-        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d write of %u bytes at "
-                      "0x%" HWADDR_PRIx " failed: %s\n",
-                      bar->vdev->vbasedev.name, bar->nr, size, addr,
-                      strerror(errno));
+        vfio_bar_log_failure(bar, "write", addr, size);
     }
     trace_vfio_bar_write(bar->vdev->vbasedev.name, bar->nr, addr, data, size);
 
@@ -610,10 +616,7 @@ static uint64_t vfio_bar_read(void *opaque, hwaddr addr, unsigned size)
 
     if (pread(bar->vdev->vbasedev.fd, &buf, size,
               bar->fd_offset + addr) != size) {
-        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d read of %u bytes at "
-                      "0x%" HWADDR_PRIx " failed: %s\n",
-                      bar->vdev->vbasedev.name, bar->nr, size, addr,
-                      strerror(errno));
+        vfio_bar_log_failure(bar, "read", addr, size);
         return MAKE_64BIT_MASK(0, size * 8);
     }
     data = le64_to_cpu(buf);
@@ -1103,11 +1106,10 @@ static bool vfio_add_std_cap(VFIOPCIDevice *vdev, uint8_t pos, int depth,
     size = vfio_std_cap_max_size(pdev, pos);
 
     /*
-     * pci_add_capability always inserts the new capability at the head
-     * of the chain.  Therefore to end up with a chain that matches the
-     * physical device, we insert from the end by making this recursive.
-     * This is also why we pre-calculate size above as cached config space
-     * will be changed as we unwind the stack.
+     * pci_add_capability() puts each new capability at the head of the
+     * chain, so recursing to the tail first rebuilds the chain in the
+     * physical device's order.  The size is computed before recursing
+     * because the rebuild rewrites the cached next pointers.
      */
     if (next) {
         if (!vfio_add_std_cap(vdev, next, depth + 1, errp)) {

@@ -73,11 +73,11 @@ typedef enum VFIOInterruptType {
 
 /* Where the MSI-X table and PBA live, read before the BARs are set up */
 typedef struct VFIOMSIXInfo {
-    uint8_t table_bar;
-    uint8_t pba_bar;
     uint16_t entries;
-    uint32_t table_offset;
-    uint32_t pba_offset;
+    uint8_t table_bar;
+    uint32_t table_offset;        /* within table_bar */
+    uint8_t pba_bar;
+    uint32_t pba_offset;          /* within pba_bar */
 } VFIOMSIXInfo;
 
 struct VFIOPCIDevice {
