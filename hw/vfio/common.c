@@ -48,6 +48,7 @@ int vfio_set_irq_fds(VFIODevice *vbasedev, int index, int start, int count,
 {
     size_t argsz = sizeof(struct vfio_irq_set) + count * sizeof(int32_t);
     g_autofree struct vfio_irq_set *irq_set = g_malloc0(argsz);
+    int ret;
 
     irq_set->argsz = argsz;
     irq_set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
@@ -57,7 +58,9 @@ int vfio_set_irq_fds(VFIODevice *vbasedev, int index, int start, int count,
     memcpy(&irq_set->data, fds, count * sizeof(int32_t));
 
     trace_vfio_set_irq_fds(vbasedev->name, index, start, count);
-    return ioctl(vbasedev->fd, VFIO_DEVICE_SET_IRQS, irq_set) ? -errno : 0;
+    /* > 0: the host could only enable that many vectors */
+    ret = ioctl(vbasedev->fd, VFIO_DEVICE_SET_IRQS, irq_set);
+    return ret < 0 ? -errno : ret;
 }
 
 int vfio_set_irq_action(VFIODevice *vbasedev, int index, int start,
@@ -181,7 +184,7 @@ static void vfio_map_error(VFIOContainer *container, hwaddr iova,
     }
 
     /* Realize reports the first failure; later ones can only be logged. */
-    if (!container->listener_error) {
+    if (container->replaying && !container->listener_error) {
         container->listener_error = local_err;
     } else {
         error_report_err(local_err);
@@ -277,7 +280,9 @@ static int vfio_open_container(Error **errp)
 static bool vfio_container_start_dma(VFIOContainer *container, Error **errp)
 {
     container->listener = vfio_memory_listener;
+    container->replaying = true;
     memory_listener_register(&container->listener, &address_space_memory);
+    container->replaying = false;
 
     if (container->listener_error) {
         error_propagate(errp, container->listener_error);
@@ -311,8 +316,20 @@ static bool vfio_connect_container(VFIOGroup *group, Error **errp)
         }
     }
 
+    /*
+     * The IOMMU pins and maps all guest RAM: a balloon or virtio-mem that
+     * discarded pages would leave the device DMAing into stale memory.
+     */
+    if (ram_block_discard_disable(true)) {
+        error_setg(errp, "cannot assign a device while guest RAM can be "
+                   "discarded (virtio-mem or a balloon with free page "
+                   "reporting)");
+        return false;
+    }
+
     fd = vfio_open_container(errp);
     if (fd < 0) {
+        ram_block_discard_disable(false);
         return false;
     }
 
@@ -349,6 +366,7 @@ leave_container_exit:
 free_container_exit:
     close(fd);
     g_free(container);
+    ram_block_discard_disable(false);
     return false;
 }
 
@@ -370,6 +388,7 @@ static void vfio_disconnect_container(VFIOGroup *group)
         trace_vfio_container_free(container->fd);
         close(container->fd);
         g_free(container);
+        ram_block_discard_disable(false);
     }
 }
 

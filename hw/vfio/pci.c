@@ -454,8 +454,9 @@ static int vfio_msix_vector_use(PCIDevice *pdev, unsigned int nr,
 
     vector = &vdev->msi_vectors[nr];
     if (!vector->use) {
+        /* msix.c cannot take a failure: the vector just stays silent */
         if (!vfio_vector_init(vdev, vector)) {
-            return -1;
+            return 0;
         }
         msix_vector_use(pdev, nr);
     }
@@ -701,6 +702,18 @@ static uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len)
     return val;
 }
 
+/* The guest rewrote address or data of an enabled MSI: update KVM. */
+static void vfio_msi_update_routes(VFIOPCIDevice *vdev)
+{
+    int i;
+
+    for (i = 0; i < vdev->nr_vectors; i++) {
+        if (vdev->msi_vectors[i].virq >= 0) {
+            vfio_vector_connect(vdev, &vdev->msi_vectors[i], i, false);
+        }
+    }
+}
+
 /* Follows the guest's MSI or MSI-X enable bit into the host. */
 static void vfio_msi_write_config(VFIOPCIDevice *vdev, uint32_t addr,
                                   uint32_t val, int len, bool msix)
@@ -714,6 +727,8 @@ static void vfio_msi_write_config(VFIOPCIDevice *vdev, uint32_t addr,
     is_enabled = msix ? msix_enabled(pdev) : msi_enabled(pdev);
     if (!was_enabled && is_enabled && !msix) {
         vfio_msi_enable(vdev);
+    } else if (was_enabled && is_enabled && !msix) {
+        vfio_msi_update_routes(vdev);
     } else if (was_enabled && !is_enabled) {
         /* MSI-X vectors are enabled one by one as the guest unmasks them */
         vfio_msi_disable_common(vdev, msix);
@@ -1444,8 +1459,8 @@ static void vfio_exitfn(PCIDevice *pdev)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
 
-    vfio_teardown_intx(vdev);
     vfio_disable_interrupts(vdev);
+    vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
     vfio_bars_exit(vdev);
     vfio_detach_device(vdev);

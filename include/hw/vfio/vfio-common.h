@@ -27,7 +27,8 @@ typedef struct VFIOGroup VFIOGroup;
 typedef struct VFIOContainer {
     int fd;
     MemoryListener listener;      /* mirrors guest RAM into type1 DMA maps */
-    Error *listener_error;        /* first map failure, seen by realize */
+    bool replaying;               /* mapping the RAM that already exists */
+    Error *listener_error;        /* first map failure then, for realize */
     unsigned int nr_mappings;     /* live MAP_DMA entries, for accounting */
     QLIST_HEAD(, VFIOGroup) group_list;
     QLIST_ENTRY(VFIOContainer) next;
