@@ -57,20 +57,33 @@ static const char *rig_device(const char *var)
     return host;
 }
 
-static bool assign(Assigned *a, const char *var, const char *extra)
+/*
+ * Starts QEMU on @machine with the rig device @var assigned at slot 4.
+ * VFIO_TEST_QEMU_ARGS adds arguments, e.g. "-trace vfio_* -D /run/t.log".
+ */
+static bool assign_on(Assigned *a, const char *machine, const char *var,
+                      const char *extra)
 {
+    const char *args = g_getenv("VFIO_TEST_QEMU_ARGS");
+
     a->host = rig_device(var);
     if (!a->host) {
         return false;
     }
-    a->qts = qtest_initf("-M pc -nodefaults "
-                         "-device vfio-pci,host=%s,addr=%02x.0%s%s",
-                         a->host, SLOT, extra ? "," : "", extra ? extra : "");
+    a->qts = qtest_initf("-M %s -nodefaults "
+                         "-device vfio-pci,host=%s,addr=%02x.0%s%s %s",
+                         machine, a->host, SLOT, extra ? "," : "",
+                         extra ? extra : "", args ? args : "");
     a->bus = qpci_new_pc(a->qts, NULL);
     a->dev = qpci_device_find(a->bus, DEVFN);
     g_assert_nonnull(a->dev);
     qpci_device_enable(a->dev);
     return true;
+}
+
+static bool assign(Assigned *a, const char *var, const char *extra)
+{
+    return assign_on(a, "pc", var, extra);
 }
 
 static void release(Assigned *a)
@@ -520,22 +533,14 @@ static void test_shared_container(void)
  *
  * On q35 without firmware, slot 4's INTA# reaches IOAPIC input 20.
  */
-#define EDU_INTX_GSI    20
+#define SLOT_INTX_GSI    20
 
 static bool assign_q35(Assigned *a, const char *var, const char *extra)
 {
-    a->host = rig_device(var);
-    if (!a->host) {
+    if (!assign_on(a, "q35", var, extra)) {
         return false;
     }
-    a->qts = qtest_initf("-M q35 -nodefaults "
-                         "-device vfio-pci,host=%s,addr=%02x.0%s%s",
-                         a->host, SLOT, extra ? "," : "", extra ? extra : "");
     qtest_irq_intercept_in(a->qts, "ioapic");
-    a->bus = qpci_new_pc(a->qts, NULL);
-    a->dev = qpci_device_find(a->bus, DEVFN);
-    g_assert_nonnull(a->dev);
-    qpci_device_enable(a->dev);
     a->bar0 = qpci_iomap(a->dev, 0, NULL);
     return true;
 }
@@ -559,11 +564,11 @@ static bool wait_for_irq(QTestState *qts, int gsi, bool level)
 static void edu_intx_cycle(Assigned *a, uint32_t bit)
 {
     qpci_io_writel(a->dev, a->bar0, EDU_IRQ_RAISE, bit);
-    g_assert_true(wait_for_irq(a->qts, EDU_INTX_GSI, true));
+    g_assert_true(wait_for_irq(a->qts, SLOT_INTX_GSI, true));
     g_assert_cmphex(qpci_io_readl(a->dev, a->bar0, EDU_IRQ_STATUS), ==, bit);
     qpci_io_writel(a->dev, a->bar0, EDU_IRQ_ACK, bit);
     qpci_io_readl(a->dev, a->bar0, EDU_ID);
-    g_assert_true(wait_for_irq(a->qts, EDU_INTX_GSI, false));
+    g_assert_true(wait_for_irq(a->qts, SLOT_INTX_GSI, false));
 }
 
 static void test_edu_intx(void)
@@ -595,7 +600,7 @@ static void test_edu_intx_msi_intx(void)
     qtest_writel(a.qts, MSI_ADDR, 0);
     qpci_io_writel(a.dev, a.bar0, EDU_IRQ_RAISE, 2);
     g_assert_true(wait_for_ram(a.qts, MSI_ADDR, 0x4321));
-    g_assert_false(qtest_get_irq(a.qts, EDU_INTX_GSI));
+    g_assert_false(qtest_get_irq(a.qts, SLOT_INTX_GSI));
     qpci_io_writel(a.dev, a.bar0, EDU_IRQ_ACK, 2);
 
     cap = qpci_find_capability(a.dev, PCI_CAP_ID_MSI, 0);
@@ -620,14 +625,14 @@ static void test_edu_intx_disable_bit(void)
     qpci_io_writel(a.dev, a.bar0, EDU_IRQ_RAISE, 8);
     g_usleep(200 * 1000);
     qtest_clock_step(a.qts, 0);
-    g_assert_false(qtest_get_irq(a.qts, EDU_INTX_GSI));
+    g_assert_false(qtest_get_irq(a.qts, SLOT_INTX_GSI));
 
     /* Clearing it delivers the interrupt that is still pending */
     qpci_config_writew(a.dev, PCI_COMMAND, cmd);
-    g_assert_true(wait_for_irq(a.qts, EDU_INTX_GSI, true));
+    g_assert_true(wait_for_irq(a.qts, SLOT_INTX_GSI, true));
     qpci_io_writel(a.dev, a.bar0, EDU_IRQ_ACK, 8);
     qpci_io_readl(a.dev, a.bar0, EDU_ID);
-    g_assert_true(wait_for_irq(a.qts, EDU_INTX_GSI, false));
+    g_assert_true(wait_for_irq(a.qts, SLOT_INTX_GSI, false));
     release(&a);
 }
 
@@ -681,6 +686,7 @@ static void test_edu_intx_mmap_restored(void)
 #define NVME_ASQ        0x28
 #define NVME_ACQ        0x30
 #define NVME_SQ0TDBL    0x1000
+#define NVME_CQ0HDBL    0x1004          /* CAP.DSTRD is 0 */
 #define NVME_ASQ_ADDR   0x500000ULL
 #define NVME_ACQ_ADDR   0x501000ULL
 #define NVME_BUF_ADDR   0x502000ULL
@@ -814,6 +820,12 @@ static void test_nvme_msix_identify(void)
     msix_set_entry(&a, &m, 0, NVME_MSG_DATA, false);
     g_assert_true(wait_for_ram(a.qts, MSI_ADDR, NVME_MSG_DATA));
     g_assert_cmphex(qpci_io_readl(a.dev, m.pba_bar, m.pba_off) & 1, ==, 0);
+
+    /*
+     * Consume both completions: QEMU 7.2's nvme keeps an unconsumed one
+     * pending across controller resets, and its INTx would stay up.
+     */
+    qpci_io_writel(a.dev, a.bar0, NVME_CQ0HDBL, 2);
     release(&a);
 }
 
@@ -864,6 +876,49 @@ static void test_nvme_msix_table_emulated(void)
                        off < m.table_off + m.entries * PCI_MSIX_ENTRY_SIZE);
     }
     g_assert_cmpint(traced, >, 0);
+}
+
+/* One INTx of nvme: the line stays up until the completion is consumed. */
+static void nvme_intx_cycle(Assigned *a, int slot)
+{
+    g_test_message("nvme INTx, admin queue slot %d", slot);
+    nvme_identify(a, slot);
+    g_assert_true(wait_for_irq(a->qts, SLOT_INTX_GSI, true));
+    g_assert_true(nvme_completed(a, slot));
+    qpci_io_writel(a->dev, a->bar0, NVME_CQ0HDBL, slot + 1);
+    g_assert_true(wait_for_irq(a->qts, SLOT_INTX_GSI, false));
+}
+
+/* INTx -> MSI-X -> INTx on a device that keeps its line up until served */
+static void test_nvme_intx_msix_intx(void)
+{
+    uint8_t cap;
+    MsixInfo m;
+    Assigned a;
+
+    if (!assign_q35(&a, "VFIO_NVME", NULL)) {
+        return;
+    }
+    nvme_enable(&a);
+    nvme_intx_cycle(&a, 0);
+
+    /* QEMU's nvme binds a queue to its MSI-X vector when it creates it */
+    msix_info(&a, &m);
+    msix_set_entry(&a, &m, 0, NVME_MSG_DATA, false);
+    msix_enable(&a);
+    nvme_enable(&a);
+    qtest_writel(a.qts, MSI_ADDR, 0);
+    nvme_identify(&a, 0);
+    g_assert_true(wait_for_ram(a.qts, MSI_ADDR, NVME_MSG_DATA));
+    g_assert_false(qtest_get_irq(a.qts, SLOT_INTX_GSI));
+    qpci_io_writel(a.dev, a.bar0, NVME_CQ0HDBL, 1);
+
+    cap = qpci_find_capability(a.dev, PCI_CAP_ID_MSIX, 0);
+    qpci_config_writew(a.dev, cap + PCI_MSIX_FLAGS,
+                       qpci_config_readw(a.dev, cap + PCI_MSIX_FLAGS) &
+                       ~PCI_MSIX_FLAGS_ENABLE);
+    nvme_intx_cycle(&a, 1);
+    release(&a);
 }
 
 /*
@@ -949,6 +1004,8 @@ int main(int argc, char **argv)
                    test_nvme_msix_identify);
     qtest_add_func("/vfio-pci/rig/nvme/msix-table-emulated",
                    test_nvme_msix_table_emulated);
+    qtest_add_func("/vfio-pci/rig/nvme/intx-msix-intx",
+                   test_nvme_intx_msix_intx);
     qtest_add_func("/vfio-pci/rig/e1000e/ioport", test_e1000e_ioport);
     qtest_add_func("/vfio-pci/rig/e1000e/rom", test_e1000e_rom);
     qtest_add_func("/vfio-pci/rig/shared-container", test_shared_container);
