@@ -321,9 +321,8 @@ static bool vfio_connect_container(VFIOGroup *group, Error **errp)
      * discarded pages would leave the device DMAing into stale memory.
      */
     if (ram_block_discard_disable(true)) {
-        error_setg(errp, "cannot assign a device while guest RAM can be "
-                   "discarded (virtio-mem or a balloon with free page "
-                   "reporting)");
+        error_setg(errp, "cannot assign a device while another device "
+                   "discards guest RAM (virtio-mem)");
         return false;
     }
 
