@@ -10,7 +10,7 @@ set -eu
 
 . "$(dirname "$0")/../scripts/config.sh"
 
-QTESTS="vfio-pci-test"
+QTESTS=$(cd "$REPO/tests/qtest" && ls *.c | sed 's/\.c$//')
 RESULTS=$BUILD/results
 PASS=0
 FAIL=0
@@ -31,7 +31,22 @@ tally() {
     echo "== $(basename "$1"): $p passed, $f failed"
 }
 
+# The user documentation builds without a warning.
+docs_test() {
+    d=$BUILD/docs
+    rm -rf "$d" && mkdir -p "$d"
+    cp "$REPO/docs/vfio-pci.rst" "$d/"
+    printf "project = 'vfio-pci'\nmaster_doc = 'vfio-pci'\n" > "$d/conf.py"
+    if sphinx-build -q -W -b html "$d" "$d/_build" > "$d/log" 2>&1; then
+        echo "ok 1 - docs/vfio-pci.rst builds with sphinx-build -W"
+    else
+        sed 's/^/# /' "$d/log"
+        echo "not ok 1 - docs/vfio-pci.rst builds with sphinx-build -W"
+    fi
+}
+
 host_tests() {
+    docs_test > "$RESULTS/host-docs.tap"
     sh "$REPO/tests/bind-vfio-test.sh" > "$RESULTS/host-bind-vfio.tap" 2>&1 || true
     for t in $QTESTS; do
         (cd "$QEMU_BUILD" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
@@ -41,7 +56,7 @@ host_tests() {
 }
 
 rig_tests() {
-    printf 'RIG_QTESTS="%s"\n' "$QTESTS" > "$RESULTS/guest.sh"
+    printf 'RIG_QTESTS="%s"\n' "$(echo $QTESTS)" > "$RESULTS/guest.sh"
     cat "$REPO/tests/rig/guest-qtests.sh" >> "$RESULTS/guest.sh"
     "$REPO/tests/rig/run.sh" "$RESULTS/guest.sh" "$RESULTS/rig" || true
     for t in $QTESTS; do
