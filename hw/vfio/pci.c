@@ -1207,6 +1207,7 @@ static bool vfio_rom_load(VFIOPCIDevice *vdev, Error **errp)
     memset(ptr, 0xff, vdev->rom_size);
 
     if (!vfio_rom_read(vdev, ptr, errp)) {
+        vmstate_unregister_ram(&pdev->rom, DEVICE(vdev));
         object_unparent(OBJECT(&pdev->rom));
         return false;
     }
@@ -1434,7 +1435,7 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     if (!vfio_add_capabilities(vdev, errp) ||
         !vfio_rom_load(vdev, errp) ||
         !vfio_setup_intx(vdev, errp)) {
-        goto teardown_exit;
+        goto teardown_irqs_exit;
     }
 
     if (!vdev->vbasedev.reset_works) {
@@ -1444,15 +1445,14 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     }
     return;
 
-teardown_exit:
+teardown_irqs_exit:
     vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
-    vfio_bars_exit(vdev);
 detach_exit:
+    vfio_bars_exit(vdev);       /* whatever BAR setup got to */
     vfio_detach_device(vdev);
 error:
-    error_prepend(errp, VFIO_MSG_PREFIX, vdev->vbasedev.name ?
-                  vdev->vbasedev.name : "?");
+    error_prepend(errp, VFIO_MSG_PREFIX, vdev->vbasedev.name);
 }
 
 static void vfio_exitfn(PCIDevice *pdev)
