@@ -50,7 +50,10 @@ install_packages() {
     done
     [ -z "$missing" ] && return 0
     log "installing$missing"
+    # A locally changed conffile (libvirt's qemu.conf) would stop dpkg at a
+    # prompt: keep the local one.  The rig writes its own qemu.conf anyway.
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
         --no-install-recommends $missing >/dev/null
 }
 
