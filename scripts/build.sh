@@ -29,21 +29,26 @@ link_ours() {
     rm -rf "$QEMU_TREE/hw/vfio" "$QEMU_TREE/include/hw/vfio"
     ln -s "$REPO/hw/vfio" "$QEMU_TREE/hw/vfio"
     ln -s "$REPO/include/hw/vfio" "$QEMU_TREE/include/hw/vfio"
-    for t in $OUR_QTESTS; do
-        ln -sf "$REPO/tests/qtest/$t.c" "$QEMU_TREE/tests/qtest/$t.c"
+    for f in "$REPO"/tests/qtest/*.c "$REPO"/tests/qtest/*.h; do
+        [ -e "$f" ] && ln -sf "$f" "$QEMU_TREE/tests/qtest/${f##*/}"
     done
+    return 0
 }
 
 # Splice our qtest list (tests/qtest/meson.build here) into QEMU's, right
-# after qtests_pci is defined and before anything reads it.
+# after qtests_pci is defined and before anything reads it.  Always from
+# QEMU's pristine file, so that a changed list reaches an existing tree.
 splice_qtests() {
     mb=$QEMU_TREE/tests/qtest/meson.build
-    grep -q "vfio-pci qtests" "$mb" && return 0
     awk -v frag="$REPO/tests/qtest/meson.build" '
         /^qtests_cxl = / { while ((getline l < frag) > 0) print l; print "" }
-        { print }' "$mb" > "$mb.new"
+        { print }' "$QEMU_SRC/tests/qtest/meson.build" > "$mb.new"
     grep -q "vfio-pci qtests" "$mb.new" || die "could not splice $mb"
-    rm "$mb" && mv "$mb.new" "$mb"
+    if cmp -s "$mb" "$mb.new"; then
+        rm "$mb.new"
+    else
+        rm "$mb" && mv "$mb.new" "$mb"
+    fi
 }
 
 CONFIGURE_ARGS="--target-list=x86_64-softmmu --meson=meson
