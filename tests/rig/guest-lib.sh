@@ -9,6 +9,10 @@
 #   rig_chroot_prepare  make /host usable as a chroot (idempotent)
 #   rig_in_chroot CMD   run CMD in the host root; exported variables pass
 #                       through, with TMPDIR=/run and a standard PATH
+#   rig_tap_plan FILE N start the TAP file /out/FILE with a plan of N tests
+#   rig_tap DESC CMD    run CMD; add "ok"/"not ok" DESC to the TAP file
+#                       (a failure sets RIG_TAP_FAILED=1, never stops sh -e)
+#   rig_tap_note TEXT   add TEXT (every line) to the TAP file as comments
 
 : "${REPO:?REPO not set: run guest scripts through tests/rig/run.sh}"
 RIG_HOST=/host
@@ -77,3 +81,24 @@ rig_in_chroot() {
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         chroot "$RIG_HOST" "$@"
 }
+
+rig_tap_plan() {
+    RIG_TAP=/out/$1
+    RIG_TAP_N=0
+    RIG_TAP_FAILED=0
+    echo "1..$2" > "$RIG_TAP"
+}
+
+rig_tap() {
+    _rig_desc=$1
+    shift
+    RIG_TAP_N=$((RIG_TAP_N + 1))
+    if "$@"; then
+        echo "ok $RIG_TAP_N - $_rig_desc" | tee -a "$RIG_TAP"
+        return 0
+    fi
+    echo "not ok $RIG_TAP_N - $_rig_desc" | tee -a "$RIG_TAP"
+    RIG_TAP_FAILED=1
+}
+
+rig_tap_note() { printf '%s\n' "$*" | sed 's/^/# /' | tee -a "$RIG_TAP"; }

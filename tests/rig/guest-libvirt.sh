@@ -1,0 +1,174 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Rig guest step (sourced after guest-lib.sh and rig_bind_all,
+# rig_chroot_prepare): Debian's libvirtd, run in the chroot with its state
+# on tmpfs, uses our qemu-system-x86_64 as a domain's emulator and assigns
+# the rig's nvme through a managed <hostdev>.
+#
+#   libvirt_tests   TAP to /out/libvirt.tap; the domain XML and the -device
+#                   line libvirt generated are in it as comments; libvirtd's
+#                   log and the domains' logs are in /out/libvirt-*
+
+LV_QEMU=$BUILD/qemu/build/qemu-system-x86_64
+LV_ROMFILE=/usr/lib/ipxe/qemu/pxe-e1000e.rom
+# The variants: name, extra XML inside <hostdev>, what -device must carry.
+LV_VARIANTS="plain rombar-off romfile"
+
+lv_virsh() { rig_in_chroot virsh -c qemu:///system "$@"; }
+
+# lv_tmpfs DIR: an empty (or, with "copy", a copied) writable DIR in the chroot.
+lv_tmpfs() {
+    if [ "${2:-}" = copy ]; then
+        rm -rf "/run/lv-copy" && cp -a "$RIG_HOST$1" /run/lv-copy
+    fi
+    rig_mount "$RIG_HOST$1" -t tmpfs tmpfs
+    if [ "${2:-}" = copy ]; then
+        cp -a /run/lv-copy/. "$RIG_HOST$1/" && rm -rf /run/lv-copy
+    fi
+}
+
+# No cgroups, namespaces, security labels or QEMU user in the rig.
+lv_write_qemu_conf() {
+    cat > "$RIG_HOST/etc/libvirt/qemu.conf" <<'EOF'
+cgroup_controllers = [ ]
+namespaces = [ ]
+security_driver = "none"
+user = "root"
+group = "root"
+remember_owner = 0
+stdio_handler = "file"
+EOF
+}
+
+lv_start_daemon() {
+    lv_tmpfs /etc/libvirt copy
+    lv_tmpfs /var/lib/libvirt
+    lv_tmpfs /var/log/libvirt
+    lv_tmpfs /var/cache/libvirt
+    mkdir -p "$RIG_HOST/var/log/libvirt/qemu"
+    # No dnsmasq in the rig: don't autostart the default network.
+    rm -f "$RIG_HOST"/etc/libvirt/qemu/networks/autostart/*
+    lv_write_qemu_conf
+    rig_in_chroot libvirtd --pid-file /run/libvirtd.pid \
+        > /out/libvirt-libvirtd.log 2>&1 &
+    _lv_i=0
+    while [ ! -S "$RIG_HOST/run/libvirt/libvirt-sock" ] && [ $_lv_i -lt 60 ]; do
+        sleep 1
+        _lv_i=$((_lv_i + 1))
+    done
+    [ -S "$RIG_HOST/run/libvirt/libvirt-sock" ]
+}
+
+lv_stop_daemon() {
+    [ -f "$RIG_HOST/run/libvirtd.pid" ] && kill "$(cat "$RIG_HOST/run/libvirtd.pid")"
+    return 0
+}
+
+# Prints the <hostdev> section of domcapabilities: it must offer PCI
+# subsystem devices with the vfio backend.
+lv_domcaps_hostdev() {
+    lv_virsh domcapabilities --emulatorbin "$LV_QEMU" --virttype qemu \
+        --machine q35 > /out/libvirt-domcaps.xml || return 1
+    sed -n "/<hostdev supported='yes'>/,/<\/hostdev>/p" /out/libvirt-domcaps.xml |
+        tr -d ' \n' > /run/lv-hostdev
+    grep -q "<enumname='subsysType'>.*<value>pci</value>" /run/lv-hostdev &&
+        grep -q "<enumname='pciBackend'>.*<value>vfio</value>" /run/lv-hostdev
+}
+
+lv_variant_xml() {
+    case $1 in
+    plain) ;;
+    rombar-off) echo "      <rom bar='off'/>"; echo "      <boot order='1'/>" ;;
+    romfile) echo "      <rom file='$LV_ROMFILE'/>" ;;
+    esac
+}
+
+# What the -device JSON must carry for variant $1, one item a line.
+lv_variant_expect() {
+    echo "\"host\":\"$VFIO_NVME\""
+    case $1 in
+    rombar-off) echo '"rombar":0'; echo '"bootindex":1' ;;
+    romfile) echo "\"romfile\":\"$LV_ROMFILE\"" ;;
+    esac
+}
+
+# lv_domain_xml NAME VARIANT
+lv_domain_xml() {
+    _lv_bdf=${VFIO_NVME#*:}
+    cat <<EOF
+<domain type='qemu'>
+  <name>$1</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <devices>
+    <emulator>$LV_QEMU</emulator>
+    <hostdev mode='subsystem' type='pci' managed='yes'>
+      <source>
+        <address domain='0x0000' bus='0x${_lv_bdf%%:*}' slot='0x$(echo "$_lv_bdf" | cut -d: -f2 | cut -d. -f1)' function='0x${_lv_bdf##*.}'/>
+      </source>
+$(lv_variant_xml "$2")
+    </hostdev>
+  </devices>
+</domain>
+EOF
+}
+
+lv_driver() {
+    _lv_d=/sys/bus/pci/devices/$VFIO_NVME/driver
+    [ -e "$_lv_d" ] && basename "$(readlink "$_lv_d")"
+    return 0
+}
+
+lv_driver_is() { [ "$(lv_driver)" = "$1" ]; }
+
+# lv_device_line NAME: the vfio-pci -device argument libvirt gave QEMU.
+lv_device_line() {
+    grep -o "\-device '{\"driver\":\"vfio-pci\"[^']*}'" \
+        "$RIG_HOST/var/log/libvirt/qemu/$1.log" 2>/dev/null | head -n 1
+}
+
+# lv_device_has NAME VARIANT
+lv_device_has() {
+    lv_device_line "$1" > /run/lv-device
+    lv_variant_expect "$2" | while read -r _lv_x; do
+        grep -qF "$_lv_x" /run/lv-device || return 1
+    done
+}
+
+lv_query_pci_has_nvme() {
+    lv_virsh qemu-monitor-command "$1" '{"execute":"query-pci"}' > "/out/libvirt-$1.query-pci.json" &&
+        tr -d ' \n' < "/out/libvirt-$1.query-pci.json" | grep -o '"id":{[^}]*}' |
+        grep '"vendor":6966[,}]' | grep -q '"device":16[,}]'
+}
+
+lv_variant() {
+    _lv_name=assign-$1
+    lv_domain_xml "$_lv_name" "$1" | sed '/^$/d' > "$RIG_HOST/run/$_lv_name.xml"
+    _lv_before=$(lv_driver)
+    rig_tap_note "domain XML ($1):"
+    rig_tap_note "$(cat "$RIG_HOST/run/$_lv_name.xml")"
+    rig_tap "libvirt/$1: virsh create starts the domain with a managed hostdev" \
+        lv_virsh create "/run/$_lv_name.xml"
+    rig_tap_note "libvirt generated: $(lv_device_line "$_lv_name")"
+    rig_tap "libvirt/$1: the -device line carries $(echo $(lv_variant_expect "$1"))" \
+        lv_device_has "$_lv_name" "$1"
+    rig_tap "libvirt/$1: libvirt bound $VFIO_NVME to vfio-pci itself" lv_driver_is vfio-pci
+    rig_tap "libvirt/$1: query-pci lists 1b36:0010" lv_query_pci_has_nvme "$_lv_name"
+    rig_tap "libvirt/$1: virsh destroy stops the domain" lv_virsh destroy "$_lv_name"
+    rig_tap "libvirt/$1: $VFIO_NVME is back on its previous driver (${_lv_before:-none})" \
+        lv_driver_is "$_lv_before"
+    cp "$RIG_HOST/var/log/libvirt/qemu/$_lv_name.log" "/out/libvirt-$_lv_name.log" || true
+}
+
+libvirt_tests() {
+    rig_tap_plan libvirt.tap $((2 + 6 * $(echo $LV_VARIANTS | wc -w)))
+    # Give the nvme back, so that libvirt's managed mode must bind it.
+    rig_bind_vfio unbind "$VFIO_NVME"
+    rig_tap "libvirt: libvirtd starts in the rig" lv_start_daemon
+    rig_tap "libvirt: domcapabilities of our QEMU offer hostdev pci/vfio" lv_domcaps_hostdev
+    for _lv_v in $LV_VARIANTS; do
+        lv_variant "$_lv_v"
+    done
+    lv_stop_daemon
+    rig_bind_vfio bind "$VFIO_NVME"
+}
