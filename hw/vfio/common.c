@@ -373,16 +373,20 @@ static void vfio_disconnect_container(VFIOGroup *group)
 {
     VFIOContainer *container = group->container;
 
+    QLIST_REMOVE(group, container_next);
+    group->container = NULL;
+
+    /* Unmap while we can: unsetting the last group takes the IOMMU along */
+    if (QLIST_EMPTY(&container->group_list)) {
+        memory_listener_unregister(&container->listener);
+    }
+
     if (ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER, &container->fd)) {
         error_report("vfio: error disconnecting group %d from container: %m",
                      group->groupid);
     }
 
-    QLIST_REMOVE(group, container_next);
-    group->container = NULL;
-
     if (QLIST_EMPTY(&container->group_list)) {
-        memory_listener_unregister(&container->listener);
         QLIST_REMOVE(container, next);
         trace_vfio_container_free(container->fd);
         close(container->fd);
