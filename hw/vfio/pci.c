@@ -1049,6 +1049,22 @@ static bool vfio_bars_setup(VFIOPCIDevice *vdev, Error **errp)
     return true;
 }
 
+/*
+ * An mmap holds the device file open, and the kernel keeps the device, its
+ * group and their container busy until the last mmap goes; but a reader
+ * that started before the unplug may still use the window until finalize.
+ * Anonymous memory takes the window's place: such a late reader sees zeroes,
+ * and the device goes back to the host as soon as we close its fd.
+ */
+static void vfio_bar_mmap_release(VFIOPCIDevice *vdev, VFIOMmap *m)
+{
+    if (mmap(m->mmap, m->size, PROT_READ | PROT_WRITE,
+             MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
+        warn_report(VFIO_MSG_PREFIX "cannot release a BAR mmap: %s",
+                    vdev->vbasedev.name, strerror(errno));
+    }
+}
+
 static void vfio_bars_exit(VFIOPCIDevice *vdev)
 {
     int i, j;
@@ -1058,6 +1074,7 @@ static void vfio_bars_exit(VFIOPCIDevice *vdev)
 
         for (j = 0; j < bar->nr_mmaps; j++) {
             memory_region_del_subregion(&bar->mem, &bar->mmaps[j].mem);
+            vfio_bar_mmap_release(vdev, &bar->mmaps[j]);
         }
     }
 }
