@@ -484,9 +484,19 @@ static int vfio_msix_vector_use(PCIDevice *pdev, unsigned int nr,
 static void vfio_msix_vector_release(PCIDevice *pdev, unsigned int nr)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
-    VFIOMSIVector *vector = &vdev->msi_vectors[nr];
+    VFIOMSIVector *vector;
 
     trace_vfio_msix_vector_release(vdev->vbasedev.name, nr);
+
+    /*
+     * msix.c calls this for each unmasked vector whatever the host does:
+     * after MSI took over, after a reset, and when we unset the notifiers
+     * at exit, when our vectors are gone already.
+     */
+    if (vdev->interrupt != VFIO_INT_MSIX) {
+        return;
+    }
+    vector = &vdev->msi_vectors[nr];
     if (vector->use && vector->virq >= 0) {
         vfio_vector_remove_kvm(vector);
         qemu_set_fd_handler(event_notifier_get_fd(&vector->interrupt),
@@ -725,14 +735,23 @@ static void vfio_msi_write_config(VFIOPCIDevice *vdev, uint32_t addr,
     pci_default_write_config(pdev, addr, val, len);
 
     is_enabled = msix ? msix_enabled(pdev) : msi_enabled(pdev);
+
+    /*
+     * The guest may enable MSI and MSI-X both: the last one to get vectors
+     * owns the host's interrupts, and disabling the other changes nothing.
+     * MSI-X vectors are enabled one by one as the guest unmasks them.
+     */
     if (!was_enabled && is_enabled && !msix) {
         vfio_msi_enable(vdev);
-    } else if (was_enabled && is_enabled && !msix) {
+    } else if (is_enabled && !msix && vdev->interrupt == VFIO_INT_MSI) {
         vfio_msi_update_routes(vdev);
     } else if (was_enabled && !is_enabled) {
-        /* MSI-X vectors are enabled one by one as the guest unmasks them */
-        vfio_msi_disable_common(vdev, msix);
-        vfio_intx_reenable(vdev);
+        if (vdev->interrupt == (msix ? VFIO_INT_MSIX : VFIO_INT_MSI)) {
+            vfio_msi_disable_common(vdev, msix);
+        }
+        if (vdev->interrupt == VFIO_INT_NONE) {
+            vfio_intx_reenable(vdev);
+        }
     }
 }
 
