@@ -10,13 +10,9 @@
  */
 
 #include "qemu/osdep.h"
-#include "libqtest.h"
-#include "libqos/pci-pc.h"
-#include "qapi/qmp/qdict.h"
 #include "hw/pci/pci_regs.h"
+#include "vfio-pci-util.h"
 
-#define SLOT        4
-#define DEVFN       QPCI_DEVFN(SLOT, 0)
 #define MSI_ADDR    0x200000ULL       /* guest RAM the interrupts land in */
 #define DMA_SRC     0x300000ULL
 #define DMA_DST     0x400000ULL
@@ -33,66 +29,9 @@
 #define EDU_DMA_CMD     0x98
 #define EDU_DMA_BUF     0x40000
 
-typedef struct Assigned {
-    QTestState *qts;
-    QPCIBus *bus;
-    QPCIDevice *dev;
-    QPCIBar bar0;
-    const char *host;
-} Assigned;
-
 /*
  * Helpers
  */
-static const char *rig_device(const char *var)
-{
-    const char *host = getenv(var);
-
-    if (!host || !*host) {
-        g_test_message("%s is not set: the rig did not provide the device",
-                       var);
-        g_test_fail();
-        return NULL;
-    }
-    return host;
-}
-
-/*
- * Starts QEMU on @machine with the rig device @var assigned at slot 4.
- * VFIO_TEST_QEMU_ARGS adds arguments, e.g. "-trace vfio_* -D /run/t.log".
- */
-static bool assign_on(Assigned *a, const char *machine, const char *var,
-                      const char *extra)
-{
-    const char *args = g_getenv("VFIO_TEST_QEMU_ARGS");
-
-    a->host = rig_device(var);
-    if (!a->host) {
-        return false;
-    }
-    a->qts = qtest_initf("-M %s -nodefaults "
-                         "-device vfio-pci,host=%s,addr=%02x.0%s%s %s",
-                         machine, a->host, SLOT, extra ? "," : "",
-                         extra ? extra : "", args ? args : "");
-    a->bus = qpci_new_pc(a->qts, NULL);
-    a->dev = qpci_device_find(a->bus, DEVFN);
-    g_assert_nonnull(a->dev);
-    qpci_device_enable(a->dev);
-    return true;
-}
-
-static bool assign(Assigned *a, const char *var, const char *extra)
-{
-    return assign_on(a, "pc", var, extra);
-}
-
-static void release(Assigned *a)
-{
-    g_free(a->dev);
-    qpci_free_pc(a->bus);
-    qtest_quit(a->qts);
-}
-
 /* Polls a guest RAM word until it reads @want; false after WAIT_US. */
 static bool wait_for_ram(QTestState *qts, uint64_t addr, uint32_t want)
 {
@@ -105,11 +44,6 @@ static bool wait_for_ram(QTestState *qts, uint64_t addr, uint32_t want)
         g_usleep(200);
     }
     return true;
-}
-
-static char *sysfs_path(const char *host, const char *file)
-{
-    return g_strdup_printf("/sys/bus/pci/devices/%s/%s", host, file);
 }
 
 /* Size of each BAR as the host kernel sees it (sysfs 'resource'). */
@@ -129,73 +63,6 @@ static void sysfs_bar_sizes(const char *host, uint64_t *sizes)
                                &start, &end, &flags), ==, 3);
         sizes[i] = start ? end - start + 1 : 0;
     }
-}
-
-/* The file descriptors QEMU (our child) holds open. */
-static pid_t qemu_pid(void)
-{
-    g_autoptr(GDir) dir = g_dir_open("/proc", 0, NULL);
-    const char *name;
-
-    while ((name = g_dir_read_name(dir))) {
-        g_autofree char *stat = g_strdup_printf("/proc/%s/stat", name);
-        g_autofree char *text = NULL;
-        int ppid;
-        char *p;
-
-        if (!g_ascii_isdigit(name[0]) ||
-            !g_file_get_contents(stat, &text, NULL, NULL)) {
-            continue;
-        }
-        p = strrchr(text, ')');
-        if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == getpid() &&
-            strstr(text, "qemu-system")) {
-            return atoi(name);
-        }
-    }
-    g_assert_not_reached();
-}
-
-static int count_fds(pid_t pid, const char *target)
-{
-    g_autofree char *path = g_strdup_printf("/proc/%d/fd", pid);
-    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-    const char *name;
-    int n = 0;
-
-    g_assert_nonnull(dir);
-    while ((name = g_dir_read_name(dir))) {
-        g_autofree char *fd = g_strdup_printf("%s/%s", path, name);
-        g_autofree char *link = g_file_read_link(fd, NULL);
-
-        if (!target || (link && g_str_has_prefix(link, target))) {
-            n++;
-        }
-    }
-    return n;
-}
-
-/* device_add of vfio-pci with @host (none if NULL) fails naming @needle. */
-static void expect_device_add_error(QTestState *qts, const char *host,
-                                    const char *needle)
-{
-    QDict *args = qdict_new();
-    QDict *resp, *error;
-    const char *desc;
-
-    qdict_put_str(args, "driver", "vfio-pci");
-    qdict_put_str(args, "id", "refused");
-    if (host) {
-        qdict_put_str(args, "host", host);
-    }
-    resp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': %p}",
-                     args);
-    error = qdict_get_qdict(resp, "error");
-    g_assert_nonnull(error);
-    desc = qdict_get_str(error, "desc");
-    g_test_message("device_add said: %s", desc);
-    g_assert_nonnull(strstr(desc, needle));
-    qobject_unref(resp);
 }
 
 /*
