@@ -755,6 +755,26 @@ static void vfio_msi_write_config(VFIOPCIDevice *vdev, uint32_t addr,
     }
 }
 
+/*
+ * The guest moved the device to another power state, through the host.
+ * Outside D0 the host refuses memory accesses, and faults those through
+ * our mmaps: keep the guest on the slow path, where they fail (all ones)
+ * as on real hardware.
+ */
+static void vfio_pm_update(VFIOPCIDevice *vdev)
+{
+    uint32_t pmcsr = vfio_pci_read_config(&vdev->pdev,
+                                          vdev->pm_cap + PCI_PM_CTRL, 2);
+    bool low_power = pmcsr & PCI_PM_CTRL_STATE_MASK;
+
+    if (low_power == vdev->low_power) {
+        return;
+    }
+    trace_vfio_pm_update(vdev->vbasedev.name, pmcsr & PCI_PM_CTRL_STATE_MASK);
+    vdev->low_power = low_power;
+    vfio_mmaps_set_enabled(vdev, !vdev->intx.pending);
+}
+
 static void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
                                   uint32_t val, int len)
 {
@@ -773,6 +793,9 @@ static void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
 
     if (addr < PCI_CONFIG_HEADER_SIZE) {
         pci_default_write_config(pdev, addr, val, len);
+    } else if (vdev->pm_cap &&
+               ranges_overlap(addr, len, vdev->pm_cap + PCI_PM_CTRL, 2)) {
+        vfio_pm_update(vdev);
     } else if (msi_present(pdev) &&
                ranges_overlap(addr, len, pdev->msi_cap, vdev->msi_cap_size)) {
         vfio_msi_write_config(vdev, addr, val, len, false);
@@ -925,6 +948,9 @@ static void vfio_teardown_msi(VFIOPCIDevice *vdev)
 static void vfio_mmaps_set_enabled(VFIOPCIDevice *vdev, bool enabled)
 {
     int i, j;
+
+    /* In D1-D3 the host faults (SIGBUS) every access through an mmap */
+    enabled = enabled && !vdev->low_power;
 
     memory_region_transaction_begin();
     for (i = 0; i < PCI_ROM_SLOT; i++) {
@@ -1176,6 +1202,10 @@ static bool vfio_add_std_cap(VFIOPCIDevice *vdev, uint8_t pos, int depth,
         break;
     case PCI_CAP_ID_MSIX:
         ok = vfio_msix_setup(vdev, pos, errp);
+        break;
+    case PCI_CAP_ID_PM:
+        vdev->pm_cap = pos;
+        ok = pci_add_capability(pdev, cap_id, pos, size, errp) >= 0;
         break;
     default:
         ok = pci_add_capability(pdev, cap_id, pos, size, errp) >= 0;
@@ -1513,6 +1543,9 @@ static void vfio_pci_reset(DeviceState *dev)
         ioctl(vdev->vbasedev.fd, VFIO_DEVICE_RESET)) {
         error_report(VFIO_MSG_PREFIX "failed to reset the device: %m",
                      vdev->vbasedev.name);
+    }
+    if (vdev->pm_cap) {
+        vfio_pm_update(vdev);   /* a reset goes back to D0 */
     }
 
     if (vdev->pdev.config[PCI_INTERRUPT_PIN]) {

@@ -96,6 +96,8 @@ struct VFIOPCIDevice {
     int nr_vectors;               /* MSI/MSI-X vectors enabled on the host */
     VFIOInterruptType interrupt;
     VFIOBAR bars[PCI_ROM_SLOT];
+    uint8_t pm_cap;               /* power management capability, or 0 */
+    bool low_power;               /* the guest put the device in D1-D3 */
     int32_t bootindex;
     /* properties */
     bool no_mmap;
