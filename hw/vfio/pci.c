@@ -398,6 +398,24 @@ static int vfio_enable_vectors(VFIOPCIDevice *vdev, bool msix)
 }
 
 /*
+ * The host refuses to enable vectors outside D0.  A guest that asks for them
+ * there only hurts itself: that is a guest error, not a host problem.
+ */
+static void vfio_msi_enable_failed(VFIOPCIDevice *vdev, const char *what,
+                                   int ret)
+{
+    const char *err = strerror(ret < 0 ? -ret : ENOSPC);
+
+    if (vdev->low_power) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: %s enabled outside D0, the "
+                      "host refused: %s\n", vdev->vbasedev.name, what, err);
+        return;
+    }
+    error_report(VFIO_MSG_PREFIX "failed to enable %s: %s",
+                 vdev->vbasedev.name, what, err);
+}
+
+/*
  * Enabling more vectors than the host has means re-enabling MSI-X with a
  * larger count, and an interrupt that arrives meanwhile is lost.  Fire every
  * vector that was live: a spurious interrupt is harmless, a lost one is not.
@@ -413,9 +431,10 @@ static void vfio_msix_grow(VFIOPCIDevice *vdev, int nr)
     vdev->nr_vectors = nr + 1;
     ret = vfio_enable_vectors(vdev, true);
     if (ret) {
-        error_report(VFIO_MSG_PREFIX "failed to enable %d MSI-X vectors: %s",
-                     vdev->vbasedev.name, vdev->nr_vectors,
-                     strerror(ret < 0 ? -ret : ENOSPC));
+        g_autofree char *what = g_strdup_printf("%d MSI-X vectors",
+                                                vdev->nr_vectors);
+
+        vfio_msi_enable_failed(vdev, what, ret);
     }
 
     for (i = 0; i < live; i++) {
@@ -573,8 +592,7 @@ static void vfio_msi_enable(VFIOPCIDevice *vdev)
         nr_vectors = pow2floor(ret);
     }
     if (ret) {
-        error_report(VFIO_MSG_PREFIX "failed to enable MSI: %s",
-                     vdev->vbasedev.name, strerror(ret < 0 ? -ret : ENOSPC));
+        vfio_msi_enable_failed(vdev, "MSI", ret);
         vdev->interrupt = VFIO_INT_NONE;
         return;
     }
