@@ -46,25 +46,6 @@ static bool wait_for_ram(QTestState *qts, uint64_t addr, uint32_t want)
     return true;
 }
 
-/* Size of each BAR as the host kernel sees it (sysfs 'resource'). */
-static void sysfs_bar_sizes(const char *host, uint64_t *sizes)
-{
-    g_autofree char *path = sysfs_path(host, "resource");
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
-    int i;
-
-    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-    lines = g_strsplit(text, "\n", -1);
-    for (i = 0; i < 6; i++) {
-        uint64_t start, end, flags;
-
-        g_assert_cmpint(sscanf(lines[i], "%" SCNx64 " %" SCNx64 " %" SCNx64,
-                               &start, &end, &flags), ==, 3);
-        sizes[i] = start ? end - start + 1 : 0;
-    }
-}
-
 /*
  * Tests that need no device
  */

@@ -91,6 +91,25 @@ static inline char *sysfs_path(const char *host, const char *file)
     return g_strdup_printf("/sys/bus/pci/devices/%s/%s", host, file);
 }
 
+/* Size of each BAR as the host kernel sees it (sysfs 'resource'). */
+static inline void sysfs_bar_sizes(const char *host, uint64_t *sizes)
+{
+    g_autofree char *path = sysfs_path(host, "resource");
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    int i;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (i = 0; i < 6; i++) {
+        uint64_t start, end, flags;
+
+        g_assert_cmpint(sscanf(lines[i], "%" SCNx64 " %" SCNx64 " %" SCNx64,
+                               &start, &end, &flags), ==, 3);
+        sizes[i] = start ? end - start + 1 : 0;
+    }
+}
+
 /* The pid of the QEMU that libqtest started (our child). */
 static inline pid_t qemu_pid(void)
 {
