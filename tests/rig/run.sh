@@ -16,6 +16,7 @@
 # guest.log (its output), guest.rc (its exit code) and console.log (guest
 # console and outer QEMU messages).  Exits with the guest script's code, or
 # 2 if it never finished (panic, hang, RIG_TIMEOUT seconds, default 1500).
+# RIG_MEM sets the guest's memory (default 4G).
 set -eu
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -23,6 +24,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 
 RIG=$BUILD/rig
 RIG_TIMEOUT=${RIG_TIMEOUT:-1500}
+RIG_MEM=${RIG_MEM:-4G}
 
 log() { echo "rig: $*" >&2; }
 die() { echo "rig: error: $*" >&2; exit 2; }
@@ -51,7 +53,7 @@ boot() {
     kernel=$1
     [ -f "$kernel" ] || die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
     timeout -k 10 "$RIG_TIMEOUT" qemu-system-x86_64 \
-        -M q35 -accel tcg -cpu max -smp 1 -m 4G \
+        -M q35 -accel tcg -cpu max -smp 1 -m "$RIG_MEM" \
         -display none -serial stdio -monitor none -no-reboot \
         -device intel-iommu,intremap=on,caching-mode=on \
         -device edu,addr=02.0 \
