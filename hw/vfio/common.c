@@ -30,7 +30,9 @@
 #include "hw/vfio/vfio-common.h"
 #include "exec/address-spaces.h"
 #include "qapi/error.h"
+#include "qemu/cutils.h"
 #include "qemu/error-report.h"
+#include "qemu/rcu.h"
 #include "qemu/units.h"
 #include "trace.h"
 
@@ -126,7 +128,9 @@ static int vfio_dma_unmap(VFIOContainer *container, hwaddr iova,
     if (ioctl(container->fd, VFIO_IOMMU_UNMAP_DMA, &unmap)) {
         return -errno;
     }
-    container->nr_mappings--;
+    if (unmap.size) {           /* 0: never mapped (a failed replay) */
+        container->nr_mappings--;
+    }
     return 0;
 }
 
@@ -165,22 +169,52 @@ static bool vfio_section_range(MemoryRegionSection *section, const char *op,
     return *iova < *end;
 }
 
+static bool vfio_count_ram(Int128 start, Int128 len, const MemoryRegion *mr,
+                           hwaddr offset_in_region, void *opaque)
+{
+    uint64_t *total = opaque;
+
+    if (mr->ram && !mr->ram_device) {
+        *total += int128_get64(len);
+    }
+    return false;
+}
+
+/* What a container pins: all guest RAM and ROM, as the listener maps it. */
+static uint64_t vfio_ram_to_pin(void)
+{
+    uint64_t total = 0;
+
+    RCU_READ_LOCK_GUARD();
+    flatview_for_each_range(address_space_to_flatview(&address_space_memory),
+                            vfio_count_ram, &total);
+    return total;
+}
+
 static void vfio_map_error(VFIOContainer *container, hwaddr iova,
                            uint64_t size, int err, const char *mr_name)
 {
+    g_autofree char *size_str = size_to_str(size);
+    g_autofree char *what = g_strdup_printf("failed to map guest RAM \"%s\" "
+                                            "[0x%" HWADDR_PRIx " - 0x%"
+                                            HWADDR_PRIx "] (%s) for DMA",
+                                            mr_name, iova, iova + size - 1,
+                                            size_str);
     Error *local_err = NULL;
     struct rlimit rlim;
 
-    error_setg_errno(&local_err, -err,
-                     "failed to map guest RAM \"%s\" [0x%" HWADDR_PRIx
-                     " - 0x%" HWADDR_PRIx "] (%" PRIu64 " MiB) for DMA",
-                     mr_name, iova, iova + size - 1, size / MiB);
-    if (err == -ENOMEM && !getrlimit(RLIMIT_MEMLOCK, &rlim)) {
-        error_append_hint(&local_err, "Assigned devices pin all guest RAM: "
-                          "RLIMIT_MEMLOCK is %" PRIu64 " KiB and must cover "
-                          "the guest's memory (at least %" PRIu64 " KiB more); "
-                          "raise it, e.g. with 'ulimit -l'.\n",
-                          (uint64_t)rlim.rlim_cur / KiB, size / KiB);
+    if (err == -ENOMEM && !getrlimit(RLIMIT_MEMLOCK, &rlim) &&
+        rlim.rlim_cur != RLIM_INFINITY) {
+        uint64_t need = DIV_ROUND_UP(vfio_ram_to_pin(), KiB);
+
+        error_setg(&local_err, "%s: %s (RLIMIT_MEMLOCK is %" PRIu64 " KiB, "
+                   "the guest needs %" PRIu64 " KiB locked)", what,
+                   strerror(-err), (uint64_t)rlim.rlim_cur / KiB, need);
+        error_append_hint(&local_err, "Assigned devices pin all guest RAM "
+                          "and ROM: raise the limit, e.g. with 'ulimit -l %"
+                          PRIu64 "'.\n", need);
+    } else {
+        error_setg_errno(&local_err, -err, "%s", what);
     }
 
     /* Realize reports the first failure; later ones can only be logged. */
@@ -201,6 +235,11 @@ static void vfio_listener_region_add(MemoryListener *listener,
     int ret;
 
     if (!vfio_section_range(section, "add", &iova, &end)) {
+        return;
+    }
+
+    /* Realize fails on the first failure: pin nothing more for it */
+    if (container->listener_error) {
         return;
     }
 
