@@ -92,6 +92,7 @@ OUT=${2:-$RIG/out}
 START=$(date +%s)
 mkdir -p "$RIG"
 sh "$REPO/tests/rig/make-initrd.sh" >&2
+sh "$REPO/tests/rig/make-inner-initrd.sh" >&2
 nvme_image
 prepare_out
 boot

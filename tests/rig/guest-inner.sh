@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Rig guest step (sourced after guest-lib.sh and rig_bind_all,
+# rig_chroot_prepare): our QEMU boots the inner guest built by
+# make-inner-initrd.sh with the rig's nvme assigned by our vfio-pci, and a
+# real Linux nvme driver writes, reads back and compares blocks on it.
+#
+#   inner_guest_tests [VARIANT...]   msix (default) and/or intx (the inner
+#                                    kernel gets pci=nomsi); TAP to
+#                                    /out/inner-guest.tap, consoles in /out
+
+INNER_TIMEOUT=${INNER_TIMEOUT:-480}
+# Another QEMU (Debian's /usr/bin/qemu-system-x86_64) for comparisons.
+INNER_QEMU=${INNER_QEMU:-$BUILD/qemu/build/qemu-system-x86_64}
+
+# inner_boot VARIANT: runs the inner guest; its serial console, stderr,
+# exit code and vfio trace end up in /out/inner-VARIANT.{console,log,rc,trace}.
+# no_timer_check: under TCG in TCG the kernel's IO-APIC timer check can
+# take too long and panic.
+inner_boot() {
+    _in_append="console=ttyS0 panic=-1 no_timer_check inner_irq=$1"
+    [ "$1" = intx ] && _in_append="$_in_append pci=nomsi"
+    _in_start=$(date +%s)
+    echo "inner: booting the inner guest ($1) with -device vfio-pci,host=$VFIO_NVME"
+    _in_rc=0
+    # Per-access events would make the trace huge; keep the rest.
+    rig_in_chroot timeout "$INNER_TIMEOUT" "$INNER_QEMU" \
+        -nodefaults -machine q35 -accel tcg -smp 1 -m 256 \
+        -display none -no-reboot -serial "file:/run/inner-$1.console" \
+        -kernel "$BUILD/rig/inner-vmlinuz" -initrd "$BUILD/rig/inner-initrd.gz" \
+        -append "$_in_append" \
+        -device "vfio-pci,host=$VFIO_NVME" \
+        -trace 'vfio_*' -trace '-vfio_bar_*' -trace '-vfio_pci_read_config' \
+        -D "/run/inner-$1.trace" > "/out/inner-$1.log" 2>&1 || _in_rc=$?
+    echo "$_in_rc" > "/out/inner-$1.rc"
+    cp "$RIG_HOST/run/inner-$1.console" "$RIG_HOST/run/inner-$1.trace" /out/ || true
+    echo "inner: $1: qemu exited $_in_rc after $(($(date +%s) - _in_start))s"
+}
+
+# inner_seen VARIANT REGEX: the inner console has a line matching REGEX.
+inner_seen() { grep -q "$2" "/out/inner-$1.console" 2>/dev/null; }
+
+# The inner guest reached its verdict and QEMU exited by itself.
+inner_finished() {
+    [ "$(cat "/out/inner-$1.rc")" = 0 ] && inner_seen "$1" '^INNER: \(PASS\|FAIL\)'
+}
+
+inner_guest_variant() {
+    RIG_TAP_FAILED=0
+    inner_boot "$1"
+    grep '^INNER: ' "/out/inner-$1.console" 2>/dev/null || true
+    case $1 in
+    msix) _in_irq="PCI-MSIX" ;;
+    intx) _in_irq="IO-APIC (INTx, pci=nomsi)" ;;
+    esac
+    _in_t="vfio-pci/rig/inner/$1"
+    rig_tap "$_in_t: the inner guest reached its verdict and powered off" \
+        inner_finished "$1"
+    rig_tap "$_in_t: the inner nvme driver found \"QEMU NVMe Ctrl\"" \
+        inner_seen "$1" '^INNER: model=QEMU NVMe Ctrl'
+    rig_tap "$_in_t: blocks written, caches dropped, read back equal" \
+        inner_seen "$1" '^INNER: io ok'
+    rig_tap "$_in_t: nvme interrupts counting on $_in_irq" \
+        inner_seen "$1" '^INNER: irq ok'
+    rig_tap "$_in_t: PASS" inner_seen "$1" '^INNER: PASS'
+    if [ "$RIG_TAP_FAILED" = 1 ]; then
+        rig_tap_note "last 30 lines of the inner console ($1):"
+        rig_tap_note "$(tail -n 30 "/out/inner-$1.console" 2>/dev/null)"
+        rig_tap_note "$(tail -n 5 "/out/inner-$1.log")"
+    fi
+}
+
+inner_guest_tests() {
+    [ $# -gt 0 ] || set -- msix
+    rig_tap_plan inner-guest.tap $(($# * 5))
+    for _in_v in "$@"; do
+        inner_guest_variant "$_in_v"
+    done
+}

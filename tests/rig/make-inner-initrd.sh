@@ -1,0 +1,193 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Builds the inner guest's initramfs, $BUILD/rig/inner-initrd.gz, and links
+# the kernel it boots as $BUILD/rig/inner-vmlinuz.  The inner guest is the
+# Linux that our QEMU runs inside the rig with the rig's nvme assigned
+# (tests/rig/guest-inner.sh).  It gets static busybox, the nvme driver and
+# its dependencies (from modules.dep of the same Debian kernel as the rig),
+# and an /init that writes a pattern to the disk, drops caches, reads it
+# back, checks the nvme interrupts and prints INNER: markers on the serial
+# console before it powers off.  Does nothing when the initrd is newer than
+# this script.
+set -eu
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+. "$REPO/scripts/config.sh"
+
+OUT=$BUILD/rig/inner-initrd.gz
+# What the inner guest needs to load; their dependencies come first.
+WANTED="kernel/drivers/nvme/host/nvme-core.ko.xz kernel/drivers/nvme/host/nvme.ko.xz"
+
+log() { echo "make-inner-initrd: $*"; }
+die() { echo "make-inner-initrd: error: $*" >&2; exit 1; }
+
+kernel_version() {
+    [ -d "$KERNEL_DIR/lib/modules" ] ||
+        die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
+    ls "$KERNEL_DIR/lib/modules"
+}
+
+# modules_dep VERSION DIR: writes modules.dep of the unpacked kernel to
+# DIR/modules.dep.  The package ships none, and depmod must not write into
+# the cache, so it runs on a tree of links.
+modules_dep() {
+    t=$2/depmod/lib/modules/$1
+    mkdir -p "$t"
+    for f in "$KERNEL_DIR/lib/modules/$1"/*; do
+        ln -s "$f" "$t/"
+    done
+    depmod -b "$2/depmod" "$1" || die "depmod failed"
+    cp "$t/modules.dep" "$2/modules.dep"
+    rm -rf "$2/depmod"
+}
+
+# load_order DEPFILE: the modules to insmod, dependencies first, each once.
+# modules.dep lists a module's dependencies nearest first, so reverse them.
+load_order() {
+    for w in $WANTED; do
+        deps=$(sed -n "s|^$w: *||p" "$1")
+        for d in $deps; do echo "$d"; done | sed -n '1!G;h;$p'
+        echo "$w"
+    done | awk '!seen[$0]++'
+}
+
+write_init() {
+    cat <<'EOF'
+#!/bin/busybox sh
+# The inner guest's /init: exercises the nvme that our vfio-pci assigned.
+# inner_irq=msix|intx (kernel command line) says which interrupts to expect.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "INNER: init at $(cut -d' ' -f1 /proc/uptime)s, expecting ${inner_irq:-?} interrupts"
+DISK=/dev/nvme0n1
+BLOCKS="0 1 2 3 100 1000 4097 16383"
+SEED=$(cut -c1-8 /proc/sys/kernel/random/uuid)
+
+# A lost interrupt costs an admin or I/O timeout each: 20 s, not 60 s.
+load_modules() {
+    for m in $(cat /mods/order); do
+        p=
+        [ "$m" = nvme-core.ko ] && p="admin_timeout=20 io_timeout=20"
+        insmod "/mods/$m" $p || echo "INNER: insmod $m failed"
+    done
+}
+
+wait_disk() {
+    i=0
+    while [ ! -b $DISK ] && [ $i -lt 120 ]; do
+        sleep 1
+        i=$((i + 1))
+    done
+    [ -b $DISK ]
+}
+
+# pattern B: 4096 bytes naming block B and this boot's seed.
+pattern() {
+    i=0
+    while [ $i -lt 128 ]; do
+        printf '%-31.31s\n' "vfio-pci blk $1 seed $SEED"
+        i=$((i + 1))
+    done
+}
+
+# nvme interrupts so far (one CPU: the count is the second field).
+irq_count() { awk '/nvme/ { n += $2 } END { print n + 0 }' /proc/interrupts; }
+
+# sectors_read: field 3 of the disk's stat.
+sectors_read() { awk '{ print $3 }' /sys/block/nvme0n1/stat; }
+
+io_test() {
+    for b in $BLOCKS; do
+        pattern $b > /tmp/pat
+        dd if=/tmp/pat of=$DISK bs=4096 seek=$b count=1 conv=fsync 2>/dev/null ||
+            { echo "INNER: io FAIL: writing block $b"; return 1; }
+    done
+    sync
+    echo 3 > /proc/sys/vm/drop_caches
+    before=$(sectors_read)
+    for b in $BLOCKS; do
+        pattern $b > /tmp/pat
+        dd if=$DISK of=/tmp/got bs=4096 skip=$b count=1 2>/dev/null ||
+            { echo "INNER: io FAIL: reading block $b"; return 1; }
+        cmp -s /tmp/pat /tmp/got ||
+            { echo "INNER: io FAIL: block $b differs"; head -c 64 /tmp/got; echo; return 1; }
+    done
+    read=$(( $(sectors_read) - before ))
+    if [ $read -lt 64 ]; then
+        echo "INNER: io FAIL: only $read sectors read from the disk (cache?)"
+        return 1
+    fi
+    echo "INNER: io ok: $(echo $BLOCKS | wc -w) blocks written, caches dropped, $read sectors read back, all equal (seed $SEED)"
+}
+
+irq_test() {
+    grep nvme /proc/interrupts | sed 's/^/INNER: irq: /'
+    case ${inner_irq:-} in
+    msix) want=PCI-MSIX ;;
+    intx) want=IO-APIC ;;
+    *) echo "INNER: irq FAIL: inner_irq not set"; return 1 ;;
+    esac
+    if ! grep nvme /proc/interrupts | grep -q "$want"; then
+        echo "INNER: irq FAIL: no nvme interrupt on $want"
+        return 1
+    fi
+    if grep nvme /proc/interrupts | grep -q MSI && [ $want = IO-APIC ]; then
+        echo "INNER: irq FAIL: nvme uses MSI although pci=nomsi"
+        return 1
+    fi
+    if [ "$2" -le "$1" ]; then
+        echo "INNER: irq FAIL: the I/O raised no nvme interrupt ($1 before, $2 after)"
+        return 1
+    fi
+    echo "INNER: irq ok: $want, $1 interrupts before the I/O, $2 after"
+}
+
+run() {
+    load_modules
+    wait_disk || { echo "INNER: FAIL: no $DISK"; return 1; }
+    echo "INNER: model=$(sed 's/ *$//' /sys/class/nvme/nvme0/model)"
+    n0=$(irq_count)
+    io_test || return 1
+    irq_test "$n0" "$(irq_count)" || return 1
+}
+
+if run; then
+    echo "INNER: PASS at $(cut -d' ' -f1 /proc/uptime)s"
+else
+    echo "INNER: FAIL at $(cut -d' ' -f1 /proc/uptime)s"
+fi
+poweroff -f
+EOF
+}
+
+build() {
+    v=$(kernel_version)
+    d=$(mktemp -d)
+    trap 'rm -rf "$d"' EXIT
+    mkdir -p "$d/root/bin" "$d/root/proc" "$d/root/sys" "$d/root/dev" \
+             "$d/root/tmp" "$d/root/mods"
+    cp /bin/busybox "$d/root/bin/"
+    modules_dep "$v" "$d"
+    for m in $(load_order "$d/modules.dep"); do
+        x=${m##*/}
+        xz -dc "$KERNEL_DIR/lib/modules/$v/$m" > "$d/root/mods/${x%.xz}" ||
+            die "missing module $m"
+        echo "${x%.xz}" >> "$d/root/mods/order"
+    done
+    write_init > "$d/root/init"
+    chmod +x "$d/root/init"
+    mkdir -p "${OUT%/*}"
+    (cd "$d/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$OUT.tmp"
+    mv "$OUT.tmp" "$OUT"
+    ln -sf "$KERNEL_DIR/boot/vmlinuz-$v" "${OUT%/*}/inner-vmlinuz"
+    log "built $OUT (kernel $v; modules: $(echo $(cat "$d/root/mods/order")))"
+}
+
+if [ -f "$OUT" ] && [ -n "$(find "$OUT" -newer "$0")" ]; then
+    exit 0
+fi
+build
