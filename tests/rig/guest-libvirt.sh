@@ -147,15 +147,15 @@ lv_variant() {
     _lv_before=$(lv_driver)
     rig_tap_note "domain XML ($1):"
     rig_tap_note "$(cat "$RIG_HOST/run/$_lv_name.xml")"
-    rig_tap "libvirt/$1: virsh create starts the domain with a managed hostdev" \
+    rig_tap "vfio-pci/rig/libvirt/$1: virsh create starts the domain with a managed hostdev" \
         lv_virsh create "/run/$_lv_name.xml"
     rig_tap_note "libvirt generated: $(lv_device_line "$_lv_name")"
-    rig_tap "libvirt/$1: the -device line carries $(echo $(lv_variant_expect "$1"))" \
+    rig_tap "vfio-pci/rig/libvirt/$1: the -device line carries $(echo $(lv_variant_expect "$1"))" \
         lv_device_has "$_lv_name" "$1"
-    rig_tap "libvirt/$1: libvirt bound $VFIO_NVME to vfio-pci itself" lv_driver_is vfio-pci
-    rig_tap "libvirt/$1: query-pci lists 1b36:0010" lv_query_pci_has_nvme "$_lv_name"
-    rig_tap "libvirt/$1: virsh destroy stops the domain" lv_virsh destroy "$_lv_name"
-    rig_tap "libvirt/$1: $VFIO_NVME is back on its previous driver (${_lv_before:-none})" \
+    rig_tap "vfio-pci/rig/libvirt/$1: libvirt bound $VFIO_NVME to vfio-pci itself" lv_driver_is vfio-pci
+    rig_tap "vfio-pci/rig/libvirt/$1: query-pci lists 1b36:0010" lv_query_pci_has_nvme "$_lv_name"
+    rig_tap "vfio-pci/rig/libvirt/$1: virsh destroy stops the domain" lv_virsh destroy "$_lv_name"
+    rig_tap "vfio-pci/rig/libvirt/$1: $VFIO_NVME is back on its previous driver (${_lv_before:-none})" \
         lv_driver_is "$_lv_before"
     cp "$RIG_HOST/var/log/libvirt/qemu/$_lv_name.log" "/out/libvirt-$_lv_name.log" || true
 }
@@ -164,8 +164,8 @@ libvirt_tests() {
     rig_tap_plan libvirt.tap $((2 + 6 * $(echo $LV_VARIANTS | wc -w)))
     # Give the nvme back, so that libvirt's managed mode must bind it.
     rig_bind_vfio unbind "$VFIO_NVME"
-    rig_tap "libvirt: libvirtd starts in the rig" lv_start_daemon
-    rig_tap "libvirt: domcapabilities of our QEMU offer hostdev pci/vfio" lv_domcaps_hostdev
+    rig_tap "vfio-pci/rig/libvirt: libvirtd starts in the rig" lv_start_daemon
+    rig_tap "vfio-pci/rig/libvirt: domcapabilities of our QEMU offer hostdev pci/vfio" lv_domcaps_hostdev
     for _lv_v in $LV_VARIANTS; do
         lv_variant "$_lv_v"
     done

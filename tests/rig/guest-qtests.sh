@@ -1,8 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Rig guest script (run through tests/rig/run.sh): binds the rig's devices
-# to vfio-pci and runs our qtests against them, leaving TAP in /out.
+# to vfio-pci and runs every rig test against them, leaving TAP in /out:
+# our qtests, libvirt's managed hostdev (guest-libvirt.sh), then a real
+# Linux guest driving the assigned nvme with MSI-X and with INTx
+# (guest-inner.sh).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
+. "/host$REPO/tests/rig/guest-libvirt.sh"
+. "/host$REPO/tests/rig/guest-inner.sh"
 
 rig_bind_all
 rig_chroot_prepare
@@ -15,4 +20,6 @@ for t in $RIG_QTESTS; do
         sh -c 'cd "$1" && exec timeout 600 "./tests/qtest/$2" --tap -k' \
         sh "$BUILD/qemu/build" "$t" > "/out/$t.tap" 2>&1 || rc=1
 done
+libvirt_tests
+inner_guest_tests msix intx
 exit $rc
