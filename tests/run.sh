@@ -56,8 +56,11 @@ host_tests() {
 }
 
 rig_tests() {
-    printf 'RIG_QTESTS="%s"\n' "$(echo $QTESTS)" > "$RESULTS/guest.sh"
-    cat "$REPO/tests/rig/guest-qtests.sh" >> "$RESULTS/guest.sh"
+    {
+        printf 'RIG_QTESTS="%s"\n' "$(echo $QTESTS)"
+        printf "RIG_KERNEL_DIR='%s'\n" "$KERNEL_DIR"
+        cat "$REPO/tests/rig/guest-qtests.sh"
+    } > "$RESULTS/guest.sh"
     "$REPO/tests/rig/run.sh" "$RESULTS/guest.sh" "$RESULTS/rig" || true
     for t in $QTESTS; do
         f=$RESULTS/rig/$t.tap

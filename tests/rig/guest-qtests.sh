@@ -6,10 +6,12 @@
 # (guest-inner.sh).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
+. "/host$REPO/tests/rig/guest-ich9.sh"
 . "/host$REPO/tests/rig/guest-libvirt.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
 
 rig_bind_all
+rig_ich9_setup || rig_log "error: cannot set up the ICH9 group"
 rig_chroot_prepare
 ls -l /dev/vfio
 
@@ -20,6 +22,7 @@ for t in $RIG_QTESTS; do
         sh -c 'cd "$1" && exec timeout 600 "./tests/qtest/$2" --tap -k' \
         sh "$BUILD/qemu/build" "$t" > "/out/$t.tap" 2>&1 || rc=1
 done
+rig_ich9_restore
 libvirt_tests
 inner_guest_tests msix intx
 exit $rc

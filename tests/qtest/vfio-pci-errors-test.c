@@ -1,0 +1,326 @@
+/*
+ * QTest testcases for vfio-pci: each host setup error says what is wrong
+ * and how to fix it, and leaves nothing behind
+ *
+ * QEMU is started with the device on its command line and must exit with
+ * status 1 and the expected message and hint, or gets it by device_add and
+ * must refuse it and stay as it was.  The rig (tests/rig/guest-ich9.sh)
+ * provides a group that is not viable: VFIO_ICH9 is a function bound to
+ * vfio-pci, VFIO_ICH9_HOLDER the member of its group on a host driver.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <sys/resource.h>
+#include "vfio-pci-util.h"
+
+#define MEMLOCK_KIB     1024
+/* Without CAP_IPC_LOCK, pinned memory counts against RLIMIT_MEMLOCK */
+#define NO_IPC_LOCK     "setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock"
+#define AS_NOBODY       "setpriv --reuid=nobody --regid=nogroup --clear-groups"
+
+/*
+ * Helpers
+ */
+static void lower_memlock(gpointer data)
+{
+    struct rlimit *old = data;
+    struct rlimit rl;
+
+    getrlimit(RLIMIT_MEMLOCK, &rl);
+    if (old) {
+        *old = rl;
+    }
+    rl.rlim_cur = MEMLOCK_KIB * 1024;
+    setrlimit(RLIMIT_MEMLOCK, &rl);
+}
+
+/*
+ * Runs "@wrapper QEMU -M pc ... @args" to its end; it must exit with
+ * status 1.  Returns what it printed on stderr.
+ */
+static char *qemu_fails(const char *wrapper, const char *args, bool memlock)
+{
+    g_autofree char *cmd = g_strdup_printf("%s %s -M pc -nodefaults "
+                                           "-display none -accel qtest %s",
+                                           wrapper ? wrapper : "",
+                                           g_getenv("QTEST_QEMU_BINARY"),
+                                           args);
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) gerr = NULL;
+    char *err = NULL;
+    int status;
+
+    g_test_message("running: %s", cmd);
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH,
+                               memlock ? lower_memlock : NULL, NULL, NULL,
+                               &err, &status, &gerr));
+    g_test_message("qemu said: %s", err);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+    return err;
+}
+
+static void assert_says(const char *text, const char *needle)
+{
+    if (!strstr(text, needle)) {
+        g_test_message("missing: %s", needle);
+    }
+    g_assert_nonnull(strstr(text, needle));
+}
+
+/* The IOMMU group number of @host. */
+static int host_group(const char *host)
+{
+    g_autofree char *link = sysfs_path(host, "iommu_group");
+    g_autofree char *target = g_file_read_link(link, NULL);
+    g_autofree char *nr = NULL;
+
+    g_assert_nonnull(target);
+    nr = g_path_get_basename(target);
+    return atoi(nr);
+}
+
+static bool have_setpriv(void)
+{
+    g_autofree char *path = g_find_program_in_path("setpriv");
+
+    if (!path) {
+        g_test_skip("setpriv (util-linux) is not installed");
+    }
+    return path;
+}
+
+/*
+ * Tests that need no assignable device
+ */
+
+/* A host without an IOMMU: its devices have no group. */
+static void test_no_iommu_group(void)
+{
+    g_autoptr(GDir) dir = g_dir_open("/sys/bus/pci/devices", 0, NULL);
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    const char *name = NULL;
+
+    while (dir && (name = g_dir_read_name(dir))) {
+        g_autofree char *link = sysfs_path(name, "iommu_group");
+
+        if (!g_file_test(link, G_FILE_TEST_EXISTS)) {
+            break;
+        }
+    }
+    if (!name) {
+        g_test_skip("every PCI device of this host is in an IOMMU group");
+        return;
+    }
+    args = g_strdup_printf("-device vfio-pci,host=%s", name);
+    err = qemu_fails(NULL, args, false);
+    assert_says(err, "is in no IOMMU group");
+    assert_says(err, "intel_iommu=on");
+}
+
+/*
+ * Rig tests
+ */
+
+/* Another member of the group is on a host driver. */
+static void test_group_not_viable(void)
+{
+    const char *host = rig_device("VFIO_ICH9");
+    const char *holder = rig_device("VFIO_ICH9_HOLDER");
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *what = NULL;
+    g_autofree char *fix = NULL;
+    QTestState *qts;
+    pid_t pid;
+    int fds;
+
+    if (!host || !holder) {
+        return;
+    }
+    what = g_strdup_printf("IOMMU group %d is not viable: device %s "
+                           "(bound to lpc_ich)", host_group(host), holder);
+    fix = g_strdup_printf("scripts/bind-vfio.sh bind %s", holder);
+
+    args = g_strdup_printf("-device vfio-pci,host=%s", host);
+    err = qemu_fails(NULL, args, false);
+    assert_says(err, what);
+    assert_says(err, fix);
+
+    /* device_add: refused, and nothing stays open */
+    qts = qtest_init("-M pc -nodefaults");
+    pid = qemu_pid();
+    fds = count_fds(pid, NULL);
+    expect_device_add_error(qts, host, what);
+    g_assert_cmpint(count_fds(pid, NULL), ==, fds);
+    assert_qemu_alive(qts);
+    qtest_quit(qts);
+}
+
+/* The group has no device on vfio-pci: there is no /dev/vfio/N. */
+static void test_group_not_bound(void)
+{
+    const char *host = "0000:00:00.0";          /* q35's host bridge */
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *hint = NULL;
+
+    args = g_strdup_printf("-device vfio-pci,host=%s", host);
+    err = qemu_fails(NULL, args, false);
+    hint = g_strdup_printf("No device of IOMMU group %d is bound to vfio-pci",
+                           host_group(host));
+    assert_says(err, "No such file or directory");
+    assert_says(err, hint);
+    assert_says(err, "scripts/bind-vfio.sh bind");
+}
+
+/* A QEMU that may not open /dev/vfio/N says so. */
+static void test_permission_denied(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *node = NULL;
+
+    if (!host || !have_setpriv()) {
+        return;
+    }
+    node = g_strdup_printf("/dev/vfio/%d", host_group(host));
+    args = g_strdup_printf("-device vfio-pci,host=%s", host);
+    err = qemu_fails(AS_NOBODY, args, false);
+    assert_says(err, "Permission denied");
+    assert_says(err, node);
+    assert_says(err, "QEMU needs read/write permission");
+}
+
+/* Another process holds the group. */
+static void test_group_busy(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *node = NULL;
+    int fd;
+
+    if (!host) {
+        return;
+    }
+    node = g_strdup_printf("/dev/vfio/%d", host_group(host));
+    fd = open(node, O_RDWR);
+    g_assert_cmpint(fd, >=, 0);
+    args = g_strdup_printf("-device vfio-pci,host=%s", host);
+    err = qemu_fails(NULL, args, false);
+    close(fd);
+    assert_says(err, "Device or resource busy");
+    assert_says(err, "Another process (another QEMU?) holds group");
+}
+
+/* The same host device twice on the command line */
+static void test_same_device_twice(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+
+    if (!host) {
+        return;
+    }
+    args = g_strdup_printf("-device vfio-pci,host=%s,addr=04.0 "
+                           "-device vfio-pci,host=%s,addr=05.0", host, host);
+    err = qemu_fails(NULL, args, false);
+    assert_says(err, "is already assigned to this VM");
+}
+
+/* Pinning guest RAM fails on RLIMIT_MEMLOCK: at startup */
+static void test_memlock_startup(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *limit = NULL;
+    const char *p;
+
+    if (!host || !have_setpriv()) {
+        return;
+    }
+    args = g_strdup_printf("-m 128M -device vfio-pci,host=%s", host);
+    err = qemu_fails(NO_IPC_LOCK, args, true);
+    limit = g_strdup_printf("for DMA: Cannot allocate memory "
+                            "(RLIMIT_MEMLOCK is %d KiB, the guest needs ",
+                            MEMLOCK_KIB);
+    assert_says(err, limit);
+    assert_says(err, "raise the limit, e.g. with 'ulimit -l ");
+
+    /* One message: the first failure; nothing more is pinned after it */
+    g_assert_nonnull(strstr(err, "failed to map"));
+    g_assert_null(strstr(strstr(err, "failed to map") + 1, "failed to map"));
+
+    /* The amount needed covers the guest's 128 MiB */
+    p = strstr(err, "the guest needs ");
+    g_assert_nonnull(p);
+    g_assert_cmpuint(g_ascii_strtoull(p + strlen("the guest needs "), NULL,
+                                      10), >=, 128 * 1024);
+}
+
+/* ... and by device_add, which leaves no fd and no pinned page behind */
+static void test_memlock_device_add(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *wrapped = NULL;
+    g_autofree char *limit = NULL;
+    struct rlimit old;
+    QTestState *qts;
+    pid_t pid;
+    int fds;
+
+    if (!host || !have_setpriv()) {
+        return;
+    }
+    wrapped = g_strdup_printf("%s %s", NO_IPC_LOCK, qemu);
+    lower_memlock(&old);
+    g_setenv("QTEST_QEMU_BINARY", wrapped, true);
+    qts = qtest_init("-M pc -nodefaults -m 128M");
+    g_setenv("QTEST_QEMU_BINARY", qemu, true);
+    setrlimit(RLIMIT_MEMLOCK, &old);
+
+    pid = qemu_pid();
+    fds = count_fds(pid, NULL);
+    limit = g_strdup_printf("Cannot allocate memory (RLIMIT_MEMLOCK is %d "
+                            "KiB, the guest needs ", MEMLOCK_KIB);
+    expect_device_add_error(qts, host, limit);
+    g_assert_cmpint(count_fds(pid, NULL), ==, fds);
+    g_assert_cmpuint(proc_status_kib(pid, "VmLck:"), ==, 0);
+    assert_qemu_alive(qts);
+    qtest_quit(qts);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+
+    qtest_add_func("/vfio-pci/host/no-iommu-group", test_no_iommu_group);
+
+    if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {
+        return g_test_run();
+    }
+
+    qtest_add_func("/vfio-pci/rig/errors/group-not-viable",
+                   test_group_not_viable);
+    qtest_add_func("/vfio-pci/rig/errors/group-not-bound",
+                   test_group_not_bound);
+    qtest_add_func("/vfio-pci/rig/errors/permission-denied",
+                   test_permission_denied);
+    qtest_add_func("/vfio-pci/rig/errors/group-busy", test_group_busy);
+    qtest_add_func("/vfio-pci/rig/errors/same-device-twice",
+                   test_same_device_twice);
+    qtest_add_func("/vfio-pci/rig/errors/memlock-startup",
+                   test_memlock_startup);
+    qtest_add_func("/vfio-pci/rig/errors/memlock-device-add",
+                   test_memlock_device_add);
+    return g_test_run();
+}
