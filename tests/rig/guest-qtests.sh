@@ -22,6 +22,9 @@ for t in $RIG_QTESTS; do
         sh -c 'cd "$1" && exec timeout 600 "./tests/qtest/$2" --tap -k' \
         sh "$BUILD/qemu/build" "$t" > "/out/$t.tap" 2>&1 || rc=1
 done
+echo "rig: running bind-vfio-rig-test"
+sh "/host$REPO/tests/rig/bind-vfio-rig-test.sh" "/host$REPO/scripts/bind-vfio.sh" \
+    > /out/bind-vfio-rig.tap 2>&1 || rc=1
 rig_ich9_restore
 libvirt_tests
 inner_guest_tests msix intx
