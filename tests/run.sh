@@ -57,7 +57,7 @@ host_tests() {
 
 # Every TAP file the rig leaves in its /out is tallied, and all of its
 # results count as rig tests; these ones must be there.
-RIG_TAPS="$QTESTS bind-vfio-rig"
+RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest"
 
 rig_tests() {
     {
