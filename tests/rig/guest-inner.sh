@@ -26,10 +26,12 @@ inner_boot() {
     rig_in_chroot timeout "$INNER_TIMEOUT" "$INNER_QEMU" \
         -nodefaults -machine q35 -accel tcg -smp 1 -m 256 \
         -display none -no-reboot -serial "file:/run/inner-$1.console" \
+        -msg timestamp=on \
         -kernel "$BUILD/rig/inner-vmlinuz" -initrd "$BUILD/rig/inner-initrd.gz" \
         -append "$_in_append" \
         -device "vfio-pci,host=$VFIO_NVME" \
-        -trace 'vfio_*' -trace '-vfio_bar_*' -trace '-vfio_pci_read_config' \
+        -trace 'vfio_*' -trace '-vfio_bar_read' -trace '-vfio_bar_write' \
+        -trace '-vfio_pci_read_config' \
         -D "/run/inner-$1.trace" > "/out/inner-$1.log" 2>&1 || _in_rc=$?
     echo "$_in_rc" > "/out/inner-$1.rc"
     cp "$RIG_HOST/run/inner-$1.console" "$RIG_HOST/run/inner-$1.trace" /out/ || true
