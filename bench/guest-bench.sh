@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Rig guest script of bench/run.sh (run through tests/rig/run.sh, which
+# puts REPO and BUILD in front; bench/run.sh adds ROUNDS, BENCH_BIN, OURS,
+# PEER, DMA_SIZES, HUGE_SIZES, LOOP_SECS and COUNT).  Binds the rig's devices and runs
+# every measurement with our QEMU and the peer alternately, ROUNDS times,
+# appending "round qemu case metric value" lines to /out/results.txt.
+set -eu
+. "/host$REPO/tests/rig/guest-lib.sh"
+
+RESULTS=/out/results.txt
+QTEST="-nodefaults -accel qtest"
+
+# bench QEMU CASE MODE [KEY=VALUE...] -- QEMU-ARGS: one vfio-bench run.
+bench() {
+    _q=$1 _case=$2
+    shift 2
+    # shellcheck disable=SC2154
+    if ! rig_in_chroot timeout 900 "$BENCH_BIN/vfio-bench" "$@" \
+            > /run/bench.out 2> /run/bench.err; then
+        rig_log "$_q $_case failed: $(tail -n 5 /run/bench.err)"
+        echo "$ROUND $_q $_case failed 1" >> "$RESULTS"
+        return 0
+    fi
+    sed "s/^/$ROUND $_q $_case /" /run/bench.out >> "$RESULTS"
+}
+
+# raw CASE ARGS...: one raw-vfio run, as the "raw" QEMU.
+raw() {
+    _case=$1
+    shift
+    if ! rig_in_chroot "$BENCH_BIN/raw-vfio" "$@" > /run/raw.out 2> /run/raw.err; then
+        rig_log "raw $_case failed: $(tail -n 5 /run/raw.err)"
+        echo "$ROUND raw $_case failed 1" >> "$RESULTS"
+        return 0
+    fi
+    sed "s/^/$ROUND raw $_case /" /run/raw.out >> "$RESULTS"
+}
+
+vfio() { echo "-device vfio-pci,host=$1,addr=$2.0${3:+,$3}"; }
+
+# Start to first config read, per device and with all three.
+realize_cases() {
+    q=$1
+    eval "b=\$$q"
+    # shellcheck disable=SC2086
+    {
+    bench "$q" start-none start slots=0 -- "$b" -M pc $QTEST
+    bench "$q" start-edu start slots=4 -- "$b" -M pc $QTEST $(vfio "$VFIO_EDU" 04)
+    bench "$q" start-e1000e start slots=4 -- "$b" -M pc $QTEST $(vfio "$VFIO_E1000E" 04)
+    bench "$q" start-nvme start slots=4 -- "$b" -M pc $QTEST $(vfio "$VFIO_NVME" 04)
+    bench "$q" start-all start slots=4,5,6 -- "$b" -M pc $QTEST \
+        $(vfio "$VFIO_EDU" 04) $(vfio "$VFIO_E1000E" 05) $(vfio "$VFIO_NVME" 06)
+    bench "$q" add-edu hotplug hosts="$VFIO_EDU" slots=4 -- "$b" -M pc $QTEST
+    bench "$q" add-e1000e hotplug hosts="$VFIO_E1000E" slots=4 -- "$b" -M pc $QTEST
+    bench "$q" add-nvme hotplug hosts="$VFIO_NVME" slots=4 -- "$b" -M pc $QTEST
+    bench "$q" add-all hotplug hosts="$VFIO_EDU,$VFIO_E1000E,$VFIO_NVME" \
+        slots=4,5,6 -- "$b" -M pc $QTEST
+    }
+}
+
+# Guest RAM of each size: start and quit times without strace, then the
+# MAP/UNMAP_DMA ioctls (count, time inside) of a run under strace.
+dma_cases() {
+    q=$1
+    eval "b=\$$q"
+    for m in $DMA_SIZES; do
+        log=strace-$q-$m-$ROUND.log
+        # shellcheck disable=SC2086
+        {
+        bench "$q" "dma-$m" start slots=4 -- "$b" -M pc -m "${m}M" $QTEST \
+            $(vfio "$VFIO_EDU" 04)
+        bench "$q" "strace-$m" -s "/run/$log" start slots=4 -- \
+            "$b" -M pc -m "${m}M" $QTEST $(vfio "$VFIO_EDU" 04)
+        }
+        grep -e MAP_DMA -e 0x3b7 -e SET_IOMMU "/host/run/$log" > "/out/$log" || true
+        rm -f "/host/run/$log"
+    done
+}
+
+# The same with guest RAM on hugetlbfs (2 MiB pages), where the rig allows.
+huge_cases() {
+    q=$1
+    eval "b=\$$q"
+    [ -n "$HUGE_SIZES" ] || return 0
+    for m in $HUGE_SIZES; do
+        log=strace-$q-${m}h-$ROUND.log
+        mem="-M pc,memory-backend=ram0 -m ${m}M -object
+             memory-backend-file,id=ram0,size=${m}M,mem-path=/run/hugepages"
+        # shellcheck disable=SC2086
+        {
+        bench "$q" "dma-${m}h" start slots=4 -- "$b" $mem $QTEST \
+            $(vfio "$VFIO_EDU" 04)
+        bench "$q" "strace-${m}h" -s "/run/$log" start slots=4 -- \
+            "$b" $mem $QTEST $(vfio "$VFIO_EDU" 04)
+        }
+        grep -e MAP_DMA -e 0x3b7 -e SET_IOMMU "/host/run/$log" > "/out/$log" || true
+        rm -f "/host/run/$log"
+    done
+}
+
+# A hugetlbfs at /run/hugepages (in the chroot) with room for the largest
+# of HUGE_SIZES; clears HUGE_SIZES when the rig's kernel cannot.
+huge_setup() {
+    _max=0
+    for m in $HUGE_SIZES; do
+        [ "$m" -gt "$_max" ] && _max=$m
+    done
+    [ "$_max" -gt 0 ] || return 0
+    echo $((_max / 2 + 8)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+    mkdir -p "$RIG_HOST/run/hugepages"
+    if ! grep -q hugetlbfs /proc/filesystems ||
+       [ "$(cat /proc/sys/vm/nr_hugepages)" -lt $((_max / 2 + 8)) ] ||
+       ! mount -t hugetlbfs hugetlbfs "$RIG_HOST/run/hugepages"; then
+        rig_log "no hugetlbfs with $_max MiB: skipping the hugepage cases"
+        HUGE_SIZES=
+    fi
+}
+
+# BAR and config accesses made by the vCPU (bench/bar-loop.S), then
+# interrupt round trips through qtest.
+access_cases() {
+    q=$1
+    eval "b=\$$q"
+    loop="-nodefaults -accel tcg -S -bios $BENCH_BIN/bar-loop.bin"
+    # shellcheck disable=SC2086
+    {
+    bench "$q" bar-fast loop slot=4 secs="$LOOP_SECS" -- "$b" -M pc $loop \
+        $(vfio "$VFIO_EDU" 04)
+    bench "$q" bar-slow loop slot=4 secs="$LOOP_SECS" -- "$b" -M pc $loop \
+        $(vfio "$VFIO_EDU" 04 x-no-mmap=on)
+    bench "$q" msi msi slot=4 count="$COUNT" -- "$b" -M pc $QTEST \
+        $(vfio "$VFIO_EDU" 04)
+    bench "$q" msix msix slot=4 count="$COUNT" -- "$b" -M pc $QTEST \
+        $(vfio "$VFIO_NVME" 04)
+    bench "$q" intx intx slot=4 count="$COUNT" -- "$b" -M q35 $QTEST \
+        $(vfio "$VFIO_EDU" 04)
+    }
+}
+
+raw_cases() {
+    raw bar "$VFIO_EDU" bar "$LOOP_SECS"
+    raw msi "$VFIO_EDU" msi "$COUNT"
+    for m in $DMA_SIZES; do
+        raw "dma-$m" "$VFIO_EDU" dma "$m"
+    done
+}
+
+# The flat memory map each RAM size gives (for counting RAM sections).
+memory_maps() {
+    for m in $DMA_SIZES; do
+        # shellcheck disable=SC2086
+        rig_in_chroot "$BENCH_BIN/vfio-bench" mtree -- "$OURS" -M pc \
+            -m "${m}M" $QTEST > "/out/mtree-$m.txt" 2>&1 || true
+    done
+}
+
+one_round() {
+    if [ $((ROUND % 2)) = 1 ]; then
+        order="OURS PEER"
+    else
+        order="PEER OURS"
+    fi
+    for q in $order; do
+        realize_cases "$q"
+    done
+    for q in $order; do
+        dma_cases "$q"
+        huge_cases "$q"
+    done
+    for q in $order; do
+        access_cases "$q"
+    done
+    raw_cases
+}
+
+rig_bind_all
+rig_chroot_prepare
+huge_setup
+{
+    echo "rig_kernel $(uname -r)"
+    echo "rig_cpu $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+    echo "rig_mem_kib $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+    echo "rig_thp $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+    echo "rig_hugetlbfs_mib ${HUGE_SIZES:-none}"
+    echo "ours_version $(rig_in_chroot "$OURS" --version | head -n 1)"
+    echo "peer_version $(rig_in_chroot "$PEER" --version | head -n 1)"
+} > /out/machine.txt
+: > "$RESULTS"
+memory_maps
+# Round 0 warms the page cache with both binaries; the report skips it.
+ROUND=0
+bench OURS warm-up start slots=0 -- "$OURS" -M pc $QTEST
+bench PEER warm-up start slots=0 -- "$PEER" -M pc $QTEST
+ROUND=1
+while [ "$ROUND" -le "$ROUNDS" ]; do
+    rig_log "round $ROUND of $ROUNDS ($(cut -d' ' -f1 /proc/uptime)s)"
+    one_round
+    ROUND=$((ROUND + 1))
+done
+rig_log "done ($(cut -d' ' -f1 /proc/uptime)s)"
+if grep -q " failed 1$" "$RESULTS"; then
+    rig_log "some runs failed:"
+    grep " failed 1$" "$RESULTS"
+    exit 1
+fi
