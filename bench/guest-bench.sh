@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Rig guest script of bench/run.sh (run through tests/rig/run.sh, which
 # puts REPO and BUILD in front; bench/run.sh adds ROUNDS, BENCH_BIN, OURS,
-# PEER, DMA_SIZES, HUGE_SIZES, LOOP_SECS and COUNT).  Binds the rig's devices and runs
-# every measurement with our QEMU and the peer alternately, ROUNDS times,
-# appending "round qemu case metric value" lines to /out/results.txt.
+# PEER, DMA_SIZES, HUGE_SIZES, LOOP_SECS and COUNT).  Binds the rig's
+# devices and runs every measurement with our QEMU and the peer
+# alternately, ROUNDS times, appending "round qemu case metric value" lines
+# to /out/results.txt.
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 
@@ -28,7 +29,8 @@ bench() {
 raw() {
     _case=$1
     shift
-    if ! rig_in_chroot "$BENCH_BIN/raw-vfio" "$@" > /run/raw.out 2> /run/raw.err; then
+    if ! rig_in_chroot "$BENCH_BIN/raw-vfio" "$@" \
+            > /run/raw.out 2> /run/raw.err; then
         rig_log "raw $_case failed: $(tail -n 5 /run/raw.err)"
         echo "$ROUND raw $_case failed 1" >> "$RESULTS"
         return 0
@@ -38,6 +40,12 @@ raw() {
 
 vfio() { echo "-device vfio-pci,host=$1,addr=$2.0${3:+,$3}"; }
 
+# keep_ioctls LOG: keeps the container's set-up and DMA ioctls in /out.
+keep_ioctls() {
+    grep -e MAP_DMA -e 0x3b7 -e SET_IOMMU "/host/run/$1" > "/out/$1" || true
+    rm -f "/host/run/$1"
+}
+
 # Start to first config read, per device and with all three.
 realize_cases() {
     q=$1
@@ -45,13 +53,17 @@ realize_cases() {
     # shellcheck disable=SC2086
     {
     bench "$q" start-none start slots=0 -- "$b" -M pc $QTEST
-    bench "$q" start-edu start slots=4 -- "$b" -M pc $QTEST $(vfio "$VFIO_EDU" 04)
-    bench "$q" start-e1000e start slots=4 -- "$b" -M pc $QTEST $(vfio "$VFIO_E1000E" 04)
-    bench "$q" start-nvme start slots=4 -- "$b" -M pc $QTEST $(vfio "$VFIO_NVME" 04)
+    bench "$q" start-edu start slots=4 -- "$b" -M pc $QTEST \
+        $(vfio "$VFIO_EDU" 04)
+    bench "$q" start-e1000e start slots=4 -- "$b" -M pc $QTEST \
+        $(vfio "$VFIO_E1000E" 04)
+    bench "$q" start-nvme start slots=4 -- "$b" -M pc $QTEST \
+        $(vfio "$VFIO_NVME" 04)
     bench "$q" start-all start slots=4,5,6 -- "$b" -M pc $QTEST \
         $(vfio "$VFIO_EDU" 04) $(vfio "$VFIO_E1000E" 05) $(vfio "$VFIO_NVME" 06)
     bench "$q" add-edu hotplug hosts="$VFIO_EDU" slots=4 -- "$b" -M pc $QTEST
-    bench "$q" add-e1000e hotplug hosts="$VFIO_E1000E" slots=4 -- "$b" -M pc $QTEST
+    bench "$q" add-e1000e hotplug hosts="$VFIO_E1000E" slots=4 -- \
+        "$b" -M pc $QTEST
     bench "$q" add-nvme hotplug hosts="$VFIO_NVME" slots=4 -- "$b" -M pc $QTEST
     bench "$q" add-all hotplug hosts="$VFIO_EDU,$VFIO_E1000E,$VFIO_NVME" \
         slots=4,5,6 -- "$b" -M pc $QTEST
@@ -72,8 +84,7 @@ dma_cases() {
         bench "$q" "strace-$m" -s "/run/$log" start slots=4 -- \
             "$b" -M pc -m "${m}M" $QTEST $(vfio "$VFIO_EDU" 04)
         }
-        grep -e MAP_DMA -e 0x3b7 -e SET_IOMMU "/host/run/$log" > "/out/$log" || true
-        rm -f "/host/run/$log"
+        keep_ioctls "$log"
     done
 }
 
@@ -93,8 +104,7 @@ huge_cases() {
         bench "$q" "strace-${m}h" -s "/run/$log" start slots=4 -- \
             "$b" $mem $QTEST $(vfio "$VFIO_EDU" 04)
         }
-        grep -e MAP_DMA -e 0x3b7 -e SET_IOMMU "/host/run/$log" > "/out/$log" || true
-        rm -f "/host/run/$log"
+        keep_ioctls "$log"
     done
 }
 
@@ -180,7 +190,7 @@ huge_setup
     echo "rig_kernel $(uname -r)"
     echo "rig_cpu $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
     echo "rig_mem_kib $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
-    echo "rig_thp $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null)"
+    echo "rig_thp $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
     echo "rig_hugetlbfs_mib ${HUGE_SIZES:-none}"
     echo "ours_version $(rig_in_chroot "$OURS" --version | head -n 1)"
     echo "peer_version $(rig_in_chroot "$PEER" --version | head -n 1)"

@@ -379,8 +379,8 @@ def plot(chart, data, all_rows, path):
                   " rate / peer rate); bar: median, whiskers: min–max over"
                   " the rounds\ndashed: 1.25, the goal for times (≤ 0.8× the"
                   " peer); solid: 1.0, the goal for rates", fontsize=7)
-    a1.set_title("Our vfio-pci against QEMU 7.2's own — green: goal met, "
-                 "orange: within the rounds' noise, red: missed", fontsize=9)
+    a1.set_title("Ours against QEMU 7.2's vfio-pci (green: goal met, "
+                 "orange: within noise, red: missed)", fontsize=9)
     names, vals = [], []
     for row in fast:
         raw = stats(data.get(("raw",) + row.raw, {}).values())

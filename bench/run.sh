@@ -52,16 +52,23 @@ guest_script() {
     } > "$BENCH/guest.sh"
 }
 
+# The commit measured, and whether hw/vfio differed from it.
+commit() {
+    c=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git -C "$REPO" diff --quiet HEAD -- hw/vfio include/hw/vfio 2>/dev/null ||
+        c="$c with uncommitted hw/vfio changes"
+    echo "$c"
+}
+
 machine() {
+    cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)
     {
-        echo "host_cpu $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+        echo "host_cpu $cpu"
         echo "host_cores $(nproc)"
         echo "host_kernel $(uname -r)"
         echo "rig_qemu $(qemu-system-x86_64 --version | head -n 1)"
         echo "rig_mem $RIG_MEM"
-        echo "commit $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
-            git -C "$REPO" diff --quiet HEAD -- hw/vfio include/hw/vfio 2>/dev/null ||
-            echo ' with uncommitted hw/vfio changes')"
+        echo "commit $(commit)"
         echo "gcc $(gcc --version | head -n 1)"
     } > "$BENCH/host.txt"
 }
@@ -75,9 +82,11 @@ guest_script
 machine
 log "booting the rig: $ROUNDS rounds (RIG_MEM=$RIG_MEM)"
 rc=0
-"$REPO/tests/rig/run.sh" "$BENCH/guest.sh" "$BENCH/rig" > "$BENCH/rig.log" 2>&1 || rc=$?
+"$REPO/tests/rig/run.sh" "$BENCH/guest.sh" "$BENCH/rig" \
+    > "$BENCH/rig.log" 2>&1 || rc=$?
 tail -n 20 "$BENCH/rig.log"
-[ -s "$BENCH/rig/results.txt" ] || die "the rig produced no results (rig exit $rc)"
+[ -s "$BENCH/rig/results.txt" ] ||
+    die "the rig produced no results (rig exit $rc)"
 mkdir -p "$RESULTS"
 # Debian's python3, which has Debian's matplotlib (not one earlier on PATH)
 /usr/bin/python3 "$REPO/bench/report.py" "$BENCH" "$RESULTS"

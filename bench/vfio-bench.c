@@ -815,7 +815,8 @@ static const Mode modes[] = {
 static void usage(void)
 {
     fprintf(stderr, "usage: vfio-bench [-s STRACE_LOG] "
-            "start|hotplug|loop|msi|msix|intx|mtree [KEY=VALUE...] -- QEMU...\n");
+            "start|hotplug|loop|msi|msix|intx|mtree [KEY=VALUE...] "
+            "-- QEMU...\n");
     exit(2);
 }
 
