@@ -93,7 +93,8 @@ lv_variant_expect() {
 
 # lv_domain_xml NAME VARIANT
 lv_domain_xml() {
-    _lv_bdf=${VFIO_NVME#*:}
+    _lv_bdf=${VFIO_NVME#*:}     # BB:DD.F
+    _lv_slot=${_lv_bdf#*:}
     cat <<EOF
 <domain type='qemu'>
   <name>$1</name>
@@ -104,7 +105,8 @@ lv_domain_xml() {
     <emulator>$LV_QEMU</emulator>
     <hostdev mode='subsystem' type='pci' managed='yes'>
       <source>
-        <address domain='0x0000' bus='0x${_lv_bdf%%:*}' slot='0x$(echo "$_lv_bdf" | cut -d: -f2 | cut -d. -f1)' function='0x${_lv_bdf##*.}'/>
+        <address domain='0x0000' bus='0x${_lv_bdf%%:*}'
+                 slot='0x${_lv_slot%.*}' function='0x${_lv_bdf##*.}'/>
       </source>
 $(lv_variant_xml "$2")
     </hostdev>
@@ -127,6 +129,8 @@ lv_device_line() {
         "$RIG_HOST/var/log/libvirt/qemu/$1.log" 2>/dev/null | head -n 1
 }
 
+lv_words() { tr '\n' ' ' | sed 's/ $//'; }
+
 # lv_device_has NAME VARIANT
 lv_device_has() {
     lv_device_line "$1" > /run/lv-device
@@ -135,9 +139,11 @@ lv_device_has() {
     done
 }
 
+# query-pci has a device whose id is 1b36:0010 (6966:16).
 lv_query_pci_has_nvme() {
-    lv_virsh qemu-monitor-command "$1" '{"execute":"query-pci"}' > "/out/libvirt-$1.query-pci.json" &&
-        tr -d ' \n' < "/out/libvirt-$1.query-pci.json" | grep -o '"id":{[^}]*}' |
+    _lv_json=/out/libvirt-$1.query-pci.json
+    lv_virsh qemu-monitor-command "$1" '{"execute":"query-pci"}' > "$_lv_json" &&
+        tr -d ' \n' < "$_lv_json" | grep -o '"id":{[^}]*}' |
         grep '"vendor":6966[,}]' | grep -q '"device":16[,}]'
 }
 
@@ -147,25 +153,32 @@ lv_variant() {
     _lv_before=$(lv_driver)
     rig_tap_note "domain XML ($1):"
     rig_tap_note "$(cat "$RIG_HOST/run/$_lv_name.xml")"
-    rig_tap "vfio-pci/rig/libvirt/$1: virsh create starts the domain with a managed hostdev" \
+    _lv_t="vfio-pci/rig/libvirt/$1"
+    rig_tap "$_lv_t: virsh create starts the domain with a managed hostdev" \
         lv_virsh create "/run/$_lv_name.xml"
     rig_tap_note "libvirt generated: $(lv_device_line "$_lv_name")"
-    rig_tap "vfio-pci/rig/libvirt/$1: the -device line carries $(echo $(lv_variant_expect "$1"))" \
+    rig_tap "$_lv_t: the -device line carries $(lv_variant_expect "$1" | lv_words)" \
         lv_device_has "$_lv_name" "$1"
-    rig_tap "vfio-pci/rig/libvirt/$1: libvirt bound $VFIO_NVME to vfio-pci itself" lv_driver_is vfio-pci
-    rig_tap "vfio-pci/rig/libvirt/$1: query-pci lists 1b36:0010" lv_query_pci_has_nvme "$_lv_name"
-    rig_tap "vfio-pci/rig/libvirt/$1: virsh destroy stops the domain" lv_virsh destroy "$_lv_name"
-    rig_tap "vfio-pci/rig/libvirt/$1: $VFIO_NVME is back on its previous driver (${_lv_before:-none})" \
+    rig_tap "$_lv_t: libvirt bound $VFIO_NVME to vfio-pci itself" \
+        lv_driver_is vfio-pci
+    rig_tap "$_lv_t: query-pci lists 1b36:0010" \
+        lv_query_pci_has_nvme "$_lv_name"
+    rig_tap "$_lv_t: virsh destroy stops the domain" \
+        lv_virsh destroy "$_lv_name"
+    rig_tap "$_lv_t: $VFIO_NVME is back on its previous driver (${_lv_before:-none})" \
         lv_driver_is "$_lv_before"
-    cp "$RIG_HOST/var/log/libvirt/qemu/$_lv_name.log" "/out/libvirt-$_lv_name.log" || true
+    cp "$RIG_HOST/var/log/libvirt/qemu/$_lv_name.log" "/out/libvirt-$_lv_name.log" ||
+        true
 }
 
 libvirt_tests() {
-    rig_tap_plan libvirt.tap $((2 + 6 * $(echo $LV_VARIANTS | wc -w)))
+    # shellcheck disable=SC2086
+    rig_tap_plan libvirt.tap $((2 + 6 * $(set -- $LV_VARIANTS; echo $#)))
     # Give the nvme back, so that libvirt's managed mode must bind it.
     rig_bind_vfio unbind "$VFIO_NVME"
     rig_tap "vfio-pci/rig/libvirt: libvirtd starts in the rig" lv_start_daemon
-    rig_tap "vfio-pci/rig/libvirt: domcapabilities of our QEMU offer hostdev pci/vfio" lv_domcaps_hostdev
+    rig_tap "vfio-pci/rig/libvirt: domcapabilities of our QEMU offer hostdev pci/vfio" \
+        lv_domcaps_hostdev
     for _lv_v in $LV_VARIANTS; do
         lv_variant "$_lv_v"
     done
