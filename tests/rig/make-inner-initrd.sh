@@ -17,7 +17,8 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 
 OUT=$BUILD/rig/inner-initrd.gz
 # What the inner guest needs to load; their dependencies come first.
-WANTED="kernel/drivers/nvme/host/nvme-core.ko.xz kernel/drivers/nvme/host/nvme.ko.xz"
+WANTED="kernel/drivers/nvme/host/nvme-core.ko.xz
+ kernel/drivers/nvme/host/nvme.ko.xz"
 
 log() { echo "make-inner-initrd: $*"; }
 die() { echo "make-inner-initrd: error: $*" >&2; exit 1; }
@@ -127,14 +128,16 @@ io_test() {
         dd if=$DISK of=/tmp/got bs=4096 skip=$b count=1 2>/dev/null ||
             { echo "INNER: io FAIL: reading block $b"; return 1; }
         cmp -s /tmp/pat /tmp/got ||
-            { echo "INNER: io FAIL: block $b differs"; head -c 64 /tmp/got; echo; return 1; }
+            { echo "INNER: io FAIL: block $b differs: $(head -n 1 /tmp/got)"; return 1; }
     done
     read=$(( $(sectors_read) - before ))
     if [ $read -lt 64 ]; then
         echo "INNER: io FAIL: only $read sectors read from the disk (cache?)"
         return 1
     fi
-    echo "INNER: io ok: $(echo $BLOCKS | wc -w) blocks written, caches dropped, $read sectors read back, all equal (seed $SEED)"
+    set -- $BLOCKS
+    echo "INNER: io ok: $# blocks written, caches dropped," \
+         "$read sectors read back, all equal (seed $SEED)"
 }
 
 irq_test() {
