@@ -457,6 +457,17 @@ static void vfio_msix_set_vector_fd(VFIOPCIDevice *vdev, int nr)
     }
 }
 
+/* MSI-X takes the host's interrupts over from INTx or MSI. */
+static void vfio_msix_start(VFIOPCIDevice *vdev)
+{
+    if (vdev->interrupt == VFIO_INT_MSIX) {
+        return;
+    }
+    vfio_disable_interrupts(vdev);
+    vdev->msi_vectors = g_new0(VFIOMSIVector, vdev->msix->entries);
+    vdev->interrupt = VFIO_INT_MSIX;
+}
+
 static int vfio_msix_vector_use(PCIDevice *pdev, unsigned int nr,
                                 MSIMessage msg)
 {
@@ -464,12 +475,7 @@ static int vfio_msix_vector_use(PCIDevice *pdev, unsigned int nr,
     VFIOMSIVector *vector;
 
     trace_vfio_msix_vector_use(vdev->vbasedev.name, nr);
-
-    if (vdev->interrupt != VFIO_INT_MSIX) {
-        vfio_disable_interrupts(vdev);
-        vdev->msi_vectors = g_new0(VFIOMSIVector, vdev->msix->entries);
-        vdev->interrupt = VFIO_INT_MSIX;
-    }
+    vfio_msix_start(vdev);
 
     vector = &vdev->msi_vectors[nr];
     if (!vector->use) {
@@ -521,6 +527,34 @@ static void vfio_msix_vector_release(PCIDevice *pdev, unsigned int nr)
         qemu_set_fd_handler(event_notifier_get_fd(&vector->interrupt),
                             vfio_msi_interrupt, NULL, vector);
     }
+}
+
+/*
+ * The guest set MSI-X Enable.  A device sees MSI-X enabled only once the
+ * host enables it, and some decide then which vectors they will use (QEMU's
+ * nvme binds its admin queue's vector when the controller is enabled), so
+ * the host enables vector 0 now rather than at the first unmask.  It runs
+ * on the userspace path: while the guest keeps it masked, its interrupts
+ * set the pending bit.
+ */
+static void vfio_msix_enable(VFIOPCIDevice *vdev)
+{
+    VFIOMSIVector *vector;
+
+    vfio_msix_start(vdev);
+    if (vdev->nr_vectors) {
+        return;         /* a vector unmasked with the enable got there first */
+    }
+
+    trace_vfio_msix_enable(vdev->vbasedev.name);
+    vector = &vdev->msi_vectors[0];
+    if (!vfio_vector_init(vdev, vector)) {
+        return;
+    }
+    msix_vector_use(&vdev->pdev, 0);
+    qemu_set_fd_handler(event_notifier_get_fd(&vector->interrupt),
+                        vfio_msi_interrupt, NULL, vector);
+    vfio_msix_grow(vdev, 0);
 }
 
 /* Queue size is log2-encoded in the MSI flags */
@@ -757,10 +791,14 @@ static void vfio_msi_write_config(VFIOPCIDevice *vdev, uint32_t addr,
     /*
      * The guest may enable MSI and MSI-X both: the last one to get vectors
      * owns the host's interrupts, and disabling the other changes nothing.
-     * MSI-X vectors are enabled one by one as the guest unmasks them.
+     * Further MSI-X vectors are enabled one by one as the guest unmasks them.
      */
-    if (!was_enabled && is_enabled && !msix) {
-        vfio_msi_enable(vdev);
+    if (!was_enabled && is_enabled) {
+        if (msix) {
+            vfio_msix_enable(vdev);
+        } else {
+            vfio_msi_enable(vdev);
+        }
     } else if (is_enabled && !msix && vdev->interrupt == VFIO_INT_MSI) {
         vfio_msi_update_routes(vdev);
     } else if (was_enabled && !is_enabled) {
