@@ -418,7 +418,9 @@ def header(host, machine, rounds, failed):
         "| host kernel | %s |" % host.get("host_kernel", "?"),
         "| rig | %s, %s, TCG, intel-iommu |" % (
             host.get("rig_qemu", "?"), host.get("rig_mem", "?")),
-        "| rig guest kernel | %s |" % machine.get("rig_kernel", "?"),
+        "| rig guest kernel | %s; THP %s; hugetlbfs for %s MiB |" % (
+            machine.get("rig_kernel", "?"), machine.get("rig_thp", "?"),
+            machine.get("rig_hugetlbfs_mib", "?")),
         "| ours | %s, commit %s |" % (machine.get("ours_version", "?"),
                                      host.get("commit", "?")),
         "| peer | %s, QEMU's own hw/vfio, same configure and compiler |"
