@@ -311,13 +311,9 @@ static void msix_set_mask(QPCIDevice *dev, int nr, bool masked)
 static void msi_set_enabled(QPCIDevice *dev, bool on)
 {
     uint8_t cap = qpci_find_capability(dev, PCI_CAP_ID_MSI, 0);
-    uint16_t flags = qpci_config_readw(dev, cap + PCI_MSI_FLAGS);
 
-    g_assert_cmphex(cap, !=, 0);
     qpci_config_writel(dev, cap + PCI_MSI_ADDRESS_LO, 0x200000);
-    qpci_config_writew(dev, cap + PCI_MSI_FLAGS,
-                       on ? flags | PCI_MSI_FLAGS_ENABLE :
-                            flags & ~PCI_MSI_FLAGS_ENABLE);
+    irq_cap_set_enabled(dev, PCI_CAP_ID_MSI, on);
 }
 
 /*

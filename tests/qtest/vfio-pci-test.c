@@ -269,8 +269,7 @@ static void edu_msi_enable(Assigned *a)
     qpci_config_writel(a->dev, cap + PCI_MSI_ADDRESS_LO, MSI_ADDR);
     qpci_config_writel(a->dev, cap + PCI_MSI_ADDRESS_HI, 0);
     qpci_config_writew(a->dev, cap + PCI_MSI_DATA_64, 0x4321);
-    qpci_config_writew(a->dev, cap + PCI_MSI_FLAGS,
-                       flags | PCI_MSI_FLAGS_ENABLE);
+    irq_cap_set_enabled(a->dev, PCI_CAP_ID_MSI, true);
 }
 
 static void test_edu_msi(void)
@@ -436,7 +435,6 @@ static void test_edu_intx(void)
 /* INTx -> MSI -> INTx, with nothing stuck or lost on the way. */
 static void test_edu_intx_msi_intx(void)
 {
-    uint8_t cap;
     Assigned a;
 
     if (!assign_q35(&a, "VFIO_EDU", NULL)) {
@@ -451,10 +449,7 @@ static void test_edu_intx_msi_intx(void)
     g_assert_false(qtest_get_irq(a.qts, SLOT_INTX_GSI));
     qpci_io_writel(a.dev, a.bar0, EDU_IRQ_ACK, 2);
 
-    cap = qpci_find_capability(a.dev, PCI_CAP_ID_MSI, 0);
-    qpci_config_writew(a.dev, cap + PCI_MSI_FLAGS,
-                       qpci_config_readw(a.dev, cap + PCI_MSI_FLAGS) &
-                       ~PCI_MSI_FLAGS_ENABLE);
+    irq_cap_set_enabled(a.dev, PCI_CAP_ID_MSI, false);
     edu_intx_cycle(&a, 4);
     release(&a);
 }
@@ -578,15 +573,6 @@ static void msix_set_entry(Assigned *a, MsixInfo *m, int nr, uint32_t data,
                    masked);
 }
 
-static void msix_enable(Assigned *a)
-{
-    uint8_t cap = qpci_find_capability(a->dev, PCI_CAP_ID_MSIX, 0);
-    uint16_t flags = qpci_config_readw(a->dev, cap + PCI_MSIX_FLAGS);
-
-    qpci_config_writew(a->dev, cap + PCI_MSIX_FLAGS,
-                       flags | PCI_MSIX_FLAGS_ENABLE);
-}
-
 static void nvme_wait_ready(Assigned *a, uint32_t rdy)
 {
     gint64 end = g_get_monotonic_time() + WAIT_US;
@@ -642,7 +628,7 @@ static void test_nvme_msix_identify(void)
     a.bar0 = qpci_iomap(a.dev, 0, NULL);
     msix_info(&a, &m);
     msix_set_entry(&a, &m, 0, NVME_MSG_DATA, false);
-    msix_enable(&a);
+    irq_cap_set_enabled(a.dev, PCI_CAP_ID_MSIX, true);
     nvme_enable(&a);
 
     /* A device-caused interrupt lands at its vector's address */
@@ -740,7 +726,6 @@ static void nvme_intx_cycle(Assigned *a, int slot)
 /* INTx -> MSI-X -> INTx on a device that keeps its line up until served */
 static void test_nvme_intx_msix_intx(void)
 {
-    uint8_t cap;
     MsixInfo m;
     Assigned a;
 
@@ -753,7 +738,7 @@ static void test_nvme_intx_msix_intx(void)
     /* QEMU's nvme binds a queue to its MSI-X vector when it creates it */
     msix_info(&a, &m);
     msix_set_entry(&a, &m, 0, NVME_MSG_DATA, false);
-    msix_enable(&a);
+    irq_cap_set_enabled(a.dev, PCI_CAP_ID_MSIX, true);
     nvme_enable(&a);
     qtest_writel(a.qts, MSI_ADDR, 0);
     nvme_identify(&a, 0);
@@ -761,10 +746,7 @@ static void test_nvme_intx_msix_intx(void)
     g_assert_false(qtest_get_irq(a.qts, SLOT_INTX_GSI));
     qpci_io_writel(a.dev, a.bar0, NVME_CQ0HDBL, 1);
 
-    cap = qpci_find_capability(a.dev, PCI_CAP_ID_MSIX, 0);
-    qpci_config_writew(a.dev, cap + PCI_MSIX_FLAGS,
-                       qpci_config_readw(a.dev, cap + PCI_MSIX_FLAGS) &
-                       ~PCI_MSIX_FLAGS_ENABLE);
+    irq_cap_set_enabled(a.dev, PCI_CAP_ID_MSIX, false);
     nvme_intx_cycle(&a, 1);
     release(&a);
 }

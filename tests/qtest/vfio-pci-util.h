@@ -14,6 +14,7 @@
 
 #include "libqtest.h"
 #include "libqos/pci-pc.h"
+#include "hw/pci/pci_regs.h"
 #include "qapi/qmp/qdict.h"
 
 #define SLOT        4
@@ -207,6 +208,24 @@ static inline QTestState *qtest_init_stderr(const char *args, const char *log)
     dup2(saved, STDERR_FILENO);
     close(saved);
     return qts;
+}
+
+/*
+ * Sets or clears the enable bit of the MSI (PCI_CAP_ID_MSI) or MSI-X
+ * (PCI_CAP_ID_MSIX) capability; both keep their flags at offset 2.
+ */
+static inline void irq_cap_set_enabled(QPCIDevice *dev, uint8_t cap_id,
+                                       bool on)
+{
+    uint8_t cap = qpci_find_capability(dev, cap_id, 0);
+    uint16_t bit = cap_id == PCI_CAP_ID_MSI ? PCI_MSI_FLAGS_ENABLE :
+                                              PCI_MSIX_FLAGS_ENABLE;
+    uint16_t flags;
+
+    g_assert_cmphex(cap, !=, 0);
+    flags = qpci_config_readw(dev, cap + PCI_MSI_FLAGS);
+    qpci_config_writew(dev, cap + PCI_MSI_FLAGS,
+                       on ? flags | bit : flags & ~bit);
 }
 
 /* QEMU wrote nothing but warnings to the stderr log @log. */
