@@ -689,21 +689,6 @@ static uint64_t vfio_bar_read(void *opaque, hwaddr addr, unsigned size)
     return data;
 }
 
-/* Port I/O goes no wider than 4 bytes; MMIO up to 8. */
-static bool vfio_bar_accepts(void *opaque, hwaddr addr, unsigned size,
-                             bool is_write, MemTxAttrs attrs)
-{
-    VFIOBAR *bar = opaque;
-
-    if (bar->ioport && size > 4) {
-        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d: %u-byte port "
-                      "access at 0x%" HWADDR_PRIx " refused\n",
-                      bar->vdev->vbasedev.name, bar->nr, size, addr);
-        return false;
-    }
-    return true;
-}
-
 static const MemoryRegionOps vfio_bar_ops = {
     .read = vfio_bar_read,
     .write = vfio_bar_write,
@@ -711,11 +696,28 @@ static const MemoryRegionOps vfio_bar_ops = {
     .valid = {
         .min_access_size = 1,
         .max_access_size = 8,
-        .accepts = vfio_bar_accepts,
     },
     .impl = {
         .min_access_size = 1,
         .max_access_size = 8,
+    },
+};
+
+/*
+ * Port I/O goes no wider than 4 bytes: the memory core refuses the rest,
+ * as a guest error, without a check on every access.
+ */
+static const MemoryRegionOps vfio_bar_io_ops = {
+    .read = vfio_bar_read,
+    .write = vfio_bar_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 1,
+        .max_access_size = 4,
+    },
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 4,
     },
 };
 
@@ -1130,8 +1132,9 @@ static bool vfio_bar_register(VFIOPCIDevice *vdev, int nr, Error **errp)
 
     /* A "slow" read/write mapping underlies all BARs */
     name = g_strdup_printf("%s BAR %d", vdev->vbasedev.name, nr);
-    memory_region_init_io(&bar->mem, OBJECT(vdev), &vfio_bar_ops, bar, name,
-                          bar->size);
+    memory_region_init_io(&bar->mem, OBJECT(vdev),
+                          bar->ioport ? &vfio_bar_io_ops : &vfio_bar_ops,
+                          bar, name, bar->size);
     pci_register_bar(&vdev->pdev, nr, type, &bar->mem);
 
     vfio_bar_mmap(vdev, bar);
