@@ -67,11 +67,21 @@ static void vfio_intx_eoi(VFIOPCIDevice *vdev)
                         VFIO_IRQ_SET_ACTION_UNMASK);
 }
 
+/*
+ * A whole interval went by.  If the interrupt is still pending, the guest
+ * may never touch a BAR for it: a driver that finds its work in RAM
+ * (nvme's completion queue) and saw none answers a stale assertion
+ * without a register access, and the pin would stay up for good.  So ask
+ * the host again: unmask, and a device that still wants service fires
+ * anew.  Otherwise the line has been quiet: back to the fast path.
+ */
 static void vfio_intx_mmap_restore(void *opaque)
 {
     VFIOPCIDevice *vdev = opaque;
 
     if (vdev->intx.pending) {
+        trace_vfio_intx_recheck(vdev->vbasedev.name);
+        vfio_intx_eoi(vdev);
         timer_mod(vdev->intx.mmap_timer,
                   qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
                   vdev->intx_mmap_timeout_ms);
