@@ -46,9 +46,23 @@ inner_finished() {
     [ "$(cat "/out/inner-$1.rc")" = 0 ] && inner_seen "$1" '^INNER: \(PASS\|FAIL\)'
 }
 
+# The inner kernel died before its /init ran, so before the nvme driver or
+# anything of ours but the firmware's PCI scan touched the device: the rare
+# early-boot crashes of a kernel under TCG inside TCG (double fault,
+# text_poke_early).
+inner_early_crash() {
+    ! inner_seen "$1" '^INNER: init at' &&
+        inner_seen "$1" 'Kernel panic\|double fault\|Oops'
+}
+
 inner_guest_variant() {
     RIG_TAP_FAILED=0
     inner_boot "$1"
+    if inner_early_crash "$1"; then
+        echo "inner: $1: the inner kernel died before its /init; booting again"
+        mv "/out/inner-$1.console" "/out/inner-$1.first-boot.console"
+        inner_boot "$1"
+    fi
     grep '^INNER: ' "/out/inner-$1.console" 2>/dev/null || true
     case $1 in
     msix) _in_irq="PCI-MSIX" ;;
