@@ -10,6 +10,7 @@ set -eu
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/scripts/config.sh"
+. "$REPO/tests/rig/initrd-lib.sh"
 
 OUT=$BUILD/rig/initrd.gz
 # Load order matters: each module needs the ones before it.
@@ -20,11 +21,6 @@ MODULES="virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1
 log() { echo "make-initrd: $*"; }
 die() { echo "make-initrd: error: $*" >&2; exit 1; }
 
-kernel_version() {
-    [ -d "$KERNEL_DIR/lib/modules" ] ||
-        die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
-    ls "$KERNEL_DIR/lib/modules"
-}
 
 write_init() {
     cat <<'EOF'
@@ -56,21 +52,13 @@ build() {
     m=$KERNEL_DIR/lib/modules/$v/kernel
     d=$(mktemp -d)
     trap 'rm -rf "$d"' EXIT
-    mkdir -p "$d/bin" "$d/proc" "$d/sys" "$d/dev" "$d/host" "$d/out" \
-             "$d/run" "$d/tmp" "$d/mods"
-    cp /bin/busybox "$d/bin/"
+    initrd_root "$d" host out run
     for x in $MODULES; do
         xz -dc "$m/$x.ko.xz" > "$d/mods/${x##*/}.ko" || die "missing module $x.ko.xz"
     done
-    write_init > "$d/init"
-    chmod +x "$d/init"
-    mkdir -p "${OUT%/*}"
-    (cd "$d" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$OUT.tmp"
-    mv "$OUT.tmp" "$OUT"
+    write_init > "$d"/init
+    initrd_pack "$d" "$OUT"
     log "built $OUT (kernel $v)"
 }
 
-if [ -f "$OUT" ] && [ -n "$(find "$OUT" -newer "$0")" ]; then
-    exit 0
-fi
-build
+initrd_fresh "$OUT" || build

@@ -14,6 +14,7 @@ set -eu
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/scripts/config.sh"
+. "$REPO/tests/rig/initrd-lib.sh"
 
 OUT=$BUILD/rig/inner-initrd.gz
 # What the inner guest needs to load; their dependencies come first.
@@ -23,11 +24,6 @@ WANTED="kernel/drivers/nvme/host/nvme-core.ko.xz
 log() { echo "make-inner-initrd: $*"; }
 die() { echo "make-inner-initrd: error: $*" >&2; exit 1; }
 
-kernel_version() {
-    [ -d "$KERNEL_DIR/lib/modules" ] ||
-        die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
-    ls "$KERNEL_DIR/lib/modules"
-}
 
 # modules_dep VERSION DIR: writes modules.dep of the unpacked kernel to
 # DIR/modules.dep.  The package ships none, and depmod must not write into
@@ -193,9 +189,7 @@ build() {
     v=$(kernel_version)
     d=$(mktemp -d)
     trap 'rm -rf "$d"' EXIT
-    mkdir -p "$d/root/bin" "$d/root/proc" "$d/root/sys" "$d/root/dev" \
-             "$d/root/tmp" "$d/root/mods"
-    cp /bin/busybox "$d/root/bin/"
+    initrd_root "$d/root"
     modules_dep "$v" "$d"
     for m in $(load_order "$d/modules.dep"); do
         x=${m##*/}
@@ -203,16 +197,10 @@ build() {
             die "missing module $m"
         echo "${x%.xz}" >> "$d/root/mods/order"
     done
-    write_init > "$d/root/init"
-    chmod +x "$d/root/init"
-    mkdir -p "${OUT%/*}"
-    (cd "$d/root" && find . | cpio -o -H newc 2>/dev/null | gzip -1) > "$OUT.tmp"
-    mv "$OUT.tmp" "$OUT"
+    write_init > "$d/root"/init
+    initrd_pack "$d/root" "$OUT"
     ln -sf "$KERNEL_DIR/boot/vmlinuz-$v" "${OUT%/*}/inner-vmlinuz"
     log "built $OUT (kernel $v; modules: $(echo $(cat "$d/root/mods/order")))"
 }
 
-if [ -f "$OUT" ] && [ -n "$(find "$OUT" -newer "$0")" ]; then
-    exit 0
-fi
-build
+initrd_fresh "$OUT" || build
