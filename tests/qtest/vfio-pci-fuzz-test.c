@@ -359,12 +359,9 @@ static void test_e1000e_msi_msix_mix(void)
 /* The lines of @log that mention @what. */
 static int count_log_lines(const char *log, const char *what)
 {
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
+    g_auto(GStrv) lines = read_lines(log);
     int i, n = 0;
 
-    g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
-    lines = g_strsplit(text, "\n", -1);
     for (i = 0; lines[i]; i++) {
         if (strstr(lines[i], what)) {
             if (!n) {

@@ -671,7 +671,6 @@ static void test_nvme_msix_table_emulated(void)
                                            g_get_tmp_dir(), getpid());
     g_autofree char *extra = g_strdup_printf(
         "x-no-mmap=on -trace enable=vfio_bar_* -D %s", log);
-    g_autofree char *text = NULL;
     g_auto(GStrv) lines = NULL;
     int i, traced = 0;
     MsixInfo m;
@@ -694,9 +693,8 @@ static void test_nvme_msix_table_emulated(void)
     qpci_io_readl(a.dev, a.bar0, NVME_CSTS);     /* one access that does */
     release(&a);
 
-    g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+    lines = read_lines(log);
     unlink(log);
-    lines = g_strsplit(text, "\n", -1);
     for (i = 0; lines[i]; i++) {
         unsigned int nr, off;
         char *p = strstr(lines[i], "BAR");

@@ -92,16 +92,22 @@ static inline char *sysfs_path(const char *host, const char *file)
     return g_strdup_printf("/sys/bus/pci/devices/%s/%s", host, file);
 }
 
+/* The lines of the file @path, which must exist. */
+static inline GStrv read_lines(const char *path)
+{
+    g_autofree char *text = NULL;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    return g_strsplit(text, "\n", -1);
+}
+
 /* Size of each BAR as the host kernel sees it (sysfs 'resource'). */
 static inline void sysfs_bar_sizes(const char *host, uint64_t *sizes)
 {
     g_autofree char *path = sysfs_path(host, "resource");
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
+    g_auto(GStrv) lines = read_lines(path);
     int i;
 
-    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-    lines = g_strsplit(text, "\n", -1);
     for (i = 0; i < 6; i++) {
         uint64_t start, end, flags;
 
@@ -231,12 +237,9 @@ static inline void irq_cap_set_enabled(QPCIDevice *dev, uint8_t cap_id,
 /* QEMU wrote nothing but warnings to the stderr log @log. */
 static inline void assert_only_warnings(const char *log)
 {
-    g_autofree char *text = NULL;
-    g_auto(GStrv) lines = NULL;
+    g_auto(GStrv) lines = read_lines(log);
     int i, bad = 0;
 
-    g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
-    lines = g_strsplit(text, "\n", -1);
     for (i = 0; lines[i]; i++) {
         if (*lines[i] && !strstr(lines[i], "warning:")) {
             g_test_message("QEMU said: %s", lines[i]);
