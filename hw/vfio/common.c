@@ -26,6 +26,9 @@
 #include "qemu/osdep.h"
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#ifdef CONFIG_KVM
+#include <linux/kvm.h>
+#endif
 
 #include "hw/vfio/vfio-common.h"
 #include "exec/address-spaces.h"
@@ -34,6 +37,8 @@
 #include "qemu/error-report.h"
 #include "qemu/rcu.h"
 #include "qemu/units.h"
+#include "sysemu/kvm.h"
+#include "sysemu/runstate.h"
 #include "trace.h"
 
 static QLIST_HEAD(, VFIOContainer) container_list =
@@ -62,7 +67,13 @@ int vfio_set_irq_fds(VFIODevice *vbasedev, int index, int start, int count,
     trace_vfio_set_irq_fds(vbasedev->name, index, start, count);
     /* > 0: the host could only enable that many vectors */
     ret = ioctl(vbasedev->fd, VFIO_DEVICE_SET_IRQS, irq_set);
-    return ret < 0 ? -errno : ret;
+    if (ret < 0) {
+        return -errno;
+    }
+    if (!ret) {
+        vbasedev->irqs_enabled |= BIT(index);
+    }
+    return ret;
 }
 
 int vfio_set_irq_action(VFIODevice *vbasedev, int index, int start,
@@ -79,14 +90,39 @@ int vfio_set_irq_action(VFIODevice *vbasedev, int index, int start,
     return ioctl(vbasedev->fd, VFIO_DEVICE_SET_IRQS, &irq_set) ? -errno : 0;
 }
 
+/*
+ * The host refuses to disable an index it has not enabled: ask only for
+ * what it has, so that its refusal is a real failure worth reporting.
+ */
 void vfio_disable_irqindex(VFIODevice *vbasedev, int index)
 {
-    if (vfio_set_irq_action(vbasedev, index, 0,
-                            VFIO_IRQ_SET_ACTION_TRIGGER) < 0) {
-        error_report(VFIO_MSG_PREFIX "failed to disable irq index %d: %m",
-                     vbasedev->name, index);
+    int ret;
+
+    if (!(vbasedev->irqs_enabled & BIT(index))) {
+        return;
     }
+    vbasedev->irqs_enabled &= ~BIT(index);
     trace_vfio_disable_irqindex(vbasedev->name, index);
+    ret = vfio_set_irq_action(vbasedev, index, 0, VFIO_IRQ_SET_ACTION_TRIGGER);
+    if (ret < 0) {
+        error_report(VFIO_MSG_PREFIX "failed to disable irq index %d: %s",
+                     vbasedev->name, index, strerror(-ret));
+    }
+}
+
+/*
+ * Whether the host can add vectors to @index while it runs (dynamic MSI-X,
+ * VFIO_IRQ_INFO_NORESIZE clear).  When it cannot say, assume not.
+ */
+bool vfio_irqindex_resizable(VFIODevice *vbasedev, int index)
+{
+    struct vfio_irq_info info = { .argsz = sizeof(info), .index = index };
+
+    if (ioctl(vbasedev->fd, VFIO_DEVICE_GET_IRQ_INFO, &info)) {
+        return false;
+    }
+    trace_vfio_irq_info(vbasedev->name, index, info.count, info.flags);
+    return !(info.flags & VFIO_IRQ_INFO_NORESIZE);
 }
 
 /*
@@ -111,25 +147,32 @@ static int vfio_dma_map(VFIOContainer *container, hwaddr iova,
     if (ioctl(container->fd, VFIO_IOMMU_MAP_DMA, &map)) {
         return -errno;
     }
-    container->nr_mappings++;
+    g_hash_table_insert(container->mappings, g_memdup2(&iova, sizeof(iova)),
+                        g_memdup2(&size, sizeof(size)));
     return 0;
 }
 
-static int vfio_dma_unmap(VFIOContainer *container, hwaddr iova,
-                          uint64_t size)
+/*
+ * Type1v2 refuses an unmap that splits a mapping, and a range whose map
+ * failed was never there: unmap exactly what was mapped at @iova, if
+ * anything was.
+ */
+static int vfio_dma_unmap(VFIOContainer *container, hwaddr iova)
 {
+    const uint64_t *size = g_hash_table_lookup(container->mappings, &iova);
     struct vfio_iommu_type1_dma_unmap unmap = {
         .argsz = sizeof(unmap),
         .iova = iova,
-        .size = size,
     };
 
-    trace_vfio_dma_unmap(iova, size);
+    if (!size) {
+        return 0;
+    }
+    unmap.size = *size;
+    trace_vfio_dma_unmap(iova, unmap.size);
+    g_hash_table_remove(container->mappings, &iova);
     if (ioctl(container->fd, VFIO_IOMMU_UNMAP_DMA, &unmap)) {
         return -errno;
-    }
-    if (unmap.size) {           /* 0: never mapped (a failed replay) */
-        container->nr_mappings--;
     }
     return 0;
 }
@@ -180,15 +223,66 @@ static bool vfio_count_ram(Int128 start, Int128 len, const MemoryRegion *mr,
     return false;
 }
 
-/* What a container pins: all guest RAM and ROM, as the listener maps it. */
-static uint64_t vfio_ram_to_pin(void)
+static uint64_t vfio_container_mapped(VFIOContainer *container)
+{
+    GHashTableIter iter;
+    gpointer size;
+    uint64_t total = 0;
+
+    g_hash_table_iter_init(&iter, container->mappings);
+    while (g_hash_table_iter_next(&iter, NULL, &size)) {
+        total += *(uint64_t *)size;
+    }
+    return total;
+}
+
+/*
+ * What a container pins: all guest RAM and ROM, as the listener maps it.
+ * While RAM is being added the flat view still lacks it: then what is
+ * mapped already, plus the @size that failed, is the better count.
+ */
+static uint64_t vfio_ram_to_pin(VFIOContainer *container, uint64_t size)
 {
     uint64_t total = 0;
 
     RCU_READ_LOCK_GUARD();
     flatview_for_each_range(address_space_to_flatview(&address_space_memory),
                             vfio_count_ram, &total);
-    return total;
+    return MAX(total, vfio_container_mapped(container) + size);
+}
+
+/* "0000:00:02.0, 0000:00:04.0": the devices that DMA through @container. */
+static char *vfio_container_devices(VFIOContainer *container)
+{
+    GString *names = g_string_new(NULL);
+    VFIOGroup *group;
+    VFIODevice *vbasedev;
+
+    QLIST_FOREACH(group, &container->group_list, container_next) {
+        QLIST_FOREACH(vbasedev, &group->device_list, next) {
+            g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+                                   vbasedev->name);
+        }
+    }
+    return g_string_free(names, false);
+}
+
+/*
+ * RAM that appears after realize (memory hot-plug) and cannot be mapped
+ * would leave the devices unable to reach part of guest RAM, and the
+ * guest would not know: stop the VM rather than let it run on like that.
+ */
+static void vfio_container_fatal(VFIOContainer *container, Error *err)
+{
+    g_autofree char *devices = vfio_container_devices(container);
+
+    error_prepend(&err, "vfio %s: ", devices);
+    error_append_hint(&err, "The VM is stopped: the assigned devices cannot "
+                      "reach that RAM.  Fix the cause, then remove the new "
+                      "memory or restart the VM.\n");
+    error_report_err(err);
+    qemu_system_vmstop_request_prepare();
+    qemu_system_vmstop_request(RUN_STATE_INTERNAL_ERROR);
 }
 
 static void vfio_map_error(VFIOContainer *container, hwaddr iova,
@@ -205,7 +299,7 @@ static void vfio_map_error(VFIOContainer *container, hwaddr iova,
 
     if (err == -ENOMEM && !getrlimit(RLIMIT_MEMLOCK, &rlim) &&
         rlim.rlim_cur != RLIM_INFINITY) {
-        uint64_t need = DIV_ROUND_UP(vfio_ram_to_pin(), KiB);
+        uint64_t need = DIV_ROUND_UP(vfio_ram_to_pin(container, size), KiB);
 
         error_setg(&local_err, "%s: %s (RLIMIT_MEMLOCK is %" PRIu64 " KiB, "
                    "the guest needs %" PRIu64 " KiB locked)", what,
@@ -217,12 +311,16 @@ static void vfio_map_error(VFIOContainer *container, hwaddr iova,
         error_setg_errno(&local_err, -err, "%s", what);
     }
 
-    /* Realize reports the first failure; later ones can only be logged. */
-    if (container->replaying && !container->listener_error) {
-        container->listener_error = local_err;
-    } else {
-        error_report_err(local_err);
+    /* Realize reports the first failure; later ones stop the VM. */
+    if (container->replaying) {
+        if (!container->listener_error) {
+            container->listener_error = local_err;
+        } else {
+            error_free(local_err);
+        }
+        return;
     }
+    vfio_container_fatal(container, local_err);
 }
 
 static void vfio_listener_region_add(MemoryListener *listener,
@@ -239,7 +337,7 @@ static void vfio_listener_region_add(MemoryListener *listener,
     }
 
     /* Realize fails on the first failure: pin nothing more for it */
-    if (container->listener_error) {
+    if (container->replaying && container->listener_error) {
         return;
     }
 
@@ -269,7 +367,7 @@ static void vfio_listener_region_del(MemoryListener *listener,
     }
 
     trace_vfio_listener_region_del(iova, end - 1);
-    ret = vfio_dma_unmap(container, iova, end - iova);
+    ret = vfio_dma_unmap(container, iova);
     if (ret) {
         error_report("vfio: failed to unmap [0x%" HWADDR_PRIx " - 0x%"
                      HWADDR_PRIx "] from the container: %s",
@@ -304,15 +402,27 @@ static int vfio_open_container(Error **errp)
         return -1;
     }
 
-    if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) != 1) {
-        error_setg(errp, "no usable IOMMU model: the host kernel offers no "
-                   "type1 IOMMU");
-        error_append_hint(errp, "Load vfio_iommu_type1 and enable the IOMMU "
-                          "(e.g. intel_iommu=on).\n");
-        close(fd);
-        return -1;
-    }
     return fd;
+}
+
+/*
+ * Type1v2 where the kernel has it: v1 lets an unmap split a mapping, and
+ * so keeps iommufd's type1 compatibility layer from using large IOMMU
+ * pages.  Our listener unmaps exactly what it mapped, as v2 requires.
+ */
+static int vfio_pick_iommu_type(int fd, Error **errp)
+{
+    if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) == 1) {
+        return VFIO_TYPE1v2_IOMMU;
+    }
+    if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) == 1) {
+        return VFIO_TYPE1_IOMMU;
+    }
+    error_setg(errp, "no usable IOMMU model: the host kernel offers no "
+               "type1 IOMMU");
+    error_append_hint(errp, "Load vfio_iommu_type1 and enable the IOMMU "
+                      "(e.g. intel_iommu=on).\n");
+    return -1;
 }
 
 /* Maps all current guest RAM; the first failure fails the caller. */
@@ -373,7 +483,13 @@ static bool vfio_connect_container(VFIOGroup *group, Error **errp)
 
     container = g_new0(VFIOContainer, 1);
     container->fd = fd;
+    container->mappings = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+                                                g_free, g_free);
     QLIST_INIT(&container->group_list);
+    container->iommu_type = vfio_pick_iommu_type(fd, errp);
+    if (container->iommu_type < 0) {
+        goto free_container_exit;
+    }
 
     if (!vfio_join_container(group, container)) {
         error_setg_errno(errp, errno, "failed to set group %d's container",
@@ -381,7 +497,7 @@ static bool vfio_connect_container(VFIOGroup *group, Error **errp)
         goto free_container_exit;
     }
 
-    if (ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU)) {
+    if (ioctl(fd, VFIO_SET_IOMMU, container->iommu_type)) {
         error_setg_errno(errp, errno, "failed to set the type1 IOMMU for "
                          "group %d's container", group->groupid);
         error_append_hint(errp, "The host IOMMU may lack interrupt "
@@ -394,7 +510,9 @@ static bool vfio_connect_container(VFIOGroup *group, Error **errp)
     }
 
     QLIST_INSERT_HEAD(&container_list, container, next);
-    trace_vfio_container_new(fd, group->groupid);
+    trace_vfio_container_new(fd, group->groupid,
+                             container->iommu_type == VFIO_TYPE1v2_IOMMU ?
+                             "type1v2" : "type1");
     return true;
 
 leave_container_exit:
@@ -403,6 +521,7 @@ leave_container_exit:
     ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER, &fd);
 free_container_exit:
     close(fd);
+    g_hash_table_destroy(container->mappings);
     g_free(container);
     ram_block_discard_disable(false);
     return false;
@@ -429,6 +548,7 @@ static void vfio_disconnect_container(VFIOGroup *group)
         QLIST_REMOVE(container, next);
         trace_vfio_container_free(container->fd);
         close(container->fd);
+        g_hash_table_destroy(container->mappings);
         g_free(container);
         ram_block_discard_disable(false);
     }
@@ -507,6 +627,45 @@ static bool vfio_group_check_viable(VFIOGroup *group, Error **errp)
     return false;
 }
 
+/*
+ * KVM's VFIO pseudo-device learns of each group, so that KVM can tell
+ * whether a device does non-coherent DMA (and must honour the guest's
+ * cache flushes) and can look the group's IOMMU up.
+ */
+#ifdef CONFIG_KVM
+static int vfio_kvm_device_fd = -1;
+#endif
+
+static void vfio_kvm_group_op(VFIOGroup *group, bool add)
+{
+#ifdef CONFIG_KVM
+    struct kvm_device_attr attr = {
+        .group = KVM_DEV_VFIO_GROUP,
+        .attr = add ? KVM_DEV_VFIO_GROUP_ADD : KVM_DEV_VFIO_GROUP_DEL,
+        .addr = (uintptr_t)&group->fd,
+    };
+
+    if (!kvm_enabled()) {
+        return;
+    }
+    if (vfio_kvm_device_fd < 0) {
+        struct kvm_create_device cd = { .type = KVM_DEV_TYPE_VFIO };
+
+        if (kvm_vm_ioctl(kvm_state, KVM_CREATE_DEVICE, &cd)) {
+            warn_report("vfio: cannot create KVM's VFIO device: %m");
+            return;
+        }
+        vfio_kvm_device_fd = cd.fd;
+    }
+    trace_vfio_kvm_group(group->groupid, add ? "add" : "del");
+    if (ioctl(vfio_kvm_device_fd, KVM_SET_DEVICE_ATTR, &attr)) {
+        warn_report("vfio: cannot %s group %d %s KVM's VFIO device: %m",
+                    add ? "add" : "remove", group->groupid,
+                    add ? "to" : "from");
+    }
+#endif
+}
+
 VFIOGroup *vfio_get_group(int groupid, Error **errp)
 {
     VFIOGroup *group;
@@ -525,6 +684,7 @@ VFIOGroup *vfio_get_group(int groupid, Error **errp)
     if (group->fd >= 0 && vfio_group_check_viable(group, errp) &&
         vfio_connect_container(group, errp)) {
         QLIST_INSERT_HEAD(&group_list, group, next);
+        vfio_kvm_group_op(group, true);
         trace_vfio_get_group(groupid, group->fd);
         return group;
     }
@@ -542,6 +702,7 @@ void vfio_put_group(VFIOGroup *group)
         return;
     }
 
+    vfio_kvm_group_op(group, false);
     vfio_disconnect_container(group);
     QLIST_REMOVE(group, next);
     trace_vfio_put_group(group->groupid);

@@ -26,10 +26,11 @@ typedef struct VFIOGroup VFIOGroup;
 /* /dev/vfio/vfio, empowered by the groups attached to it */
 typedef struct VFIOContainer {
     int fd;
+    int iommu_type;               /* VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU */
     MemoryListener listener;      /* mirrors guest RAM into type1 DMA maps */
     bool replaying;               /* mapping the RAM that already exists */
     Error *listener_error;        /* first map failure then, for realize */
-    unsigned int nr_mappings;     /* live MAP_DMA entries, for accounting */
+    GHashTable *mappings;         /* iova -> size of each live MAP_DMA */
     QLIST_HEAD(, VFIOGroup) group_list;
     QLIST_ENTRY(VFIOContainer) next;
 } VFIOContainer;
@@ -41,6 +42,7 @@ typedef struct VFIODevice {
     char *name;                   /* host address, e.g. 0000:05:00.0 */
     int fd;
     bool reset_works;
+    uint32_t irqs_enabled;        /* BIT(index) of each index the host runs */
     unsigned int num_regions;
     unsigned int num_irqs;
 } VFIODevice;
@@ -68,6 +70,7 @@ int vfio_set_irq_fds(VFIODevice *vbasedev, int index, int start, int count,
 int vfio_set_irq_action(VFIODevice *vbasedev, int index, int start,
                         uint32_t action);
 void vfio_disable_irqindex(VFIODevice *vbasedev, int index);
+bool vfio_irqindex_resizable(VFIODevice *vbasedev, int index);
 
 /* Assigned devices cannot migrate; migration/target.c asks anyway. */
 bool vfio_mig_active(void);
