@@ -42,7 +42,22 @@
 #include "trace.h"
 
 static void vfio_disable_interrupts(VFIOPCIDevice *vdev);
-static void vfio_mmaps_set_enabled(VFIOPCIDevice *vdev, bool enabled);
+static void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
+                                 bool block);
+
+/*
+ * A guest can repeat whatever makes the host refuse it as often as it
+ * likes: each cause is reported once per device (traces show the rest).
+ */
+static bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause)
+{
+    if (vdev->reported & BIT(cause)) {
+        trace_vfio_report_repeated(vdev->vbasedev.name, cause);
+        return false;
+    }
+    vdev->reported |= BIT(cause);
+    return true;
+}
 
 /*
  * INTx
@@ -87,7 +102,7 @@ static void vfio_intx_mmap_restore(void *opaque)
                   vdev->intx_mmap_timeout_ms);
         return;
     }
-    vfio_mmaps_set_enabled(vdev, true);
+    vfio_fast_path_block(vdev, VFIO_FAST_PATH_INTX, false);
 }
 
 static void vfio_intx_interrupt(void *opaque)
@@ -104,7 +119,7 @@ static void vfio_intx_interrupt(void *opaque)
     pci_irq_assert(&vdev->pdev);
 
     /* Trap BAR accesses until the guest has serviced the device */
-    vfio_mmaps_set_enabled(vdev, false);
+    vfio_fast_path_block(vdev, VFIO_FAST_PATH_INTX, true);
     if (vdev->intx_mmap_timeout_ms) {
         timer_mod(intx->mmap_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
                   vdev->intx_mmap_timeout_ms);
@@ -169,8 +184,10 @@ cleanup_unmask:
     event_notifier_cleanup(&intx->unmask);
 restore_handler:
     qemu_set_fd_handler(irq_fd, vfio_intx_interrupt, NULL, vdev);
-    warn_report(VFIO_MSG_PREFIX "KVM INTx acceleration failed, using the "
-                "userspace path", vdev->vbasedev.name);
+    if (vfio_first_report(vdev, VFIO_REPORT_KVM_INTX)) {
+        warn_report(VFIO_MSG_PREFIX "KVM INTx acceleration failed, using the "
+                    "userspace path", vdev->vbasedev.name);
+    }
     trace_vfio_intx_path(vdev->vbasedev.name, "userspace");
 }
 
@@ -266,7 +283,7 @@ static void vfio_intx_disable(VFIOPCIDevice *vdev)
     timer_del(vdev->intx.mmap_timer);
     vdev->intx.pending = false;
     pci_irq_deassert(&vdev->pdev);
-    vfio_mmaps_set_enabled(vdev, true);
+    vfio_fast_path_block(vdev, VFIO_FAST_PATH_INTX, false);
 
     qemu_set_fd_handler(event_notifier_get_fd(&vdev->intx.interrupt),
                         NULL, NULL, NULL);
@@ -279,9 +296,14 @@ static void vfio_intx_reenable(VFIOPCIDevice *vdev)
 {
     Error *err = NULL;
 
-    if (!vfio_intx_enable(vdev, &err)) {
+    if (vfio_intx_enable(vdev, &err)) {
+        return;
+    }
+    if (vfio_first_report(vdev, VFIO_REPORT_INTX_ENABLE)) {
         error_prepend(&err, VFIO_MSG_PREFIX, vdev->vbasedev.name);
         error_report_err(err);
+    } else {
+        error_free(err);
     }
 }
 
@@ -301,17 +323,28 @@ static void vfio_msi_interrupt(void *opaque)
     trace_vfio_msi_interrupt(vdev->vbasedev.name, nr);
     if (vdev->interrupt == VFIO_INT_MSIX) {
         msix_notify(&vdev->pdev, nr);
-    } else if (vdev->interrupt == VFIO_INT_MSI) {
+    } else if (vdev->interrupt == VFIO_INT_MSI &&
+               nr < msi_nr_vectors_allocated(&vdev->pdev)) {
+        /* msi.c asserts on a vector the guest did not enable */
         msi_notify(&vdev->pdev, nr);
     }
 }
 
 static bool vfio_vector_add_kvm(VFIOPCIDevice *vdev, VFIOMSIVector *vector,
-                                int nr)
+                                int nr, bool msix)
 {
-    KVMRouteChange c = kvm_irqchip_begin_route_changes(kvm_state);
-    int virq = kvm_irqchip_add_msi_route(&c, nr, &vdev->pdev);
+    KVMRouteChange c;
+    int virq;
 
+    /*
+     * KVM builds the route from pci_get_msi_message(), which prefers
+     * MSI-X: an MSI vector must never be routed while MSI-X is on.
+     */
+    if (!msix && msix_enabled(&vdev->pdev)) {
+        return false;
+    }
+    c = kvm_irqchip_begin_route_changes(kvm_state);
+    virq = kvm_irqchip_add_msi_route(&c, nr, &vdev->pdev);
     if (virq < 0) {
         return false;
     }
@@ -355,7 +388,7 @@ static void vfio_vector_connect(VFIOPCIDevice *vdev, VFIOMSIVector *vector,
     }
 
     if (!no_kvm && kvm_msi_via_irqfd_enabled() &&
-        vfio_vector_add_kvm(vdev, vector, nr)) {
+        vfio_vector_add_kvm(vdev, vector, nr, msix)) {
         qemu_set_fd_handler(fd, NULL, NULL, NULL);
         trace_vfio_msi_path(vdev->vbasedev.name, nr, "kvm");
         return;
@@ -367,8 +400,10 @@ static void vfio_vector_connect(VFIOPCIDevice *vdev, VFIOMSIVector *vector,
 static bool vfio_vector_init(VFIOPCIDevice *vdev, VFIOMSIVector *vector)
 {
     if (event_notifier_init(&vector->interrupt, 0)) {
-        error_report(VFIO_MSG_PREFIX "cannot create an MSI eventfd: %m",
-                     vdev->vbasedev.name);
+        if (vfio_first_report(vdev, VFIO_REPORT_EVENTFD)) {
+            error_report(VFIO_MSG_PREFIX "cannot create an MSI eventfd: %m",
+                         vdev->vbasedev.name);
+        }
         return false;
     }
     vector->vdev = vdev;
@@ -411,11 +446,15 @@ static int vfio_enable_vectors(VFIOPCIDevice *vdev, bool msix)
  * The host refuses to enable vectors outside D0.  A guest that asks for them
  * there only hurts itself: that is a guest error, not a host problem.
  */
-static void vfio_msi_enable_failed(VFIOPCIDevice *vdev, const char *what,
-                                   int ret)
+static void vfio_msi_enable_failed(VFIOPCIDevice *vdev, bool msix, int ret)
 {
+    const char *what = msix ? "MSI-X vectors" : "MSI";
     const char *err = strerror(ret < 0 ? -ret : ENOSPC);
 
+    if (!vfio_first_report(vdev, msix ? VFIO_REPORT_MSIX_ENABLE :
+                                        VFIO_REPORT_MSI_ENABLE)) {
+        return;
+    }
     if (vdev->low_power) {
         qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: %s enabled outside D0, the "
                       "host refused: %s\n", vdev->vbasedev.name, what, err);
@@ -426,25 +465,21 @@ static void vfio_msi_enable_failed(VFIOPCIDevice *vdev, const char *what,
 }
 
 /*
- * Enabling more vectors than the host has means re-enabling MSI-X with a
- * larger count, and an interrupt that arrives meanwhile is lost.  Fire every
- * vector that was live: a spurious interrupt is harmless, a lost one is not.
+ * Without dynamic MSI-X (VFIO_IRQ_INFO_NORESIZE), more vectors than the
+ * host has means re-enabling MSI-X with a larger count, and an interrupt
+ * that arrives meanwhile is lost.  Fire every vector that was live: a
+ * spurious interrupt is harmless, a lost one is not.
  */
 static void vfio_msix_grow(VFIOPCIDevice *vdev, int nr)
 {
     int i, live = vdev->nr_vectors;
     int ret;
 
-    if (live) {
-        vfio_disable_irqindex(&vdev->vbasedev, VFIO_PCI_MSIX_IRQ_INDEX);
-    }
+    vfio_disable_irqindex(&vdev->vbasedev, VFIO_PCI_MSIX_IRQ_INDEX);
     vdev->nr_vectors = nr + 1;
     ret = vfio_enable_vectors(vdev, true);
     if (ret) {
-        g_autofree char *what = g_strdup_printf("%d MSI-X vectors",
-                                                vdev->nr_vectors);
-
-        vfio_msi_enable_failed(vdev, what, ret);
+        vfio_msi_enable_failed(vdev, true, ret);
     }
 
     for (i = 0; i < live; i++) {
@@ -454,16 +489,29 @@ static void vfio_msix_grow(VFIOPCIDevice *vdev, int nr)
     }
 }
 
-static void vfio_msix_set_vector_fd(VFIOPCIDevice *vdev, int nr)
+/*
+ * Hands the host vector @nr's eventfd.  A vector beyond those the host
+ * has is allocated on the fly where the kernel allows it (dynamic MSI-X),
+ * without touching the others; the host enables MSI-X with it if MSI-X
+ * was off.
+ */
+static void vfio_msix_add_vector(VFIOPCIDevice *vdev, int nr)
 {
     int32_t fd = event_notifier_get_fd(&vdev->msi_vectors[nr].interrupt);
     int ret;
 
+    if (nr >= vdev->nr_vectors && vdev->nr_vectors && vdev->msix->noresize) {
+        vfio_msix_grow(vdev, nr);
+        return;
+    }
+
     ret = vfio_set_irq_fds(&vdev->vbasedev, VFIO_PCI_MSIX_IRQ_INDEX, nr, 1,
                            &fd);
-    if (ret) {
+    if (!ret) {
+        vdev->nr_vectors = MAX(vdev->nr_vectors, nr + 1);
+    } else if (vfio_first_report(vdev, VFIO_REPORT_MSIX_VECTOR)) {
         error_report(VFIO_MSG_PREFIX "failed to set MSI-X vector %d: %s",
-                     vdev->vbasedev.name, nr, strerror(-ret));
+                     vdev->vbasedev.name, nr, strerror(ret < 0 ? -ret : ENOSPC));
     }
 }
 
@@ -502,11 +550,7 @@ static int vfio_msix_vector_use(PCIDevice *pdev, unsigned int nr,
      * for a device if they're not in use, so we enable them as the guest
      * unmasks them.
      */
-    if (vdev->nr_vectors < nr + 1) {
-        vfio_msix_grow(vdev, nr);
-    } else {
-        vfio_msix_set_vector_fd(vdev, nr);
-    }
+    vfio_msix_add_vector(vdev, nr);
     return 0;
 }
 
@@ -564,7 +608,7 @@ static void vfio_msix_enable(VFIOPCIDevice *vdev)
     msix_vector_use(&vdev->pdev, 0);
     qemu_set_fd_handler(event_notifier_get_fd(&vector->interrupt),
                         vfio_msi_interrupt, NULL, vector);
-    vfio_msix_grow(vdev, 0);
+    vfio_msix_add_vector(vdev, 0);
 }
 
 /* Queue size is log2-encoded in the MSI flags */
@@ -619,6 +663,7 @@ free_vectors:
     return ret;
 }
 
+/* Gives the host exactly the vectors the guest's MSI capability enables. */
 static void vfio_msi_enable(VFIOPCIDevice *vdev)
 {
     int nr_vectors = msi_nr_vectors_allocated(&vdev->pdev);
@@ -630,13 +675,15 @@ static void vfio_msi_enable(VFIOPCIDevice *vdev)
     /* The host may offer fewer vectors than asked for: retry with those. */
     while ((ret = vfio_msi_try_enable(vdev, nr_vectors)) > 0 &&
            pow2floor(ret) < nr_vectors) {
-        warn_report(VFIO_MSG_PREFIX "the host could enable only %d of %d "
-                    "MSI vectors, retrying", vdev->vbasedev.name, ret,
-                    nr_vectors);
+        if (vfio_first_report(vdev, VFIO_REPORT_MSI_PARTIAL)) {
+            warn_report(VFIO_MSG_PREFIX "the host could enable only %d of %d "
+                        "MSI vectors, retrying", vdev->vbasedev.name, ret,
+                        nr_vectors);
+        }
         nr_vectors = pow2floor(ret);
     }
     if (ret) {
-        vfio_msi_enable_failed(vdev, "MSI", ret);
+        vfio_msi_enable_failed(vdev, false, ret);
         vdev->interrupt = VFIO_INT_NONE;
         return;
     }
@@ -660,6 +707,9 @@ static void vfio_msi_disable_common(VFIOPCIDevice *vdev, bool msix)
 static void vfio_bar_log_failure(VFIOBAR *bar, const char *op, hwaddr addr,
                                  unsigned size)
 {
+    if (!vfio_first_report(bar->vdev, VFIO_REPORT_BAR_ACCESS)) {
+        return;
+    }
     qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d %s of %u bytes at 0x%"
                   HWADDR_PRIx " failed: %s\n", bar->vdev->vbasedev.name,
                   bar->nr, op, size, addr, strerror(errno));
@@ -750,6 +800,41 @@ static uint32_t vfio_emulated_bits(VFIOPCIDevice *vdev, uint32_t addr,
     return le32_to_cpu(bits);
 }
 
+/* @len bytes at @addr of the device's own config space, through VFIO. */
+static bool vfio_host_config_read(VFIOPCIDevice *vdev, uint32_t addr,
+                                  int len, uint32_t *val)
+{
+    uint32_t buf = 0;
+
+    if (pread(vdev->vbasedev.fd, &buf, len,
+              vdev->config_offset + addr) != len) {
+        if (vfio_first_report(vdev, VFIO_REPORT_CONFIG_ACCESS)) {
+            qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: config read of %d "
+                          "bytes at 0x%x failed: %s\n", vdev->vbasedev.name,
+                          len, addr, strerror(errno));
+        }
+        return false;
+    }
+    *val = le32_to_cpu(buf);
+    return true;
+}
+
+/* VFIO filters out what the guest must not write to the device. */
+static void vfio_host_config_write(VFIOPCIDevice *vdev, uint32_t addr,
+                                   uint32_t val, int len)
+{
+    uint32_t val_le = cpu_to_le32(val);
+
+    trace_vfio_host_config_write(vdev->vbasedev.name, addr, val, len);
+    if (pwrite(vdev->vbasedev.fd, &val_le, len,
+               vdev->config_offset + addr) != len &&
+        vfio_first_report(vdev, VFIO_REPORT_CONFIG_ACCESS)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: config write of %d bytes "
+                      "at 0x%x failed: %s\n", vdev->vbasedev.name, len, addr,
+                      strerror(errno));
+    }
+}
+
 static uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
@@ -760,15 +845,9 @@ static uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len)
     if (emu_bits) {
         emu_val = pci_default_read_config(pdev, addr, len);
     }
-    if (~emu_bits & all) {
-        if (pread(vdev->vbasedev.fd, &phys_val, len,
-                  vdev->config_offset + addr) != len) {
-            qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: config read of %d bytes "
-                          "at 0x%x failed: %s\n", vdev->vbasedev.name, len,
-                          addr, strerror(errno));
-            return all;
-        }
-        phys_val = le32_to_cpu(phys_val);
+    if ((~emu_bits & all) &&
+        !vfio_host_config_read(vdev, addr, len, &phys_val)) {
+        return all;
     }
 
     val = (emu_val & emu_bits) | (phys_val & ~emu_bits);
@@ -788,88 +867,153 @@ static void vfio_msi_update_routes(VFIOPCIDevice *vdev)
     }
 }
 
-/* Follows the guest's MSI or MSI-X enable bit into the host. */
-static void vfio_msi_write_config(VFIOPCIDevice *vdev, uint32_t addr,
-                                  uint32_t val, int len, bool msix)
+/*
+ * What the guest's config asks the host for.  The spec forbids MSI and
+ * MSI-X together and the host runs only one: MSI-X wins, as it does in
+ * QEMU's own pci_get_msi_message(), and MSI takes over once MSI-X goes
+ * off with MSI still on.  Which one runs is a function of the two enable
+ * bits alone, whatever order the guest set them in.
+ */
+static VFIOInterruptType vfio_irq_wanted(VFIOPCIDevice *vdev)
 {
     PCIDevice *pdev = &vdev->pdev;
-    bool was_enabled = msix ? msix_enabled(pdev) : msi_enabled(pdev);
-    bool is_enabled;
+
+    if (msix_enabled(pdev)) {
+        return VFIO_INT_MSIX;
+    }
+    if (msi_enabled(pdev)) {
+        return VFIO_INT_MSI;
+    }
+    return pdev->config[PCI_INTERRUPT_PIN] ? VFIO_INT_INTx : VFIO_INT_NONE;
+}
+
+static void vfio_irq_switch(VFIOPCIDevice *vdev, VFIOInterruptType type)
+{
+    switch (type) {
+    case VFIO_INT_MSIX:
+        /* Further vectors are enabled one by one as the guest unmasks them */
+        vfio_msix_enable(vdev);
+        break;
+    case VFIO_INT_MSI:
+        vfio_msi_enable(vdev);
+        break;
+    case VFIO_INT_INTx:
+        vfio_intx_reenable(vdev);
+        break;
+    case VFIO_INT_NONE:
+        vfio_disable_interrupts(vdev);
+        break;
+    }
+}
+
+static unsigned int vfio_msi_nr_wanted(VFIOPCIDevice *vdev)
+{
+    return msi_present(&vdev->pdev) ?
+           msi_nr_vectors_allocated(&vdev->pdev) : 0;
+}
+
+/* Follows the guest's MSI and MSI-X capabilities into the host. */
+static void vfio_irq_write_config(VFIOPCIDevice *vdev, uint32_t addr,
+                                  uint32_t val, int len)
+{
+    PCIDevice *pdev = &vdev->pdev;
+    VFIOInterruptType before = vfio_irq_wanted(vdev);
+    unsigned int msi_nr = vfio_msi_nr_wanted(vdev);
+    VFIOInterruptType after;
 
     pci_default_write_config(pdev, addr, val, len);
+    after = vfio_irq_wanted(vdev);
 
-    is_enabled = msix ? msix_enabled(pdev) : msi_enabled(pdev);
+    if (msi_enabled(pdev) && msix_enabled(pdev) &&
+        vfio_first_report(vdev, VFIO_REPORT_MSI_AND_MSIX)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: MSI and MSI-X enabled "
+                      "together: MSI-X is used\n", vdev->vbasedev.name);
+    }
 
-    /*
-     * The guest may enable MSI and MSI-X both: the last one to get vectors
-     * owns the host's interrupts, and disabling the other changes nothing.
-     * Further MSI-X vectors are enabled one by one as the guest unmasks them.
-     */
-    if (!was_enabled && is_enabled) {
-        if (msix) {
-            vfio_msix_enable(vdev);
-        } else {
-            vfio_msi_enable(vdev);
-        }
-    } else if (is_enabled && !msix && vdev->interrupt == VFIO_INT_MSI) {
+    if (after != before) {
+        vfio_irq_switch(vdev, after);
+    } else if (after == VFIO_INT_MSI && vfio_msi_nr_wanted(vdev) != msi_nr) {
+        /* A new queue size: the host gets exactly the vectors now enabled */
+        vfio_msi_enable(vdev);
+    } else if (after == VFIO_INT_MSI && vdev->interrupt == VFIO_INT_MSI) {
         vfio_msi_update_routes(vdev);
-    } else if (was_enabled && !is_enabled) {
-        if (vdev->interrupt == (msix ? VFIO_INT_MSIX : VFIO_INT_MSI)) {
-            vfio_msi_disable_common(vdev, msix);
-        }
-        if (vdev->interrupt == VFIO_INT_NONE) {
-            vfio_intx_reenable(vdev);
-        }
     }
 }
 
 /*
- * The guest moved the device to another power state, through the host.
- * Outside D0 the host refuses memory accesses, and faults those through
- * our mmaps: keep the guest on the slow path, where they fail (all ones)
- * as on real hardware.
+ * The host decodes the BARs' memory in D0 with Memory Space Enable set.
+ * When it stops, the kernel revokes our mmaps and an access through one
+ * is a SIGBUS: so the fast path goes away before a write that stops the
+ * decoding reaches the host, and comes back only once the host decodes.
  */
-static void vfio_pm_update(VFIOPCIDevice *vdev)
+static bool vfio_write_hits_decode(VFIOPCIDevice *vdev, uint32_t addr,
+                                   int len)
 {
-    uint32_t pmcsr = vfio_pci_read_config(&vdev->pdev,
-                                          vdev->pm_cap + PCI_PM_CTRL, 2);
-    bool low_power = pmcsr & PCI_PM_CTRL_STATE_MASK;
+    return ranges_overlap(addr, len, PCI_COMMAND, 1) ||
+           (vdev->pm_cap &&
+            ranges_overlap(addr, len, vdev->pm_cap + PCI_PM_CTRL, 1));
+}
 
-    if (low_power == vdev->low_power) {
-        return;
+static bool vfio_write_stops_decode(VFIOPCIDevice *vdev, uint32_t addr,
+                                    uint32_t val, int len)
+{
+    uint32_t pmcsr = vdev->pm_cap + PCI_PM_CTRL;
+
+    /* ranges_overlap() means addr <= the register's first byte here */
+    if (ranges_overlap(addr, len, PCI_COMMAND, 1) &&
+        !((val >> (PCI_COMMAND - addr) * 8) & PCI_COMMAND_MEMORY)) {
+        return true;
     }
-    trace_vfio_pm_update(vdev->vbasedev.name, pmcsr & PCI_PM_CTRL_STATE_MASK);
-    vdev->low_power = low_power;
-    vfio_mmaps_set_enabled(vdev, !vdev->intx.pending);
+    return vdev->pm_cap && ranges_overlap(addr, len, pmcsr, 1) &&
+           ((val >> (pmcsr - addr) * 8) & PCI_PM_CTRL_STATE_MASK);
+}
+
+/* Reads back from the host whether it decodes memory now. */
+static void vfio_decode_update(VFIOPCIDevice *vdev)
+{
+    uint32_t cmd = 0, pmcsr = 0;
+    bool decodes;
+
+    vfio_host_config_read(vdev, PCI_COMMAND, 2, &cmd);
+    if (vdev->pm_cap) {
+        vfio_host_config_read(vdev, vdev->pm_cap + PCI_PM_CTRL, 2, &pmcsr);
+    }
+    if (vdev->low_power != !!(pmcsr & PCI_PM_CTRL_STATE_MASK)) {
+        vdev->low_power = pmcsr & PCI_PM_CTRL_STATE_MASK;
+        trace_vfio_pm_update(vdev->vbasedev.name,
+                             pmcsr & PCI_PM_CTRL_STATE_MASK);
+    }
+    decodes = (cmd & PCI_COMMAND_MEMORY) && !vdev->low_power;
+    vfio_fast_path_block(vdev, VFIO_FAST_PATH_DECODE, !decodes);
 }
 
 static void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
                                   uint32_t val, int len)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
-    uint32_t val_le = cpu_to_le32(val);
+    bool decode = vfio_write_hits_decode(vdev, addr, len);
 
     trace_vfio_pci_write_config(vdev->vbasedev.name, addr, val, len);
 
-    /* Write everything to VFIO, let it filter out what we can't write */
-    if (pwrite(vdev->vbasedev.fd, &val_le, len,
-               vdev->config_offset + addr) != len) {
-        qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: config write of %d bytes "
-                      "at 0x%x failed: %s\n", vdev->vbasedev.name, len, addr,
-                      strerror(errno));
+    if (decode && vfio_write_stops_decode(vdev, addr, val, len)) {
+        vfio_fast_path_block(vdev, VFIO_FAST_PATH_DECODE, true);
     }
+
+    /* Write everything to VFIO, let it filter out what we can't write */
+    vfio_host_config_write(vdev, addr, val, len);
 
     if (addr < PCI_CONFIG_HEADER_SIZE) {
         pci_default_write_config(pdev, addr, val, len);
-    } else if (vdev->pm_cap &&
-               ranges_overlap(addr, len, vdev->pm_cap + PCI_PM_CTRL, 2)) {
-        vfio_pm_update(vdev);
-    } else if (msi_present(pdev) &&
-               ranges_overlap(addr, len, pdev->msi_cap, vdev->msi_cap_size)) {
-        vfio_msi_write_config(vdev, addr, val, len, false);
-    } else if (msix_present(pdev) &&
-               ranges_overlap(addr, len, pdev->msix_cap, MSIX_CAP_LENGTH)) {
-        vfio_msi_write_config(vdev, addr, val, len, true);
+    } else if ((msi_present(pdev) &&
+                ranges_overlap(addr, len, pdev->msi_cap,
+                               vdev->msi_cap_size)) ||
+               (msix_present(pdev) &&
+                ranges_overlap(addr, len, pdev->msix_cap, MSIX_CAP_LENGTH))) {
+        vfio_irq_write_config(vdev, addr, val, len);
+    }
+
+    if (decode) {
+        vfio_decode_update(vdev);
     }
 }
 
@@ -932,42 +1076,61 @@ static bool vfio_msi_setup(VFIOPCIDevice *vdev, int pos, Error **errp)
  * need to first look for where the MSI-X table lives.  So we
  * unfortunately split MSI-X setup across two functions.
  */
+static uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id)
+{
+    int i;
+
+    for (i = 0; i < vdev->caps.nr_caps; i++) {
+        if (vdev->caps.caps[i].id == id) {
+            return vdev->caps.caps[i].pos;
+        }
+    }
+    return 0;
+}
+
 static bool vfio_msix_early_setup(VFIOPCIDevice *vdev, Error **errp)
 {
     uint8_t *config = vdev->pdev.config;
-    uint8_t pos = pci_find_capability(&vdev->pdev, PCI_CAP_ID_MSIX);
+    uint8_t pos = vfio_find_cap(vdev, PCI_CAP_ID_MSIX);
+    uint64_t bar_sizes[PCI_ROM_SLOT];
+    g_autofree char *bad = NULL;
+    VFIOMSIXInfo *msix;
     uint32_t table, pba;
-    uint16_t ctrl;
+    int i;
 
     if (!pos) {
         return true;
     }
 
-    ctrl = pci_get_word(config + pos + PCI_MSIX_FLAGS);
     table = pci_get_long(config + pos + PCI_MSIX_TABLE);
     pba = pci_get_long(config + pos + PCI_MSIX_PBA);
+    msix = g_new0(VFIOMSIXInfo, 1);
+    msix->table_bar = table & PCI_MSIX_FLAGS_BIRMASK;
+    msix->table_offset = table & ~PCI_MSIX_FLAGS_BIRMASK;
+    msix->pba_bar = pba & PCI_MSIX_FLAGS_BIRMASK;
+    msix->pba_offset = pba & ~PCI_MSIX_FLAGS_BIRMASK;
+    msix->entries = (pci_get_word(config + pos + PCI_MSIX_FLAGS) &
+                     PCI_MSIX_FLAGS_QSIZE) + 1;
+    vdev->msix = msix;
 
-    vdev->msix = g_new0(VFIOMSIXInfo, 1);
-    vdev->msix->table_bar = table & PCI_MSIX_FLAGS_BIRMASK;
-    vdev->msix->table_offset = table & ~PCI_MSIX_FLAGS_BIRMASK;
-    vdev->msix->pba_bar = pba & PCI_MSIX_FLAGS_BIRMASK;
-    vdev->msix->pba_offset = pba & ~PCI_MSIX_FLAGS_BIRMASK;
-    vdev->msix->entries = (ctrl & PCI_MSIX_FLAGS_QSIZE) + 1;
-
-    if (vdev->msix->table_bar >= PCI_ROM_SLOT ||
-        vdev->msix->pba_bar >= PCI_ROM_SLOT ||
-        !vdev->bars[vdev->msix->table_bar].size ||
-        !vdev->bars[vdev->msix->pba_bar].size) {
-        error_setg(errp, "MSI-X table (BAR %d) or PBA (BAR %d) is in a BAR "
-                   "the device does not have", vdev->msix->table_bar,
-                   vdev->msix->pba_bar);
+    /* Before any memory region is laid out around them */
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        bar_sizes[i] = vdev->bars[i].size;
+    }
+    bad = vfio_msix_placement_error(msix->entries, msix->table_bar,
+                                    msix->table_offset, msix->pba_bar,
+                                    msix->pba_offset, bar_sizes);
+    if (bad) {
+        error_setg(errp, "%s", bad);
         return false;
     }
 
-    trace_vfio_msix_early_setup(vdev->vbasedev.name, pos,
-                                vdev->msix->table_bar,
-                                vdev->msix->table_offset,
-                                vdev->msix->entries);
+    msix->noresize = vdev->msix_noresize ||
+                     !vfio_irqindex_resizable(&vdev->vbasedev,
+                                              VFIO_PCI_MSIX_IRQ_INDEX);
+    trace_vfio_msix_early_setup(vdev->vbasedev.name, pos, msix->table_bar,
+                                msix->table_offset, msix->entries,
+                                msix->noresize);
     return true;
 }
 
@@ -1013,17 +1176,30 @@ static void vfio_teardown_msi(VFIOPCIDevice *vdev)
 /*
  * Resource setup
  */
-static void vfio_mmaps_set_enabled(VFIOPCIDevice *vdev, bool enabled)
+/*
+ * The one switch for the BARs' mmaps.  The interrupt code takes them away
+ * while an INTx waits for the guest's EOI (which only the slow path sees),
+ * the config code while the host does not decode memory; they are back
+ * when no @reason holds any more.
+ */
+static void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
+                                 bool block)
 {
+    unsigned int was = vdev->fast_path_blocks;
     int i, j;
 
-    /* In D1-D3 the host faults (SIGBUS) every access through an mmap */
-    enabled = enabled && !vdev->low_power;
+    vdev->fast_path_blocks = block ? was | reason : was & ~reason;
+    if (!was == !vdev->fast_path_blocks) {
+        return;
+    }
+    trace_vfio_fast_path(vdev->vbasedev.name, !vdev->fast_path_blocks,
+                         vdev->fast_path_blocks);
 
     memory_region_transaction_begin();
     for (i = 0; i < PCI_ROM_SLOT; i++) {
         for (j = 0; j < vdev->bars[i].nr_mmaps; j++) {
-            memory_region_set_enabled(&vdev->bars[i].mmaps[j].mem, enabled);
+            memory_region_set_enabled(&vdev->bars[i].mmaps[j].mem,
+                                      !vdev->fast_path_blocks);
         }
     }
     memory_region_transaction_commit();
@@ -1056,10 +1232,10 @@ static bool vfio_bar_mmap_window(VFIOPCIDevice *vdev, VFIOBAR *bar,
 
     name = g_strdup_printf("%s BAR %d mmap[%u]", vdev->vbasedev.name,
                            bar->nr, bar->nr_mmaps);
-    m->offset = start;
     m->size = end - start;
     memory_region_init_ram_device_ptr(&m->mem, OBJECT(vdev), name, m->size,
                                       m->mmap);
+    memory_region_set_enabled(&m->mem, !vdev->fast_path_blocks);
     memory_region_add_subregion(&bar->mem, start, &m->mem);
     bar->nr_mmaps++;
     trace_vfio_bar_mmap(vdev->vbasedev.name, bar->nr, start, m->size);
@@ -1122,6 +1298,7 @@ static bool vfio_bar_register(VFIOPCIDevice *vdev, int nr, Error **errp)
     VFIOBAR *bar = &vdev->bars[nr];
     g_autofree char *name = NULL;
     uint32_t pci_bar;
+    bool ioport;
     uint8_t type;
 
     /* Skip both unimplemented BARs and the upper half of 64bit BARS. */
@@ -1136,14 +1313,14 @@ static bool vfio_bar_register(VFIOPCIDevice *vdev, int nr, Error **errp)
         return false;
     }
     pci_bar = le32_to_cpu(pci_bar);
-    bar->ioport = pci_bar & PCI_BASE_ADDRESS_SPACE_IO;
-    type = pci_bar & (bar->ioport ? ~PCI_BASE_ADDRESS_IO_MASK :
+    ioport = pci_bar & PCI_BASE_ADDRESS_SPACE_IO;
+    type = pci_bar & (ioport ? ~PCI_BASE_ADDRESS_IO_MASK :
                                     ~PCI_BASE_ADDRESS_MEM_MASK);
 
     /* A "slow" read/write mapping underlies all BARs */
     name = g_strdup_printf("%s BAR %d", vdev->vbasedev.name, nr);
     memory_region_init_io(&bar->mem, OBJECT(vdev),
-                          bar->ioport ? &vfio_bar_io_ops : &vfio_bar_ops,
+                          ioport ? &vfio_bar_io_ops : &vfio_bar_ops,
                           bar, name, bar->size);
     pci_register_bar(&vdev->pdev, nr, type, &bar->mem);
 
@@ -1215,89 +1392,86 @@ static void vfio_bars_finalize(VFIOPCIDevice *vdev)
 /*
  * General setup
  */
-static uint8_t vfio_std_cap_max_size(PCIDevice *pdev, uint8_t pos)
-{
-    uint8_t tmp, next = 0xff;
-
-    for (tmp = pdev->config[PCI_CAPABILITY_LIST]; tmp;
-         tmp = pdev->config[tmp + PCI_CAP_LIST_NEXT]) {
-        if (tmp > pos && tmp < next) {
-            next = tmp;
-        }
-    }
-
-    return next - pos;
-}
-
-static bool vfio_add_std_cap(VFIOPCIDevice *vdev, uint8_t pos, int depth,
+static bool vfio_add_std_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
                              Error **errp)
 {
     PCIDevice *pdev = &vdev->pdev;
-    uint8_t cap_id = pdev->config[pos];
-    uint8_t next = pdev->config[pos + PCI_CAP_LIST_NEXT];
-    uint8_t size;
     bool ok;
 
-    if (pos < PCI_CONFIG_HEADER_SIZE || depth > PCI_CONFIG_SPACE_SIZE / 4) {
-        error_setg(errp, "malformed capability list at 0x%x", pos);
-        return false;
-    }
-
-    /*
-     * If it becomes important to configure capabilities to their actual
-     * size, use this as the default when it's something we don't recognize.
-     * Since QEMU doesn't actually handle many of the config accesses,
-     * exact size doesn't seem worthwhile.
-     */
-    size = vfio_std_cap_max_size(pdev, pos);
-
-    /*
-     * pci_add_capability() puts each new capability at the head of the
-     * chain, so recursing to the tail first rebuilds the chain in the
-     * physical device's order.  The size is computed before recursing
-     * because the rebuild rewrites the cached next pointers.
-     */
-    if (next) {
-        if (!vfio_add_std_cap(vdev, next, depth + 1, errp)) {
-            return false;
-        }
-    } else {
-        pdev->config[PCI_CAPABILITY_LIST] = 0; /* Begin the rebuild */
-    }
-
-    switch (cap_id) {
+    switch (cap->id) {
     case PCI_CAP_ID_MSI:
-        ok = vfio_msi_setup(vdev, pos, errp);
+        ok = vfio_msi_setup(vdev, cap->pos, errp);
         break;
     case PCI_CAP_ID_MSIX:
-        ok = vfio_msix_setup(vdev, pos, errp);
+        ok = vfio_msix_setup(vdev, cap->pos, errp);
         break;
     case PCI_CAP_ID_PM:
-        vdev->pm_cap = pos;
-        ok = pci_add_capability(pdev, cap_id, pos, size, errp) >= 0;
-        break;
+        vdev->pm_cap = cap->pos;
+        /* fall through */
     default:
-        ok = pci_add_capability(pdev, cap_id, pos, size, errp) >= 0;
+        /*
+         * The rest is passed through: its size is all the room up to the
+         * next capability, which is exact enough for what QEMU emulates.
+         */
+        ok = pci_add_capability(pdev, cap->id, cap->pos, cap->size,
+                                errp) >= 0;
         break;
     }
 
     if (!ok) {
         error_prepend(errp, "failed to add PCI capability 0x%x[0x%x]@0x%x: ",
-                      cap_id, size, pos);
+                      cap->id, cap->size, cap->pos);
     }
     return ok;
 }
 
+/* What was wrong with the device's chain, and what the guest won't see. */
+static void vfio_report_cap_problems(VFIOPCIDevice *vdev)
+{
+    int i;
+
+    for (i = 0; i < vdev->caps.nr_problems; i++) {
+        const VFIOCapProblem *p = &vdev->caps.problems[i];
+        const char *why = vfio_cap_fault_str(p->fault);
+
+        if (p->fault == VFIO_CAP_BAD_POINTER || p->fault == VFIO_CAP_LOOP) {
+            warn_report(VFIO_MSG_PREFIX "capability pointer 0x%02x %s: the "
+                        "guest sees the chain up to there",
+                        vdev->vbasedev.name, p->pos, why);
+        } else {
+            warn_report(VFIO_MSG_PREFIX "capability 0x%02x at 0x%02x %s: "
+                        "hidden from the guest", vdev->vbasedev.name, p->id,
+                        p->pos, why);
+        }
+    }
+}
+
+/*
+ * The guest walks the chain we rebuild from the parsed one, never the
+ * device's own pointers: they are emulated, so a capability we hide is
+ * gone and a device whose chain loops cannot make the guest loop.
+ */
 static bool vfio_add_capabilities(VFIOPCIDevice *vdev, Error **errp)
 {
     PCIDevice *pdev = &vdev->pdev;
+    int i;
 
-    if (!(pdev->config[PCI_STATUS] & PCI_STATUS_CAP_LIST) ||
-        !pdev->config[PCI_CAPABILITY_LIST]) {
-        return true; /* Nothing to add */
+    vfio_report_cap_problems(vdev);
+    pdev->config[PCI_CAPABILITY_LIST] = 0;
+    pdev->config[PCI_STATUS] &= ~PCI_STATUS_CAP_LIST;
+    vfio_emulate_config_range(vdev, PCI_CAPABILITY_LIST, 1);
+    vdev->emulated_config_bits[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+
+    /* pci_add_capability() puts each at the head: add them last first */
+    for (i = vdev->caps.nr_caps - 1; i >= 0; i--) {
+        const VFIOCap *cap = &vdev->caps.caps[i];
+
+        if (!vfio_add_std_cap(vdev, cap, errp)) {
+            return false;
+        }
+        vfio_emulate_config_range(vdev, cap->pos, PCI_CAP_FLAGS);
     }
-
-    return vfio_add_std_cap(vdev, pdev->config[PCI_CAPABILITY_LIST], 0, errp);
+    return true;
 }
 
 /* Reads the ROM until it ends; a ROM shorter than its BAR is normal. */
@@ -1419,6 +1593,7 @@ static bool vfio_read_config_space(VFIOPCIDevice *vdev, Error **errp)
      */
     memset(&pdev->config[PCI_BASE_ADDRESS_0], 0, 24);
     memset(&pdev->config[PCI_ROM_ADDRESS], 0, 4);
+    vfio_std_caps_parse(pdev->config, &vdev->caps);
     vfio_emulate_config_range(vdev, PCI_BASE_ADDRESS_0, 24);
     vfio_emulate_config_range(vdev, PCI_ROM_ADDRESS, 4);
 
@@ -1574,10 +1749,12 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     }
 
     if (!vdev->vbasedev.reset_works) {
-        warn_report(VFIO_MSG_PREFIX "the device has no reset mechanism: it "
-                    "keeps its state across guest resets",
+        warn_report(VFIO_MSG_PREFIX "the device has no reset mechanism: "
+                    "across guest resets it is only stopped (I/O, memory "
+                    "and bus master off) and keeps its other state",
                     vdev->vbasedev.name);
     }
+    vfio_decode_update(vdev);
     return;
 
 teardown_irqs_exit:
@@ -1601,21 +1778,45 @@ static void vfio_exitfn(PCIDevice *pdev)
     vfio_detach_device(vdev);
 }
 
+/*
+ * The kernel's reset saves and restores the command register, and a
+ * device without a working reset keeps what the guest left: so stop the
+ * device through the host first.  Nothing then DMAs or interrupts into
+ * the rebooting guest, and the host agrees with QEMU's view, all off.
+ */
+static void vfio_pci_quiesce(VFIOPCIDevice *vdev)
+{
+    uint32_t cmd = 0, pmcsr = 0;
+
+    vfio_fast_path_block(vdev, VFIO_FAST_PATH_DECODE, true);
+    vfio_disable_interrupts(vdev);
+
+    if (vdev->pm_cap &&
+        vfio_host_config_read(vdev, vdev->pm_cap + PCI_PM_CTRL, 2, &pmcsr) &&
+        (pmcsr & PCI_PM_CTRL_STATE_MASK)) {
+        vfio_host_config_write(vdev, vdev->pm_cap + PCI_PM_CTRL,
+                               pmcsr & ~PCI_PM_CTRL_STATE_MASK, 2);
+    }
+    if (vfio_host_config_read(vdev, PCI_COMMAND, 2, &cmd)) {
+        cmd &= ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+                 PCI_COMMAND_INTX_DISABLE);
+        vfio_host_config_write(vdev, PCI_COMMAND, cmd, 2);
+    }
+}
+
 static void vfio_pci_reset(DeviceState *dev)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(dev);
 
     trace_vfio_pci_reset(vdev->vbasedev.name);
-    vfio_disable_interrupts(vdev);
+    vfio_pci_quiesce(vdev);
 
     if (vdev->vbasedev.reset_works &&
         ioctl(vdev->vbasedev.fd, VFIO_DEVICE_RESET)) {
         error_report(VFIO_MSG_PREFIX "failed to reset the device: %m",
                      vdev->vbasedev.name);
     }
-    if (vdev->pm_cap) {
-        vfio_pm_update(vdev);   /* a reset goes back to D0 */
-    }
+    vfio_decode_update(vdev);
 
     if (vdev->pdev.config[PCI_INTERRUPT_PIN]) {
         vfio_intx_reenable(vdev);
@@ -1650,6 +1851,8 @@ static Property vfio_pci_properties[] = {
     DEFINE_PROP_BOOL("x-no-kvm-intx", VFIOPCIDevice, no_kvm_intx, false),
     DEFINE_PROP_BOOL("x-no-kvm-msi", VFIOPCIDevice, no_kvm_msi, false),
     DEFINE_PROP_BOOL("x-no-kvm-msix", VFIOPCIDevice, no_kvm_msix, false),
+    /* Grow MSI-X by disable and re-enable even where the kernel can resize */
+    DEFINE_PROP_BOOL("x-msix-noresize", VFIOPCIDevice, msix_noresize, false),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -17,6 +17,7 @@
 
 #include "hw/pci/pci.h"
 #include "hw/vfio/vfio-common.h"
+#include "pci-caps.h"
 #include "qemu/event_notifier.h"
 #include "qemu/timer.h"
 #include "qom/object.h"
@@ -28,7 +29,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(VFIOPCIDevice, VFIO_PCI)
 typedef struct VFIOMmap {
     MemoryRegion mem;
     void *mmap;
-    hwaddr offset;                /* within the BAR */
     size_t size;
 } VFIOMmap;
 
@@ -41,7 +41,6 @@ typedef struct VFIOBAR {
     uint64_t size;
     uint32_t flags;               /* VFIO region flags (rd/wr/mmap) */
     uint8_t nr;
-    bool ioport;
     MemoryRegion mem;             /* slow path: pread/pwrite on the fd */
     VFIOMmap mmaps[VFIO_BAR_MAX_MMAPS];
     unsigned int nr_mmaps;
@@ -78,7 +77,26 @@ typedef struct VFIOMSIXInfo {
     uint32_t table_offset;        /* within table_bar */
     uint8_t pba_bar;
     uint32_t pba_offset;          /* within pba_bar */
+    bool noresize;                /* growing means disable and re-enable */
 } VFIOMSIXInfo;
+
+/* Why the BARs' mmaps are off (VFIOPCIDevice.fast_path_blocks) */
+#define VFIO_FAST_PATH_INTX     BIT(0)  /* INTx pending, EOI on an access */
+#define VFIO_FAST_PATH_DECODE   BIT(1)  /* the host does not decode memory */
+
+/* What a guest can make the host refuse again and again: reported once */
+typedef enum VFIOReportCause {
+    VFIO_REPORT_MSI_ENABLE,
+    VFIO_REPORT_MSI_PARTIAL,
+    VFIO_REPORT_MSIX_ENABLE,
+    VFIO_REPORT_MSIX_VECTOR,
+    VFIO_REPORT_MSI_AND_MSIX,
+    VFIO_REPORT_EVENTFD,
+    VFIO_REPORT_INTX_ENABLE,
+    VFIO_REPORT_KVM_INTX,
+    VFIO_REPORT_CONFIG_ACCESS,
+    VFIO_REPORT_BAR_ACCESS,
+} VFIOReportCause;
 
 struct VFIOPCIDevice {
     PCIDevice pdev;
@@ -90,6 +108,7 @@ struct VFIOPCIDevice {
     off_t rom_offset;
     uint64_t rom_size;
     uint8_t emulated_config_bits[PCI_CONFIG_SPACE_SIZE];
+    VFIOCapChain caps;            /* the device's chain, parsed once */
     uint8_t msi_cap_size;
     VFIOMSIVector *msi_vectors;
     VFIOMSIXInfo *msix;
@@ -98,12 +117,15 @@ struct VFIOPCIDevice {
     VFIOBAR bars[PCI_ROM_SLOT];
     uint8_t pm_cap;               /* power management capability, or 0 */
     bool low_power;               /* the guest put the device in D1-D3 */
+    unsigned int fast_path_blocks; /* VFIO_FAST_PATH_*; mmaps on when 0 */
+    uint32_t reported;            /* BIT(VFIOReportCause) once reported */
     int32_t bootindex;
     /* properties */
     bool no_mmap;
     bool no_kvm_intx;
     bool no_kvm_msi;
     bool no_kvm_msix;
+    bool msix_noresize;
     uint32_t intx_mmap_timeout_ms;
 };
 
