@@ -4,7 +4,7 @@
 # usage: tests/rig/run.sh GUEST_SCRIPT [OUTDIR]
 #
 # Boots the rig (a Linux guest under TCG with an emulated intel-iommu and
-# edu, e1000e and nvme devices at 00:02.0, 00:03.0, 00:04.0) and runs
+# edu, e1000e, nvme and nec-usb-xhci devices at 00:02.0 to 00:05.0) and runs
 # GUEST_SCRIPT in it as /out/guest.sh under busybox sh, before any chroot.
 # run.sh puts two lines in front of the script:
 #     REPO='/path/of/this/clone'; BUILD='/path/of/build'; export REPO BUILD
@@ -60,6 +60,7 @@ boot() {
         -netdev user,id=n0,restrict=on -device e1000e,netdev=n0,addr=03.0 \
         -drive file="$RIG/nvme.img",if=none,id=nvm,format=raw \
         -device nvme,serial=deadbeef,drive=nvm,addr=04.0 \
+        -device nec-usb-xhci,addr=05.0,msi=on,msix=on \
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
         -virtfs local,path="$OUT",mount_tag=out,security_model=none \
         -kernel "$kernel" -initrd "$RIG/initrd.gz" \
