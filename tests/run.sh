@@ -45,8 +45,22 @@ docs_test() {
     fi
 }
 
+# What builds without a QEMU tree (meson.build): the capability parser's
+# unit test, and the bench programs, which must at least compile.
+unit_tests() {
+    m=$BUILD/meson
+    if { [ -f "$m/build.ninja" ] || meson setup "$m" "$REPO"; } > "$m.log" 2>&1 &&
+       meson compile -C "$m" >> "$m.log" 2>&1; then
+        "$m/test-vfio-pci-caps" --tap
+    else
+        sed 's/^/# /' "$m.log"
+        echo "not ok 1 - meson.build: setup or compile failed"
+    fi
+}
+
 host_tests() {
     docs_test > "$RESULTS/host-docs.tap"
+    unit_tests > "$RESULTS/host-unit-caps.tap" 2>&1
     sh "$REPO/tests/bind-vfio-test.sh" > "$RESULTS/host-bind-vfio.tap" 2>&1 || true
     for t in $QTESTS; do
         (cd "$QEMU_BUILD" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \

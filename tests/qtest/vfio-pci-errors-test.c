@@ -299,6 +299,69 @@ static void test_memlock_device_add(void)
     qtest_quit(qts);
 }
 
+/*
+ * RAM hot-plugged after realize that the container cannot pin: the guest
+ * must not run on with a device that cannot reach part of its RAM.  The
+ * VM stops, the message names the device, the range and the fix, and
+ * QEMU keeps answering.
+ */
+static void test_memlock_hotplug(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
+    g_autofree char *log = g_strdup_printf("%s/vfio-hotplug-ram-%d.log",
+                                           g_get_tmp_dir(), getpid());
+    g_autofree char *wrapped = NULL;
+    g_autofree char *args = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *needle = NULL;
+    struct rlimit old, rl;
+    QTestState *qts;
+    QDict *resp;
+    const char *p;
+
+    if (!host || !have_setpriv()) {
+        return;
+    }
+    /* Room for the 128 MiB at startup, not for 128 MiB more */
+    getrlimit(RLIMIT_MEMLOCK, &old);
+    rl.rlim_cur = rl.rlim_max = 192 * 1024 * 1024;
+    g_assert_cmpint(setrlimit(RLIMIT_MEMLOCK, &rl), ==, 0);
+    wrapped = g_strdup_printf("%s %s", NO_IPC_LOCK, qemu);
+    g_setenv("QTEST_QEMU_BINARY", wrapped, true);
+    args = g_strdup_printf("-M pc -nodefaults -m 128M,slots=2,maxmem=1G "
+                           "-device vfio-pci,host=%s", host);
+    qts = qtest_init_stderr(args, log);
+    g_setenv("QTEST_QEMU_BINARY", qemu, true);
+    setrlimit(RLIMIT_MEMLOCK, &old);
+
+    qtest_qmp_assert_success(qts, "{'execute': 'object-add', 'arguments': "
+                             "{'qom-type': 'memory-backend-ram', "
+                             "'id': 'mem1', 'size': 134217728}}");
+    qtest_qmp_device_add(qts, "pc-dimm", "dimm1", "{'memdev': 'mem1'}");
+    qtest_qmp_eventwait(qts, "STOP");
+    resp = qtest_qmp(qts, "{'execute': 'query-status'}");
+    g_assert_cmpstr(qdict_get_str(qdict_get_qdict(resp, "return"), "status"),
+                    ==, "internal-error");
+    qobject_unref(resp);
+    qtest_quit(qts);
+
+    g_assert_true(g_file_get_contents(log, &err, NULL, NULL));
+    g_test_message("qemu said: %s", err);
+    unlink(log);
+    needle = g_strdup_printf("vfio %s: failed to map guest RAM", host);
+    assert_says(err, needle);
+    assert_says(err, "RLIMIT_MEMLOCK is 196608 KiB");
+    assert_says(err, "ulimit -l");
+    assert_says(err, "The VM is stopped");
+
+    /* The amount needed covers the 128 MiB at startup and the new 128 */
+    p = strstr(err, "the guest needs ");
+    g_assert_nonnull(p);
+    g_assert_cmpuint(g_ascii_strtoull(p + strlen("the guest needs "), NULL,
+                                      10), >=, 256 * 1024);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -322,5 +385,7 @@ int main(int argc, char **argv)
                    test_memlock_startup);
     qtest_add_func("/vfio-pci/rig/errors/memlock-device-add",
                    test_memlock_device_add);
+    qtest_add_func("/vfio-pci/rig/errors/memlock-hotplug",
+                   test_memlock_hotplug);
     return g_test_run();
 }

@@ -13,10 +13,8 @@
 #include "hw/pci/pci_regs.h"
 #include "vfio-pci-util.h"
 
-#define MSI_ADDR    0x200000ULL       /* guest RAM the interrupts land in */
 #define DMA_SRC     0x300000ULL
 #define DMA_DST     0x400000ULL
-#define WAIT_US     (10 * G_USEC_PER_SEC)
 
 /* edu registers (docs/specs/edu.txt) */
 #define EDU_ID          0x00
@@ -28,23 +26,6 @@
 #define EDU_DMA_COUNT   0x90
 #define EDU_DMA_CMD     0x98
 #define EDU_DMA_BUF     0x40000
-
-/*
- * Helpers
- */
-/* Polls a guest RAM word until it reads @want; false after WAIT_US. */
-static bool wait_for_ram(QTestState *qts, uint64_t addr, uint32_t want)
-{
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (qtest_readl(qts, addr) != want) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        g_usleep(200);
-    }
-    return true;
-}
 
 /*
  * Tests that need no device
@@ -535,42 +516,10 @@ static void test_edu_intx_mmap_restored(void)
 #define NVME_BUF_ADDR   0x502000ULL
 #define NVME_MSG_DATA   0xbeef
 
-typedef struct MsixInfo {
-    QPCIBar table_bar, pba_bar;
-    uint32_t table_off, pba_off;
-    uint16_t entries;
-} MsixInfo;
-
-static void msix_info(Assigned *a, MsixInfo *m)
-{
-    uint8_t cap = qpci_find_capability(a->dev, PCI_CAP_ID_MSIX, 0);
-    uint32_t table, pba;
-
-    g_assert_cmphex(cap, !=, 0);
-    m->entries = (qpci_config_readw(a->dev, cap + PCI_MSIX_FLAGS) &
-                  PCI_MSIX_FLAGS_QSIZE) + 1;
-    table = qpci_config_readl(a->dev, cap + PCI_MSIX_TABLE);
-    pba = qpci_config_readl(a->dev, cap + PCI_MSIX_PBA);
-    m->table_off = table & ~PCI_MSIX_FLAGS_BIRMASK;
-    m->pba_off = pba & ~PCI_MSIX_FLAGS_BIRMASK;
-    /* Both live in BAR0 on nvme; other devices map their own BAR. */
-    g_assert_cmpint(table & PCI_MSIX_FLAGS_BIRMASK, ==, 0);
-    g_assert_cmpint(pba & PCI_MSIX_FLAGS_BIRMASK, ==, 0);
-    m->table_bar = a->bar0;
-    m->pba_bar = a->bar0;
-}
-
 static void msix_set_entry(Assigned *a, MsixInfo *m, int nr, uint32_t data,
                            bool masked)
 {
-    uint64_t e = m->table_off + nr * PCI_MSIX_ENTRY_SIZE;
-
-    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_LOWER_ADDR,
-                   MSI_ADDR);
-    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_UPPER_ADDR, 0);
-    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_DATA, data);
-    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_VECTOR_CTRL,
-                   masked);
+    msix_set_entry_at(a, m, nr, MSI_ADDR, data, masked);
 }
 
 static void nvme_wait_ready(Assigned *a, uint32_t rdy)

@@ -19,6 +19,8 @@
 
 #define SLOT        4
 #define DEVFN       QPCI_DEVFN(SLOT, 0)
+#define MSI_ADDR    0x200000ULL       /* guest RAM the interrupts land in */
+#define WAIT_US     (10 * G_USEC_PER_SEC)
 
 typedef struct Assigned {
     QTestState *qts;
@@ -27,6 +29,20 @@ typedef struct Assigned {
     QPCIBar bar0;
     const char *host;
 } Assigned;
+
+/* Polls a guest RAM word until it reads @want; false after WAIT_US. */
+static inline bool wait_for_ram(QTestState *qts, uint64_t addr, uint32_t want)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (qtest_readl(qts, addr) != want) {
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        g_usleep(200);
+    }
+    return true;
+}
 
 /* The host address the rig put in @var; a test failure if it did not. */
 static inline const char *rig_device(const char *var)
@@ -200,19 +216,31 @@ static inline void expect_device_add_error(QTestState *qts, const char *host,
     qobject_unref(resp);
 }
 
-/* qtest_init(), with QEMU's stderr in the file @log instead of ours. */
-static inline QTestState *qtest_init_stderr(const char *args, const char *log)
+/* Points our stderr (and so a QEMU we start) at @log; returns the old. */
+static inline int stderr_redirect(const char *log)
 {
     int saved = dup(STDERR_FILENO);
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    QTestState *qts;
 
     g_assert_cmpint(fd, >=, 0);
     g_assert_cmpint(dup2(fd, STDERR_FILENO), ==, STDERR_FILENO);
     close(fd);
-    qts = qtest_init(args);
+    return saved;
+}
+
+static inline void stderr_restore(int saved)
+{
     dup2(saved, STDERR_FILENO);
     close(saved);
+}
+
+/* qtest_init(), with QEMU's stderr in the file @log instead of ours. */
+static inline QTestState *qtest_init_stderr(const char *args, const char *log)
+{
+    int saved = stderr_redirect(log);
+    QTestState *qts = qtest_init(args);
+
+    stderr_restore(saved);
     return qts;
 }
 
@@ -257,6 +285,77 @@ static inline void assert_qemu_alive(QTestState *qts)
     g_assert_nonnull(resp);
     g_assert_true(qdict_haskey(resp, "return"));
     qobject_unref(resp);
+}
+
+/*
+ * MSI-X of a device whose table and PBA live in BAR0 (nvme, qemu-xhci),
+ * which the test has mapped at a->bar0.
+ */
+typedef struct MsixInfo {
+    QPCIBar table_bar, pba_bar;
+    uint32_t table_off, pba_off;
+    uint16_t entries;
+} MsixInfo;
+
+static inline void msix_info(Assigned *a, MsixInfo *m)
+{
+    uint8_t cap = qpci_find_capability(a->dev, PCI_CAP_ID_MSIX, 0);
+    uint32_t table, pba;
+
+    g_assert_cmphex(cap, !=, 0);
+    m->entries = (qpci_config_readw(a->dev, cap + PCI_MSIX_FLAGS) &
+                  PCI_MSIX_FLAGS_QSIZE) + 1;
+    table = qpci_config_readl(a->dev, cap + PCI_MSIX_TABLE);
+    pba = qpci_config_readl(a->dev, cap + PCI_MSIX_PBA);
+    m->table_off = table & ~PCI_MSIX_FLAGS_BIRMASK;
+    m->pba_off = pba & ~PCI_MSIX_FLAGS_BIRMASK;
+    g_assert_cmpint(table & PCI_MSIX_FLAGS_BIRMASK, ==, 0);
+    g_assert_cmpint(pba & PCI_MSIX_FLAGS_BIRMASK, ==, 0);
+    m->table_bar = a->bar0;
+    m->pba_bar = a->bar0;
+}
+
+static inline void msix_set_entry_at(Assigned *a, MsixInfo *m, int nr,
+                                     uint64_t addr, uint32_t data,
+                                     bool masked)
+{
+    uint64_t e = m->table_off + nr * PCI_MSIX_ENTRY_SIZE;
+
+    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_LOWER_ADDR, addr);
+    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_UPPER_ADDR,
+                   addr >> 32);
+    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_DATA, data);
+    qpci_io_writel(a->dev, m->table_bar, e + PCI_MSIX_ENTRY_VECTOR_CTRL,
+                   masked);
+}
+
+/* assign_args(), with QEMU's stderr in the file @log instead of ours. */
+static inline bool assign_logged(Assigned *a, const char *machine,
+                                 const char *var, const char *props,
+                                 const char *args, const char *log)
+{
+    int saved = stderr_redirect(log);
+    bool ok = assign_args(a, machine, var, props, args);
+
+    stderr_restore(saved);
+    return ok;
+}
+
+/* The lines of @log that contain @what; the first one is shown. */
+static inline int count_log_lines(const char *log, const char *what)
+{
+    g_auto(GStrv) lines = read_lines(log);
+    int i, n = 0;
+
+    for (i = 0; lines[i]; i++) {
+        if (strstr(lines[i], what)) {
+            if (!n) {
+                g_test_message("logged: %s", lines[i]);
+            }
+            n++;
+        }
+    }
+    return n;
 }
 
 #endif /* VFIO_PCI_UTIL_H */
