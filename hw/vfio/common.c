@@ -453,6 +453,39 @@ static bool vfio_join_container(VFIOGroup *group, VFIOContainer *container)
     return true;
 }
 
+/* A new container with its IOMMU model chosen, not yet set (no group). */
+static VFIOContainer *vfio_container_alloc(Error **errp)
+{
+    VFIOContainer *container;
+    int fd = vfio_open_container(errp);
+    int type;
+
+    if (fd < 0) {
+        return NULL;
+    }
+    type = vfio_pick_iommu_type(fd, errp);
+    if (type < 0) {
+        close(fd);
+        return NULL;
+    }
+
+    container = g_new0(VFIOContainer, 1);
+    container->fd = fd;
+    container->iommu_type = type;
+    container->mappings = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+                                                g_free, g_free);
+    QLIST_INIT(&container->group_list);
+    return container;
+}
+
+static void vfio_container_free(VFIOContainer *container)
+{
+    trace_vfio_container_free(container->fd);
+    close(container->fd);
+    g_hash_table_destroy(container->mappings);
+    g_free(container);
+}
+
 static bool vfio_connect_container(VFIOGroup *group, Error **errp)
 {
     VFIOContainer *container;
@@ -475,21 +508,12 @@ static bool vfio_connect_container(VFIOGroup *group, Error **errp)
         return false;
     }
 
-    fd = vfio_open_container(errp);
-    if (fd < 0) {
+    container = vfio_container_alloc(errp);
+    if (!container) {
         ram_block_discard_disable(false);
         return false;
     }
-
-    container = g_new0(VFIOContainer, 1);
-    container->fd = fd;
-    container->mappings = g_hash_table_new_full(g_int64_hash, g_int64_equal,
-                                                g_free, g_free);
-    QLIST_INIT(&container->group_list);
-    container->iommu_type = vfio_pick_iommu_type(fd, errp);
-    if (container->iommu_type < 0) {
-        goto free_container_exit;
-    }
+    fd = container->fd;
 
     if (!vfio_join_container(group, container)) {
         error_setg_errno(errp, errno, "failed to set group %d's container",
@@ -520,9 +544,7 @@ leave_container_exit:
     group->container = NULL;
     ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER, &fd);
 free_container_exit:
-    close(fd);
-    g_hash_table_destroy(container->mappings);
-    g_free(container);
+    vfio_container_free(container);
     ram_block_discard_disable(false);
     return false;
 }
@@ -546,10 +568,7 @@ static void vfio_disconnect_container(VFIOGroup *group)
 
     if (QLIST_EMPTY(&container->group_list)) {
         QLIST_REMOVE(container, next);
-        trace_vfio_container_free(container->fd);
-        close(container->fd);
-        g_hash_table_destroy(container->mappings);
-        g_free(container);
+        vfio_container_free(container);
         ram_block_discard_disable(false);
     }
 }

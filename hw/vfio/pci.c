@@ -511,7 +511,8 @@ static void vfio_msix_add_vector(VFIOPCIDevice *vdev, int nr)
         vdev->nr_vectors = MAX(vdev->nr_vectors, nr + 1);
     } else if (vfio_first_report(vdev, VFIO_REPORT_MSIX_VECTOR)) {
         error_report(VFIO_MSG_PREFIX "failed to set MSI-X vector %d: %s",
-                     vdev->vbasedev.name, nr, strerror(ret < 0 ? -ret : ENOSPC));
+                     vdev->vbasedev.name, nr,
+                     strerror(ret < 0 ? -ret : ENOSPC));
     }
 }
 
