@@ -309,8 +309,7 @@ static void test_memlock_hotplug(void)
 {
     const char *host = rig_device("VFIO_EDU");
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *log = g_strdup_printf("%s/vfio-hotplug-ram-%d.log",
-                                           g_get_tmp_dir(), getpid());
+    g_autofree char *log = test_log_path("hotplug-ram");
     g_autofree char *wrapped = NULL;
     g_autofree char *args = NULL;
     g_autofree char *err = NULL;

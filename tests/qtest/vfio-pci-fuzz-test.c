@@ -139,13 +139,6 @@ static uint64_t bar_read(QPCIDevice *dev, QPCIBar bar, uint64_t off, int size)
     }
 }
 
-/* A log name of our own in the temporary directory. */
-static char *fuzz_log(const char *what)
-{
-    return g_strdup_printf("%s/vfio-fuzz-%s-%d.log", g_get_tmp_dir(), what,
-                           getpid());
-}
-
 /*
  * Whatever the guest did, QEMU said each thing at most once: what a guest
  * can cause again and again is reported once per cause, and the host is
@@ -180,7 +173,7 @@ static void assert_no_flood(const char *log)
  */
 static void fuzz_config(const char *var)
 {
-    g_autofree char *log = fuzz_log("config");
+    g_autofree char *log = test_log_path("fuzz-config");
     g_autoptr(GRand) r = NULL;
     uint8_t before[HOST_BARS_LEN];
     Assigned a;
@@ -504,7 +497,7 @@ static void test_e1000e_ioport_sizes(void)
  */
 static void fuzz_config_and_bars(const char *var)
 {
-    g_autofree char *log = fuzz_log("mixed");
+    g_autofree char *log = test_log_path("fuzz-mixed");
     g_autoptr(GRand) r = NULL;
     uint8_t before[HOST_BARS_LEN];
     uint32_t regs[PCI_STD_NUM_BARS];

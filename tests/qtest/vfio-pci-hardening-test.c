@@ -109,23 +109,6 @@ static int count_until(const char *log, const char *event, const char *what,
     return n;
 }
 
-/* Enables MSI with 2^@log2 vectors, vector n writing MSI_DATA | n. */
-static void msi_program(Assigned *a, int log2)
-{
-    uint8_t cap = qpci_find_capability(a->dev, PCI_CAP_ID_MSI, 0);
-    uint16_t flags;
-
-    g_assert_cmphex(cap, !=, 0);
-    flags = qpci_config_readw(a->dev, cap + PCI_MSI_FLAGS);
-    g_assert_true(flags & PCI_MSI_FLAGS_64BIT);
-    qpci_config_writel(a->dev, cap + PCI_MSI_ADDRESS_LO, MSI_ADDR);
-    qpci_config_writel(a->dev, cap + PCI_MSI_ADDRESS_HI, 0);
-    qpci_config_writew(a->dev, cap + PCI_MSI_DATA_64, MSI_DATA);
-    flags = (flags & ~PCI_MSI_FLAGS_QSIZE) | (log2 << 4);
-    qpci_config_writew(a->dev, cap + PCI_MSI_FLAGS,
-                       flags | PCI_MSI_FLAGS_ENABLE);
-}
-
 /* The log2 of the MSI vectors the guest sees enabled. */
 static int msi_qsize(Assigned *a)
 {
@@ -150,17 +133,17 @@ static void test_xhci_msi_qsize(void)
     }
     fd = qemu_device_fd(qemu_pid());
 
-    msi_program(&a, 4);
+    msi_program(a.dev, MSI_DATA, 4);
     g_assert_cmpint(msi_qsize(&a), ==, 4);
     g_assert_true(fire_and_see(&a, fd, VFIO_PCI_MSI_IRQ_INDEX, 15, MSI_ADDR,
                                MSI_DATA | 15));
 
-    msi_program(&a, 0);
+    msi_program(a.dev, MSI_DATA, 0);
     fire_and_see_nothing(&a, fd, VFIO_PCI_MSI_IRQ_INDEX, 15, MSI_ADDR);
     g_assert_true(fire_and_see(&a, fd, VFIO_PCI_MSI_IRQ_INDEX, 0, MSI_ADDR,
                                MSI_DATA));
 
-    msi_program(&a, 3);
+    msi_program(a.dev, MSI_DATA, 3);
     g_assert_cmpint(msi_qsize(&a), ==, 3);
     fire_and_see_nothing(&a, fd, VFIO_PCI_MSI_IRQ_INDEX, 8, MSI_ADDR);
     g_assert_true(fire_and_see(&a, fd, VFIO_PCI_MSI_IRQ_INDEX, 7, MSI_ADDR,
@@ -175,8 +158,7 @@ static void test_xhci_msi_qsize(void)
  */
 static void test_xhci_msi_and_msix(void)
 {
-    g_autofree char *log = g_strdup_printf("%s/vfio-both-%d.log",
-                                           g_get_tmp_dir(), getpid());
+    g_autofree char *log = test_log_path("both");
     g_autofree char *args = g_strdup_printf("-d guest_errors -D %s", log);
     MsixInfo m;
     Assigned a;
@@ -190,7 +172,7 @@ static void test_xhci_msi_and_msix(void)
     msix_info(&a, &m);
     msix_set_entry_at(&a, &m, 0, MSIX_ADDR, MSIX_DATA, false);
 
-    msi_program(&a, 4);
+    msi_program(a.dev, MSI_DATA, 4);
     irq_cap_set_enabled(a.dev, PCI_CAP_ID_MSIX, true);
     g_assert_true(fire_and_see(&a, fd, VFIO_PCI_MSIX_IRQ_INDEX, 0, MSIX_ADDR,
                                MSIX_DATA));
@@ -224,12 +206,12 @@ static void test_xhci_msi_and_msix(void)
  * the kernel can add vectors to a running MSI-X (dynamic MSI-X) that is
  * one ioctl a vector, nothing is disabled and no interrupt is invented;
  * with x-msix-noresize=on MSI-X is disabled and re-enabled for each new
- * vector.  Either way every vector then delivers its own message.
+ * vector.  Either way vector 0 delivers between any two additions, and
+ * every vector then delivers its own message.
  */
 static void msix_bring_up(bool noresize)
 {
-    g_autofree char *log = g_strdup_printf("%s/vfio-grow-%d.log",
-                                           g_get_tmp_dir(), getpid());
+    g_autofree char *log = test_log_path("grow");
     g_autofree char *props = g_strdup_printf(
         "x-msix-noresize=%s -trace enable=vfio_set_irq_fds "
         "-trace enable=vfio_disable_irqindex "
@@ -256,10 +238,13 @@ static void msix_bring_up(bool noresize)
     for (i = 0; i < m.entries; i++) {
         qpci_io_writel(a.dev, m.table_bar, m.table_off +
                        i * PCI_MSIX_ENTRY_SIZE + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+        /* Vector 0 delivers between any two additions */
+        g_assert_true(fire_and_see(&a, fd, VFIO_PCI_MSIX_IRQ_INDEX, 0,
+                                   MSIX_ADDR, MSIX_DATA));
     }
     qpci_config_writeb(a.dev, PCI_INTERRUPT_LINE, 0x77);     /* marker */
     g_usleep(QUIET_US);
-    for (i = 0; !noresize && i < m.entries; i++) {
+    for (i = 1; !noresize && i < m.entries; i++) {
         g_assert_cmphex(qtest_readl(a.qts, MSIX_ADDR + 4 * i), ==, 0);
     }
     for (i = 0; i < m.entries; i++) {
@@ -316,7 +301,7 @@ static int irqs_on(Assigned *a)
     MsixInfo m;
 
     if (!qpci_find_capability(a->dev, PCI_CAP_ID_MSIX, 0)) {
-        msi_program(a, 0);
+        msi_program(a->dev, MSI_DATA, 0);
         return VFIO_PCI_MSI_IRQ_INDEX;
     }
     msix_info(a, &m);
@@ -408,8 +393,7 @@ static void assert_mmaps_off_first(const char *log, const char *marker,
  */
 static void test_e1000e_decode_off(void)
 {
-    g_autofree char *log = g_strdup_printf("%s/vfio-decode-%d.log",
-                                           g_get_tmp_dir(), getpid());
+    g_autofree char *log = test_log_path("decode");
     g_autofree char *args = g_strdup_printf(
         "-trace enable=vfio_fast_path -trace enable=vfio_host_config_write "
         "-D %s", log);
@@ -457,8 +441,7 @@ static void test_e1000e_decode_off(void)
  */
 static void test_type1v2(void)
 {
-    g_autofree char *log = g_strdup_printf("%s/vfio-type1-%d.log",
-                                           g_get_tmp_dir(), getpid());
+    g_autofree char *log = test_log_path("type1");
     g_autofree char *args = g_strdup_printf(
         "-trace enable=vfio_container_new -D %s", log);
     Assigned a;

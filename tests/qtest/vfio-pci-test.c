@@ -241,16 +241,7 @@ static void test_config_space(gconstpointer var)
 
 static void edu_msi_enable(Assigned *a)
 {
-    uint8_t cap = qpci_find_capability(a->dev, PCI_CAP_ID_MSI, 0);
-    uint16_t flags;
-
-    g_assert_cmphex(cap, !=, 0);
-    flags = qpci_config_readw(a->dev, cap + PCI_MSI_FLAGS);
-    g_assert_true(flags & PCI_MSI_FLAGS_64BIT);
-    qpci_config_writel(a->dev, cap + PCI_MSI_ADDRESS_LO, MSI_ADDR);
-    qpci_config_writel(a->dev, cap + PCI_MSI_ADDRESS_HI, 0);
-    qpci_config_writew(a->dev, cap + PCI_MSI_DATA_64, 0x4321);
-    irq_cap_set_enabled(a->dev, PCI_CAP_ID_MSI, true);
+    msi_program(a->dev, 0x4321, 0);
 }
 
 static void test_edu_msi(void)

@@ -262,6 +262,32 @@ static inline void irq_cap_set_enabled(QPCIDevice *dev, uint8_t cap_id,
                        on ? flags | bit : flags & ~bit);
 }
 
+/*
+ * Enables MSI with 2^@log2 vectors at MSI_ADDR, vector n writing
+ * @data | n; the device must have 64-bit MSI.
+ */
+static inline void msi_program(QPCIDevice *dev, uint16_t data, int log2)
+{
+    uint8_t cap = qpci_find_capability(dev, PCI_CAP_ID_MSI, 0);
+    uint16_t flags;
+
+    g_assert_cmphex(cap, !=, 0);
+    flags = qpci_config_readw(dev, cap + PCI_MSI_FLAGS);
+    g_assert_true(flags & PCI_MSI_FLAGS_64BIT);
+    qpci_config_writel(dev, cap + PCI_MSI_ADDRESS_LO, MSI_ADDR);
+    qpci_config_writel(dev, cap + PCI_MSI_ADDRESS_HI, 0);
+    qpci_config_writew(dev, cap + PCI_MSI_DATA_64, data);
+    flags = (flags & ~PCI_MSI_FLAGS_QSIZE) | (log2 << 4);
+    qpci_config_writew(dev, cap + PCI_MSI_FLAGS, flags | PCI_MSI_FLAGS_ENABLE);
+}
+
+/* A file for QEMU's log or trace, named after @what and this test. */
+static inline char *test_log_path(const char *what)
+{
+    return g_strdup_printf("%s/vfio-%s-%d.log", g_get_tmp_dir(), what,
+                           getpid());
+}
+
 /* QEMU wrote nothing but warnings to the stderr log @log. */
 static inline void assert_only_warnings(const char *log)
 {
