@@ -142,6 +142,8 @@ access_cases() {
         $(vfio "$VFIO_EDU" 04)
     bench "$q" msix msix slot=4 count="$COUNT" -- "$b" -M pc $QTEST \
         $(vfio "$VFIO_NVME" 04)
+    bench "$q" msix-bringup msix-bringup slot=4 -- "$b" -M pc $QTEST \
+        $(vfio "$VFIO_NVME" 04)
     bench "$q" intx intx slot=4 count="$COUNT" -- "$b" -M q35 $QTEST \
         $(vfio "$VFIO_EDU" 04)
     }

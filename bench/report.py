@@ -249,6 +249,9 @@ def rows(sizes, sections):
             raw=("msi", "msi_per_s"), goal=("peer", 1.0)),
         Row("nvme MSI-X round trips (qtest)", "msix", "msix_per_s", "/s",
             False, goal=("peer", 1.0)),
+        Row("nvme MSI-X bring-up, 65 vectors unmasked one by one (qtest)",
+            "msix-bringup", "msix_bringup_ms", "ms", True,
+            goal=("peer", 1.0)),
         Row("edu INTx round trips (qtest, q35)", "intx", "intx_per_s", "/s",
             False),
     ]
