@@ -129,4 +129,22 @@ struct VFIOPCIDevice {
     uint32_t intx_mmap_timeout_ms;
 };
 
+/* pci.c, for pci-irq.c */
+bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause);
+void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
+                          bool block);
+void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len);
+
+/* pci-irq.c, for pci.c */
+void vfio_intx_eoi(VFIOPCIDevice *vdev);
+void vfio_intx_reenable(VFIOPCIDevice *vdev);
+bool vfio_setup_intx(VFIOPCIDevice *vdev, Error **errp);
+void vfio_teardown_intx(VFIOPCIDevice *vdev);
+bool vfio_msi_setup(VFIOPCIDevice *vdev, int pos, Error **errp);
+bool vfio_msix_setup(VFIOPCIDevice *vdev, int pos, Error **errp);
+void vfio_teardown_msi(VFIOPCIDevice *vdev);
+void vfio_disable_interrupts(VFIOPCIDevice *vdev);
+void vfio_irq_write_config(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
+                           int len);
+
 #endif /* HW_VFIO_PCI_H */
