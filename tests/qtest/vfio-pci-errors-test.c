@@ -23,15 +23,12 @@
 /*
  * Helpers
  */
+/* g_spawn child setup: the QEMU it starts may pin only MEMLOCK_KIB. */
 static void lower_memlock(gpointer data)
 {
-    struct rlimit *old = data;
     struct rlimit rl;
 
     getrlimit(RLIMIT_MEMLOCK, &rl);
-    if (old) {
-        *old = rl;
-    }
     rl.rlim_cur = MEMLOCK_KIB * 1024;
     setrlimit(RLIMIT_MEMLOCK, &rl);
 }
@@ -81,6 +78,29 @@ static int host_group(const char *host)
     g_assert_nonnull(target);
     nr = g_path_get_basename(target);
     return atoi(nr);
+}
+
+/*
+ * qtest_init() of a QEMU without CAP_IPC_LOCK, so that what it pins counts
+ * against an RLIMIT_MEMLOCK of @bytes; its stderr goes to @log if given.
+ */
+static QTestState *qtest_init_memlock(const char *args, rlim_t bytes,
+                                      const char *log)
+{
+    g_autofree char *qemu = g_strdup(g_getenv("QTEST_QEMU_BINARY"));
+    g_autofree char *wrapped = g_strdup_printf("%s %s", NO_IPC_LOCK, qemu);
+    struct rlimit old, rl;
+    QTestState *qts;
+
+    getrlimit(RLIMIT_MEMLOCK, &old);
+    rl.rlim_cur = bytes;
+    rl.rlim_max = MAX(old.rlim_max, bytes);
+    g_assert_cmpint(setrlimit(RLIMIT_MEMLOCK, &rl), ==, 0);
+    g_setenv("QTEST_QEMU_BINARY", wrapped, true);
+    qts = log ? qtest_init_stderr(args, log) : qtest_init(args);
+    g_setenv("QTEST_QEMU_BINARY", qemu, true);
+    setrlimit(RLIMIT_MEMLOCK, &old);
+    return qts;
 }
 
 static bool have_setpriv(void)
@@ -270,10 +290,7 @@ static void test_memlock_startup(void)
 static void test_memlock_device_add(void)
 {
     const char *host = rig_device("VFIO_EDU");
-    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *wrapped = NULL;
     g_autofree char *limit = NULL;
-    struct rlimit old;
     QTestState *qts;
     pid_t pid;
     int fds;
@@ -281,12 +298,8 @@ static void test_memlock_device_add(void)
     if (!host || !have_setpriv()) {
         return;
     }
-    wrapped = g_strdup_printf("%s %s", NO_IPC_LOCK, qemu);
-    lower_memlock(&old);
-    g_setenv("QTEST_QEMU_BINARY", wrapped, true);
-    qts = qtest_init("-M pc -nodefaults -m 128M");
-    g_setenv("QTEST_QEMU_BINARY", qemu, true);
-    setrlimit(RLIMIT_MEMLOCK, &old);
+    qts = qtest_init_memlock("-M pc -nodefaults -m 128M", MEMLOCK_KIB * 1024,
+                             NULL);
 
     pid = qemu_pid();
     fds = count_fds(pid, NULL);
@@ -308,13 +321,10 @@ static void test_memlock_device_add(void)
 static void test_memlock_hotplug(void)
 {
     const char *host = rig_device("VFIO_EDU");
-    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
     g_autofree char *log = test_log_path("hotplug-ram");
-    g_autofree char *wrapped = NULL;
     g_autofree char *args = NULL;
     g_autofree char *err = NULL;
     g_autofree char *needle = NULL;
-    struct rlimit old, rl;
     QTestState *qts;
     QDict *resp;
     const char *p;
@@ -322,17 +332,10 @@ static void test_memlock_hotplug(void)
     if (!host || !have_setpriv()) {
         return;
     }
-    /* Room for the 128 MiB at startup, not for 128 MiB more */
-    getrlimit(RLIMIT_MEMLOCK, &old);
-    rl.rlim_cur = rl.rlim_max = 192 * 1024 * 1024;
-    g_assert_cmpint(setrlimit(RLIMIT_MEMLOCK, &rl), ==, 0);
-    wrapped = g_strdup_printf("%s %s", NO_IPC_LOCK, qemu);
-    g_setenv("QTEST_QEMU_BINARY", wrapped, true);
     args = g_strdup_printf("-M pc -nodefaults -m 128M,slots=2,maxmem=1G "
                            "-device vfio-pci,host=%s", host);
-    qts = qtest_init_stderr(args, log);
-    g_setenv("QTEST_QEMU_BINARY", qemu, true);
-    setrlimit(RLIMIT_MEMLOCK, &old);
+    /* Room for the 128 MiB at startup, not for 128 MiB more */
+    qts = qtest_init_memlock(args, 192 * 1024 * 1024, log);
 
     qtest_qmp_assert_success(qts, "{'execute': 'object-add', 'arguments': "
                              "{'qom-type': 'memory-backend-ram', "
