@@ -140,11 +140,23 @@ lv_device_has() {
 }
 
 # query-pci has a device whose id is 1b36:0010 (6966:16).
+lv_query_pci_lists_nvme() {
+    lv_virsh qemu-monitor-command "$1" '{"execute":"query-pci"}' > "$2" &&
+        tr -d ' \n' < "$2" | grep -o '"id":{[^}]*}' |
+        grep '"vendor":6966[,}]' | grep -q '"device":16[,}]'
+}
+
+# query-pci lists a device behind a root port only once the guest's
+# firmware has numbered the port's secondary bus, which under TCG in TCG
+# can take a while after start: ask for up to 60 s.
 lv_query_pci_has_nvme() {
     _lv_json=/out/libvirt-$1.query-pci.json
-    lv_virsh qemu-monitor-command "$1" '{"execute":"query-pci"}' > "$_lv_json" &&
-        tr -d ' \n' < "$_lv_json" | grep -o '"id":{[^}]*}' |
-        grep '"vendor":6966[,}]' | grep -q '"device":16[,}]'
+    _lv_i=0
+    until lv_query_pci_lists_nvme "$1" "$_lv_json"; do
+        _lv_i=$((_lv_i + 1))
+        [ "$_lv_i" -lt 60 ] || return 1
+        sleep 1
+    done
 }
 
 lv_variant() {
