@@ -9,6 +9,7 @@
 set -eu
 
 . "$(dirname "$0")/../scripts/config.sh"
+. "$REPO/tests/qtest-tap.sh"
 
 QTESTS=$(cd "$REPO/tests/qtest" && ls *.c | sed 's/\.c$//')
 RESULTS=$BUILD/results
@@ -58,14 +59,19 @@ unit_tests() {
     fi
 }
 
+# host_qtest NAME ARGS...: runs qtest NAME on this machine.
+host_qtest() {
+    (t=$1 && shift && cd "$QEMU_BUILD" &&
+        QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+        timeout 300 "./tests/qtest/$t" "$@")
+}
+
 host_tests() {
     docs_test > "$RESULTS/host-docs.tap"
     unit_tests > "$RESULTS/host-unit-caps.tap" 2>&1
     sh "$REPO/tests/bind-vfio-test.sh" > "$RESULTS/host-bind-vfio.tap" 2>&1 || true
     for t in $QTESTS; do
-        (cd "$QEMU_BUILD" && QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-            timeout 300 "./tests/qtest/$t" --tap -k) \
-            > "$RESULTS/host-$t.tap" 2>&1 || true
+        qtest_tap "$RESULTS/host-$t.tap" host_qtest "$t"
     done
 }
 

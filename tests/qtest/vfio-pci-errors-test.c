@@ -18,7 +18,14 @@
 #define MEMLOCK_KIB     1024
 /* Without CAP_IPC_LOCK, pinned memory counts against RLIMIT_MEMLOCK */
 #define NO_IPC_LOCK     "setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock"
-#define AS_NOBODY       "setpriv --reuid=nobody --regid=nogroup --clear-groups"
+/*
+ * A user without access to the group.  CAP_DAC_READ_SEARCH lets it run
+ * QEMU from a checkout in a private folder (/root, mktemp -d) and read its
+ * firmware, but opens nothing for writing: the group stays out of reach.
+ */
+#define AS_NOBODY       "setpriv --reuid=nobody --regid=nogroup " \
+                        "--clear-groups --inh-caps=+dac_read_search " \
+                        "--ambient-caps=+dac_read_search"
 
 /*
  * Helpers

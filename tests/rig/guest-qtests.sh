@@ -9,6 +9,7 @@ set -eu
 . "/host$REPO/tests/rig/guest-ich9.sh"
 . "/host$REPO/tests/rig/guest-libvirt.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
+. "/host$REPO/tests/qtest-tap.sh"
 
 rig_bind_all
 rig_ich9_setup || rig_log "error: cannot set up the ICH9 group"
@@ -21,12 +22,19 @@ ls -l /dev/vfio
 # MSI-X off), which hid lost admin-queue interrupts when this ran last.
 inner_guest_tests msix intx
 
+# rig_qtest NAME ARGS...: runs qtest NAME in the host's root.
+rig_qtest() {
+    rig_in_chroot env VFIO_RIG=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+        sh -c 'cd "$1" && t=$2 && shift 2 && \
+               exec timeout 600 "./tests/qtest/$t" "$@"' \
+        sh "$BUILD/qemu/build" "$@"
+}
+
 rc=0
 for t in $RIG_QTESTS; do
     echo "rig: running $t"
-    rig_in_chroot env VFIO_RIG=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-        sh -c 'cd "$1" && exec timeout 600 "./tests/qtest/$2" --tap -k' \
-        sh "$BUILD/qemu/build" "$t" > "/out/$t.tap" 2>&1 || rc=1
+    qtest_tap "/out/$t.tap" rig_qtest "$t"
+    ! grep -q '^not ok' "/out/$t.tap" || rc=1
 done
 echo "rig: running bind-vfio-rig-test"
 sh "/host$REPO/tests/rig/bind-vfio-rig-test.sh" "/host$REPO/scripts/bind-vfio.sh" \
