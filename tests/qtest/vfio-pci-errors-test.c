@@ -13,6 +13,7 @@
 
 #include "qemu/osdep.h"
 #include <sys/resource.h>
+#include "qemu/units.h"
 #include "vfio-pci-util.h"
 
 #define MEMLOCK_KIB     1024
@@ -20,8 +21,8 @@
 #define NO_IPC_LOCK     "setpriv --inh-caps=-ipc_lock --bounding-set=-ipc_lock"
 /*
  * A user without access to the group.  CAP_DAC_READ_SEARCH lets it run
- * QEMU from a checkout in a private folder (/root, mktemp -d) and read its
- * firmware, but opens nothing for writing: the group stays out of reach.
+ * QEMU from a checkout in a private folder (/root, mktemp -d), but opens
+ * nothing for writing: the group stays out of reach.
  */
 #define AS_NOBODY       "setpriv --reuid=nobody --regid=nogroup " \
                         "--clear-groups --inh-caps=+dac_read_search " \
@@ -208,17 +209,32 @@ static void test_group_not_bound(void)
 /* A QEMU that may not open /dev/vfio/N says so. */
 static void test_permission_denied(void)
 {
+    /*
+     * QEMU checks its firmware with access(), which ignores capabilities:
+     * its own, in a checkout nobody cannot reach, would not load.  It
+     * never runs under -accel qtest, so any 64 KiB will do.
+     */
+    static const char zeros[64 * KiB];
     const char *host = rig_device("VFIO_EDU");
     g_autofree char *args = NULL;
     g_autofree char *err = NULL;
     g_autofree char *node = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *bios = NULL;
 
     if (!host || !have_setpriv()) {
         return;
     }
     node = g_strdup_printf("/dev/vfio/%d", host_group(host));
-    args = g_strdup_printf("-device vfio-pci,host=%s", host);
+    dir = g_dir_make_tmp("vfio-bios-XXXXXX", NULL);
+    g_assert_nonnull(dir);
+    bios = g_build_filename(dir, "bios.bin", NULL);
+    g_assert_true(g_file_set_contents(bios, zeros, sizeof(zeros), NULL));
+    g_assert_cmpint(chmod(dir, 0755) | chmod(bios, 0644), ==, 0);
+    args = g_strdup_printf("-bios %s -device vfio-pci,host=%s", bios, host);
     err = qemu_fails(AS_NOBODY, args, false);
+    unlink(bios);
+    rmdir(dir);
     assert_says(err, "Permission denied");
     assert_says(err, node);
     assert_says(err, "QEMU needs read/write permission");
