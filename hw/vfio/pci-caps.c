@@ -202,6 +202,83 @@ void vfio_std_caps_parse(const uint8_t *config, VFIOCapChain *chain)
     }
 }
 
+/*
+ * The extended chain
+ */
+#define VFIO_EXT_CONFIG_SIZE 0x1000
+#define VFIO_EXT_CAP_ID_VF_REBAR 0x24   /* newer than QEMU 7.2's headers */
+
+static uint32_t vfio_config_long(const uint8_t *config, unsigned int offset)
+{
+    return vfio_config_word(config, offset) |
+           ((uint32_t)vfio_config_word(config, offset + 2) << 16);
+}
+
+const char *vfio_ext_cap_hidden_why(uint16_t id)
+{
+    switch (id) {
+    case PCI_EXT_CAP_ID_SRIOV:
+        return "SR-IOV: its virtual functions' BARs cannot be assigned";
+    case PCI_EXT_CAP_ID_ARI:
+        return "ARI: needs next-function virtualization";
+    case PCI_EXT_CAP_ID_REBAR:
+    case VFIO_EXT_CAP_ID_VF_REBAR:
+        return "Resizable BAR: the size a guest picks cannot be kept";
+    default:
+        return NULL;
+    }
+}
+
+/* As for the standard chain, a capability's room ends at the next one. */
+static void vfio_ext_caps_size(VFIOExtCapChain *chain)
+{
+    int i, j;
+
+    for (i = 0; i < chain->nr_caps; i++) {
+        unsigned int end = VFIO_EXT_CONFIG_SIZE;
+
+        for (j = 0; j < chain->nr_caps; j++) {
+            if (chain->caps[j].pos > chain->caps[i].pos &&
+                chain->caps[j].pos < end) {
+                end = chain->caps[j].pos;
+            }
+        }
+        chain->caps[i].size = end - chain->caps[i].pos;
+    }
+}
+
+void vfio_ext_caps_parse(const uint8_t *config, VFIOExtCapChain *chain)
+{
+    bool seen[VFIO_EXT_CONFIG_SIZE / 4] = { false };
+    unsigned int pos = VFIO_STD_CONFIG_SIZE;
+    uint32_t header = vfio_config_long(config, pos);
+
+    memset(chain, 0, sizeof(*chain));
+    if (header == 0 || header == UINT32_MAX) {
+        return;
+    }
+    while (pos) {
+        VFIOExtCap *cap;
+
+        if (pos < VFIO_STD_CONFIG_SIZE || seen[pos / 4]) {
+            chain->bad_next = pos;
+            chain->fault = seen[pos / 4] ? VFIO_CAP_LOOP
+                                         : VFIO_CAP_BAD_POINTER;
+            break;
+        }
+        /* seen[] has VFIO_EXT_CAP_MAX places above 0x100: n stays in it */
+        seen[pos / 4] = true;
+        header = vfio_config_long(config, pos);
+        cap = &chain->caps[chain->nr_caps++];
+        cap->id = PCI_EXT_CAP_ID(header);
+        cap->version = PCI_EXT_CAP_VER(header);
+        cap->pos = pos;
+        cap->hidden = vfio_ext_cap_hidden_why(cap->id) != NULL;
+        pos = PCI_EXT_CAP_NEXT(header);
+    }
+    vfio_ext_caps_size(chain);
+}
+
 const char *vfio_cap_fault_str(VFIOCapFault fault)
 {
     switch (fault) {

@@ -46,8 +46,41 @@ typedef struct VFIOCapChain {
     int nr_problems;
 } VFIOCapChain;
 
+/* (4096 - 256) / 4 dword-aligned places in extended config space */
+#define VFIO_EXT_CAP_MAX 960
+
+typedef struct VFIOExtCap {
+    uint16_t id;
+    uint8_t version;
+    bool hidden;            /* cannot work in a guest: see below */
+    uint16_t pos;           /* dword aligned, >= 0x100 */
+    uint16_t size;          /* up to the next capability, or to 0x1000 */
+} VFIOExtCap;
+
+typedef struct VFIOExtCapChain {
+    VFIOExtCap caps[VFIO_EXT_CAP_MAX];  /* in chain order, hidden too */
+    int nr_caps;
+    /* the pointer that ended the walk when it was a bad one */
+    uint16_t bad_next;
+    VFIOCapFault fault;     /* VFIO_CAP_OK, _BAD_POINTER or _LOOP */
+} VFIOExtCapChain;
+
 /* Parses the chain of the 256-byte standard config space @config. */
 void vfio_std_caps_parse(const uint8_t *config, VFIOCapChain *chain);
+
+/*
+ * Parses the extended capability chain of the 4096-byte @config.  A
+ * header of 0 or all ones at 0x100 means there is none.
+ */
+void vfio_ext_caps_parse(const uint8_t *config, VFIOExtCapChain *chain);
+
+/*
+ * Why extended capability @id cannot be shown to a guest, or NULL:
+ * SR-IOV (its VFs' BARs are read-only), ARI (needs next-function
+ * virtualization), Resizable BAR and VF Resizable BAR (a BAR size the
+ * guest picks cannot be kept read-only).
+ */
+const char *vfio_ext_cap_hidden_why(uint16_t id);
 
 /* A short human phrase for a fault, e.g. "points into the header". */
 const char *vfio_cap_fault_str(VFIOCapFault fault);

@@ -494,6 +494,125 @@ static const PlacementCase placement_cases[] = {
     },
 };
 
+/*
+ * The extended chain
+ */
+#define EXT_CONFIG_SIZE 4096
+
+static void ext_put(uint8_t *config, uint16_t pos, uint16_t id,
+                    uint8_t ver, uint16_t next)
+{
+    uint32_t header = id | (ver << 16) | ((uint32_t)next << 20);
+
+    config[pos] = header;
+    config[pos + 1] = header >> 8;
+    config[pos + 2] = header >> 16;
+    config[pos + 3] = header >> 24;
+}
+
+static void test_ext_none(void)
+{
+    g_autofree uint8_t *config = g_malloc0(EXT_CONFIG_SIZE);
+    g_autofree VFIOExtCapChain *chain = g_new(VFIOExtCapChain, 1);
+
+    vfio_ext_caps_parse(config, chain);
+    g_assert_cmpint(chain->nr_caps, ==, 0);
+    memset(config + 0x100, 0xff, 4);    /* what a gone device reads */
+    vfio_ext_caps_parse(config, chain);
+    g_assert_cmpint(chain->nr_caps, ==, 0);
+    g_assert_cmpint(chain->fault, ==, VFIO_CAP_OK);
+}
+
+/* e1000e-like AER and DSN, and an nvme-like SR-IOV and ARI, interleaved */
+static void test_ext_chain(void)
+{
+    static const VFIOExtCap want[] = {
+        { PCI_EXT_CAP_ID_ERR, 2, false, 0x100, 0x40 },
+        { PCI_EXT_CAP_ID_SRIOV, 1, true, 0x160, 0x40 },
+        { PCI_EXT_CAP_ID_DSN, 1, false, 0x140, 0x20 },
+        { PCI_EXT_CAP_ID_ARI, 1, true, 0x1a0, 0xe60 },
+    };
+    g_autofree uint8_t *config = g_malloc0(EXT_CONFIG_SIZE);
+    g_autofree VFIOExtCapChain *chain = g_new(VFIOExtCapChain, 1);
+    size_t i;
+
+    ext_put(config, 0x100, PCI_EXT_CAP_ID_ERR, 2, 0x160);
+    ext_put(config, 0x160, PCI_EXT_CAP_ID_SRIOV, 1, 0x140);
+    ext_put(config, 0x140, PCI_EXT_CAP_ID_DSN, 1, 0x1a3);  /* low bits */
+    ext_put(config, 0x1a0, PCI_EXT_CAP_ID_ARI, 1, 0);
+    vfio_ext_caps_parse(config, chain);
+    g_assert_cmpint(chain->nr_caps, ==, G_N_ELEMENTS(want));
+    g_assert_cmpint(chain->fault, ==, VFIO_CAP_OK);
+    for (i = 0; i < G_N_ELEMENTS(want); i++) {
+        g_assert_cmpint(chain->caps[i].id, ==, want[i].id);
+        g_assert_cmpint(chain->caps[i].version, ==, want[i].version);
+        g_assert_cmpint(chain->caps[i].hidden, ==, want[i].hidden);
+        g_assert_cmpint(chain->caps[i].pos, ==, want[i].pos);
+        g_assert_cmpint(chain->caps[i].size, ==, want[i].size);
+    }
+}
+
+static void test_ext_bad_pointers(void)
+{
+    g_autofree uint8_t *config = g_malloc0(EXT_CONFIG_SIZE);
+    g_autofree VFIOExtCapChain *chain = g_new(VFIOExtCapChain, 1);
+
+    ext_put(config, 0x100, PCI_EXT_CAP_ID_ERR, 2, 0x200);
+    ext_put(config, 0x200, PCI_EXT_CAP_ID_DSN, 1, 0x100);
+    vfio_ext_caps_parse(config, chain);
+    g_assert_cmpint(chain->nr_caps, ==, 2);
+    g_assert_cmpint(chain->fault, ==, VFIO_CAP_LOOP);
+    g_assert_cmpint(chain->bad_next, ==, 0x100);
+
+    ext_put(config, 0x200, PCI_EXT_CAP_ID_DSN, 1, 0x40);
+    vfio_ext_caps_parse(config, chain);
+    g_assert_cmpint(chain->nr_caps, ==, 2);
+    g_assert_cmpint(chain->fault, ==, VFIO_CAP_BAD_POINTER);
+    g_assert_cmpint(chain->bad_next, ==, 0x40);
+    g_assert_cmpint(chain->caps[1].size, ==, 0xe00);
+}
+
+/* Every place used once, in either direction: all 960 are walked */
+static void test_ext_max_length(void)
+{
+    g_autofree uint8_t *config = g_malloc0(EXT_CONFIG_SIZE);
+    g_autofree VFIOExtCapChain *chain = g_new(VFIOExtCapChain, 1);
+    unsigned int pos;
+
+    for (pos = 0x100; pos < EXT_CONFIG_SIZE; pos += 4) {
+        ext_put(config, pos, PCI_EXT_CAP_ID_DSN, 1,
+                pos + 4 < EXT_CONFIG_SIZE ? pos + 4 : 0);
+    }
+    vfio_ext_caps_parse(config, chain);
+    g_assert_cmpint(chain->nr_caps, ==, VFIO_EXT_CAP_MAX);
+    g_assert_cmpint(chain->fault, ==, VFIO_CAP_OK);
+    ext_put(config, EXT_CONFIG_SIZE - 4, PCI_EXT_CAP_ID_DSN, 1, 0x100);
+    vfio_ext_caps_parse(config, chain);
+    g_assert_cmpint(chain->nr_caps, ==, VFIO_EXT_CAP_MAX);
+    g_assert_cmpint(chain->fault, ==, VFIO_CAP_LOOP);
+}
+
+static void test_ext_random(void)
+{
+    g_autofree uint8_t *config = g_malloc(EXT_CONFIG_SIZE);
+    g_autofree VFIOExtCapChain *chain = g_new(VFIOExtCapChain, 1);
+    int round, i;
+
+    for (round = 0; round < 2000; round++) {
+        for (i = 0; i < EXT_CONFIG_SIZE; i++) {
+            config[i] = g_test_rand_int_range(0, 256);
+        }
+        vfio_ext_caps_parse(config, chain);
+        g_assert_cmpint(chain->nr_caps, <=, VFIO_EXT_CAP_MAX);
+        for (i = 0; i < chain->nr_caps; i++) {
+            g_assert_cmpint(chain->caps[i].pos, >=, 0x100);
+            g_assert_cmpint(chain->caps[i].pos % 4, ==, 0);
+            g_assert_cmpint(chain->caps[i].pos + chain->caps[i].size, <=,
+                            EXT_CONFIG_SIZE);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     size_t i;
@@ -508,6 +627,11 @@ int main(int argc, char **argv)
     g_test_add_func("/vfio-pci-caps/max-length-down", test_max_length_down);
     g_test_add_func("/vfio-pci-caps/random", test_random);
     g_test_add_func("/vfio-pci-caps/min-size", test_min_size);
+    g_test_add_func("/vfio-pci-caps/ext/none", test_ext_none);
+    g_test_add_func("/vfio-pci-caps/ext/chain", test_ext_chain);
+    g_test_add_func("/vfio-pci-caps/ext/bad-pointers", test_ext_bad_pointers);
+    g_test_add_func("/vfio-pci-caps/ext/max-length", test_ext_max_length);
+    g_test_add_func("/vfio-pci-caps/ext/random", test_ext_random);
     for (i = 0; i < G_N_ELEMENTS(placement_cases); i++) {
         g_test_add_data_func(placement_cases[i].path, &placement_cases[i],
                              test_placement_case);
