@@ -31,6 +31,7 @@
 #include "exec/address-spaces.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
+#include "hw/pci/pci_bus.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
@@ -258,6 +259,42 @@ static void vfio_decode_update(VFIOPCIDevice *vdev)
     vfio_fast_path_block(vdev, VFIO_FAST_PATH_DECODE, !decodes);
 }
 
+/*
+ * The bits of a write the host must not see.  The kernel virtualizes the
+ * BARs and the MSI/MSI-X registers as we do and expects the guest's
+ * writes to them; what we emulate in the PCI Express capability and in
+ * extended config space (hidden capabilities, the chain's headers, link
+ * bits that would retrain or disable the host's link) is emulated to keep
+ * it away from the host.
+ */
+static uint32_t vfio_host_kept_bits(VFIOPCIDevice *vdev, uint32_t addr,
+                                    int len)
+{
+    uint8_t exp = vdev->pdev.exp.exp_cap;
+
+    if (addr >= PCI_CONFIG_SPACE_SIZE ||
+        (exp && ranges_overlap(addr, len, exp, vdev->exp_size))) {
+        return vfio_emulated_bits(vdev, addr, len);
+    }
+    return 0;
+}
+
+/* Writes what the guest may write, keeping the host's own kept bits. */
+static void vfio_host_config_merge(VFIOPCIDevice *vdev, uint32_t addr,
+                                   uint32_t val, int len)
+{
+    uint32_t kept = vfio_host_kept_bits(vdev, addr, len);
+    uint32_t host = 0;
+
+    if (kept == MAKE_64BIT_MASK(0, len * 8)) {
+        return;
+    }
+    if (kept && !vfio_host_config_read(vdev, addr, len, &host)) {
+        return;
+    }
+    vfio_host_config_write(vdev, addr, (val & ~kept) | (host & kept), len);
+}
+
 static void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
                                   uint32_t val, int len)
 {
@@ -270,8 +307,8 @@ static void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
         vfio_fast_path_block(vdev, VFIO_FAST_PATH_DECODE, true);
     }
 
-    /* Write everything to VFIO, let it filter out what we can't write */
-    vfio_host_config_write(vdev, addr, val, len);
+    /* VFIO filters out what the guest must not write to the device */
+    vfio_host_config_merge(vdev, addr, val, len);
 
     if (addr < PCI_CONFIG_HEADER_SIZE) {
         pci_default_write_config(pdev, addr, val, len);
@@ -576,6 +613,152 @@ static void vfio_bars_finalize(VFIOPCIDevice *vdev)
 }
 
 /*
+ * PCI Express
+ */
+
+/* Emulates @mask of the word at @addr, showing the guest @val there. */
+static void vfio_emulate_word(VFIOPCIDevice *vdev, uint16_t addr,
+                              uint16_t mask, uint16_t val, const char *what)
+{
+    uint8_t *config = vdev->pdev.config;
+    uint16_t host = pci_get_word(config + addr);
+    uint16_t guest = (host & ~mask) | (val & mask);
+
+    pci_set_word(vdev->emulated_config_bits + addr,
+                 pci_get_word(vdev->emulated_config_bits + addr) | mask);
+    pci_set_word(config + addr, guest);
+    if (guest != host) {
+        trace_vfio_pcie_cap_fixup(vdev->vbasedev.name, what, host, guest);
+    }
+}
+
+/* The device/port type for where the device sits in the guest. */
+static uint8_t vfio_pcie_guest_type(VFIOPCIDevice *vdev, uint8_t type)
+{
+    bool root = pci_bus_is_root(pci_get_bus(&vdev->pdev));
+
+    if (root && (type == PCI_EXP_TYPE_ENDPOINT ||
+                 type == PCI_EXP_TYPE_LEG_END)) {
+        return PCI_EXP_TYPE_RC_END;
+    }
+    if (!root && type == PCI_EXP_TYPE_RC_END) {
+        return PCI_EXP_TYPE_ENDPOINT;
+    }
+    return type;
+}
+
+/*
+ * The PCI Express capability says where the device sits in the guest,
+ * not on the host: its type, no slot (the guest's port has it), and for
+ * an integrated endpoint no link.  Link Disable and Retrain Link would
+ * act on the host's link: they read as 0 and never reach the device.
+ */
+static void vfio_pcie_cap_fixup(VFIOPCIDevice *vdev, const VFIOCap *cap)
+{
+    uint8_t pos = cap->pos;
+    uint16_t flags = pci_get_word(vdev->pdev.config + pos + PCI_EXP_FLAGS);
+    uint8_t type = vfio_pcie_guest_type(vdev, (flags & PCI_EXP_FLAGS_TYPE)
+                                              >> 4);
+
+    if (!pci_is_express(&vdev->pdev) || cap->size < PCI_EXP_SLTSTA + 2) {
+        return;
+    }
+    vdev->pdev.exp.exp_cap = pos;
+    vdev->exp_size = cap->size;
+    vfio_emulate_word(vdev, pos + PCI_EXP_FLAGS,
+                      PCI_EXP_FLAGS_TYPE | PCI_EXP_FLAGS_SLOT, type << 4,
+                      "flags (type, slot)");
+    vfio_emulate_word(vdev, pos + PCI_EXP_SLTCAP, 0xffff, 0, "slot cap");
+    vfio_emulate_word(vdev, pos + PCI_EXP_SLTCAP + 2, 0xffff, 0, "slot cap");
+    vfio_emulate_word(vdev, pos + PCI_EXP_SLTCTL, 0xffff, 0, "slot control");
+    vfio_emulate_word(vdev, pos + PCI_EXP_SLTSTA, 0xffff, 0, "slot status");
+    if (type == PCI_EXP_TYPE_RC_END) {
+        vfio_emulate_word(vdev, pos + PCI_EXP_LNKCAP, 0xffff, 0, "link cap");
+        vfio_emulate_word(vdev, pos + PCI_EXP_LNKCAP + 2, 0xffff, 0,
+                          "link cap");
+        vfio_emulate_word(vdev, pos + PCI_EXP_LNKSTA, 0xffff, 0,
+                          "link status");
+    }
+    vfio_emulate_word(vdev, pos + PCI_EXP_LNKCTL,
+                      type == PCI_EXP_TYPE_RC_END ? 0xffff :
+                      PCI_EXP_LNKCTL_LD | PCI_EXP_LNKCTL_RL, 0,
+                      "link control");
+}
+
+/*
+ * Extended config space exists on a PCI Express bus when the host device
+ * has it; elsewhere the guest gets 256 bytes, as for any conventional
+ * device.  (The instance starts out express so that QEMU gives it room.)
+ */
+static void vfio_pcie_config_size(VFIOPCIDevice *vdev)
+{
+    PCIDevice *pdev = &vdev->pdev;
+    bool express_bus = pci_bus_is_express(pci_get_bus(pdev));
+
+    if (!express_bus || vdev->config_size < PCIE_CONFIG_SPACE_SIZE) {
+        pdev->cap_present &= ~QEMU_PCI_CAP_EXPRESS;
+    }
+    trace_vfio_config_size(vdev->vbasedev.name, pci_config_size(pdev),
+                           express_bus, vdev->config_size);
+}
+
+/* A hidden capability reads as zeros and is never written to the host. */
+static void vfio_ext_cap_hide(VFIOPCIDevice *vdev, const VFIOExtCap *cap)
+{
+    memset(vdev->pdev.config + cap->pos, 0, cap->size);
+    vfio_emulate_config_range(vdev, cap->pos, cap->size);
+    trace_vfio_ext_cap_hidden(vdev->vbasedev.name, cap->id, cap->pos,
+                              cap->size, vfio_ext_cap_hidden_why(cap->id));
+}
+
+/*
+ * As for the standard chain, the guest walks headers we write: a hidden
+ * capability drops out, and when it was the first one, 0x100 holds a
+ * null capability that points to the first one kept.
+ */
+static void vfio_add_ext_capabilities(VFIOPCIDevice *vdev)
+{
+    uint8_t *config = vdev->pdev.config;
+    g_autofree VFIOExtCapChain *chain = g_new(VFIOExtCapChain, 1);
+    uint16_t last = PCI_CONFIG_SPACE_SIZE;
+    int i;
+
+    if (!pci_is_express(&vdev->pdev)) {
+        return;
+    }
+    vfio_ext_caps_parse(config, chain);
+    if (chain->fault != VFIO_CAP_OK) {
+        warn_report(VFIO_MSG_PREFIX "extended capability pointer 0x%03x %s: "
+                    "the guest sees the chain up to there",
+                    vdev->vbasedev.name, chain->bad_next,
+                    vfio_cap_fault_str(chain->fault));
+    }
+    for (i = 0; i < chain->nr_caps; i++) {
+        if (chain->caps[i].hidden) {
+            vfio_ext_cap_hide(vdev, &chain->caps[i]);
+        }
+    }
+    pci_set_long(config + PCI_CONFIG_SPACE_SIZE, 0);
+    vfio_emulate_config_range(vdev, PCI_CONFIG_SPACE_SIZE, 4);
+    for (i = 0; i < chain->nr_caps; i++) {
+        const VFIOExtCap *cap = &chain->caps[i];
+
+        if (cap->hidden) {
+            continue;
+        }
+        if (cap->pos != last) {
+            pci_set_long(config + last, pci_get_long(config + last) |
+                         PCI_EXT_CAP(0, 0, cap->pos));
+        }
+        pci_set_long(config + cap->pos, PCI_EXT_CAP(cap->id, cap->version, 0));
+        vfio_emulate_config_range(vdev, cap->pos, 4);
+        last = cap->pos;
+        trace_vfio_ext_cap(vdev->vbasedev.name, cap->id, cap->version,
+                           cap->pos, cap->size);
+    }
+}
+
+/*
  * General setup
  */
 static bool vfio_add_std_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
@@ -591,8 +774,13 @@ static bool vfio_add_std_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
     case PCI_CAP_ID_MSIX:
         ok = vfio_msix_setup(vdev, cap->pos, errp);
         break;
+    case PCI_CAP_ID_EXP:
     case PCI_CAP_ID_PM:
-        vdev->pm_cap = cap->pos;
+        if (cap->id == PCI_CAP_ID_EXP) {
+            vfio_pcie_cap_fixup(vdev, cap);
+        } else {
+            vdev->pm_cap = cap->pos;
+        }
         /* fall through */
     default:
         /*
@@ -657,6 +845,7 @@ static bool vfio_add_capabilities(VFIOPCIDevice *vdev, Error **errp)
         }
         vfio_emulate_config_range(vdev, cap->pos, PCI_CAP_FLAGS);
     }
+    vfio_add_ext_capabilities(vdev);
     return true;
 }
 
@@ -752,6 +941,7 @@ static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
     }
     vdev->config_size = info.size;
     vdev->config_offset = info.offset;
+    vfio_pcie_config_size(vdev);
     if (vdev->config_size < pci_config_size(&vdev->pdev)) {
         error_setg(errp, "config space of %u bytes is too small",
                    vdev->config_size);
@@ -993,6 +1183,8 @@ static void vfio_instance_init(Object *obj)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(obj);
 
+    /* Room for 4 KiB of config space; realize decides whether it shows */
+    PCI_DEVICE(obj)->cap_present |= QEMU_PCI_CAP_EXPRESS;
     /* ~0 marks 'host' as unset: 0000:00:00.0 is a real address */
     vdev->host.domain = ~0U;
     vdev->vbasedev.fd = -1;

@@ -116,6 +116,7 @@ struct VFIOPCIDevice {
     VFIOInterruptType interrupt;
     VFIOBAR bars[PCI_ROM_SLOT];
     uint8_t pm_cap;               /* power management capability, or 0 */
+    uint8_t exp_size;             /* of the PCI Express capability */
     bool low_power;               /* the guest put the device in D1-D3 */
     unsigned int fast_path_blocks; /* VFIO_FAST_PATH_*; mmaps on when 0 */
     uint32_t reported;            /* BIT(VFIOReportCause) once reported */
