@@ -266,7 +266,7 @@ void vfio_ext_caps_parse(const uint8_t *config, VFIOExtCapChain *chain)
                                          : VFIO_CAP_BAD_POINTER;
             break;
         }
-        /* seen[] has VFIO_EXT_CAP_MAX places above 0x100: n stays in it */
+        /* seen[] has VFIO_EXT_CAP_MAX places above 0x100: caps[] holds all */
         seen[pos / 4] = true;
         header = vfio_config_long(config, pos);
         cap = &chain->caps[chain->nr_caps++];

@@ -632,6 +632,25 @@ static void vfio_emulate_word(VFIOPCIDevice *vdev, uint16_t addr,
     }
 }
 
+/* @len bytes at @pos read as zeros and never reach the host. */
+static void vfio_emulate_zeros(VFIOPCIDevice *vdev, uint16_t pos, int len)
+{
+    memset(vdev->pdev.config + pos, 0, len);
+    vfio_emulate_config_range(vdev, pos, len);
+}
+
+/* The same for registers of the PCI Express capability, with a trace. */
+static void vfio_pcie_cap_zero(VFIOPCIDevice *vdev, uint16_t pos, int len,
+                               const char *what)
+{
+    uint32_t host = pci_get_long(vdev->pdev.config + pos);
+
+    if (host) {
+        trace_vfio_pcie_cap_fixup(vdev->vbasedev.name, what, host, 0);
+    }
+    vfio_emulate_zeros(vdev, pos, len);
+}
+
 /* The device/port type for where the device sits in the guest. */
 static uint8_t vfio_pcie_guest_type(VFIOPCIDevice *vdev, uint8_t type)
 {
@@ -656,33 +675,29 @@ static uint8_t vfio_pcie_guest_type(VFIOPCIDevice *vdev, uint8_t type)
 static void vfio_pcie_cap_fixup(VFIOPCIDevice *vdev, const VFIOCap *cap)
 {
     uint8_t pos = cap->pos;
-    uint16_t flags = pci_get_word(vdev->pdev.config + pos + PCI_EXP_FLAGS);
-    uint8_t type = vfio_pcie_guest_type(vdev, (flags & PCI_EXP_FLAGS_TYPE)
-                                              >> 4);
+    uint16_t flags;
+    uint8_t type;
 
     if (!pci_is_express(&vdev->pdev) || cap->size < PCI_EXP_SLTSTA + 2) {
         return;
     }
     vdev->pdev.exp.exp_cap = pos;
     vdev->exp_size = cap->size;
+    flags = pci_get_word(vdev->pdev.config + pos + PCI_EXP_FLAGS);
+    type = vfio_pcie_guest_type(vdev, (flags & PCI_EXP_FLAGS_TYPE) >> 4);
     vfio_emulate_word(vdev, pos + PCI_EXP_FLAGS,
                       PCI_EXP_FLAGS_TYPE | PCI_EXP_FLAGS_SLOT, type << 4,
                       "flags (type, slot)");
-    vfio_emulate_word(vdev, pos + PCI_EXP_SLTCAP, 0xffff, 0, "slot cap");
-    vfio_emulate_word(vdev, pos + PCI_EXP_SLTCAP + 2, 0xffff, 0, "slot cap");
-    vfio_emulate_word(vdev, pos + PCI_EXP_SLTCTL, 0xffff, 0, "slot control");
-    vfio_emulate_word(vdev, pos + PCI_EXP_SLTSTA, 0xffff, 0, "slot status");
+    /* Slot capabilities, control and status: 0x14-0x1b */
+    vfio_pcie_cap_zero(vdev, pos + PCI_EXP_SLTCAP, 8, "slot registers");
     if (type == PCI_EXP_TYPE_RC_END) {
-        vfio_emulate_word(vdev, pos + PCI_EXP_LNKCAP, 0xffff, 0, "link cap");
-        vfio_emulate_word(vdev, pos + PCI_EXP_LNKCAP + 2, 0xffff, 0,
-                          "link cap");
-        vfio_emulate_word(vdev, pos + PCI_EXP_LNKSTA, 0xffff, 0,
-                          "link status");
+        /* Link capabilities, control and status: 0x0c-0x13 */
+        vfio_pcie_cap_zero(vdev, pos + PCI_EXP_LNKCAP, 8, "link registers");
+    } else {
+        vfio_emulate_word(vdev, pos + PCI_EXP_LNKCTL,
+                          PCI_EXP_LNKCTL_LD | PCI_EXP_LNKCTL_RL, 0,
+                          "link control");
     }
-    vfio_emulate_word(vdev, pos + PCI_EXP_LNKCTL,
-                      type == PCI_EXP_TYPE_RC_END ? 0xffff :
-                      PCI_EXP_LNKCTL_LD | PCI_EXP_LNKCTL_RL, 0,
-                      "link control");
 }
 
 /*
@@ -702,11 +717,9 @@ static void vfio_pcie_config_size(VFIOPCIDevice *vdev)
                            express_bus, vdev->config_size);
 }
 
-/* A hidden capability reads as zeros and is never written to the host. */
 static void vfio_ext_cap_hide(VFIOPCIDevice *vdev, const VFIOExtCap *cap)
 {
-    memset(vdev->pdev.config + cap->pos, 0, cap->size);
-    vfio_emulate_config_range(vdev, cap->pos, cap->size);
+    vfio_emulate_zeros(vdev, cap->pos, cap->size);
     trace_vfio_ext_cap_hidden(vdev->vbasedev.name, cap->id, cap->pos,
                               cap->size, vfio_ext_cap_hidden_why(cap->id));
 }
@@ -733,17 +746,13 @@ static void vfio_add_ext_capabilities(VFIOPCIDevice *vdev)
                     vdev->vbasedev.name, chain->bad_next,
                     vfio_cap_fault_str(chain->fault));
     }
-    for (i = 0; i < chain->nr_caps; i++) {
-        if (chain->caps[i].hidden) {
-            vfio_ext_cap_hide(vdev, &chain->caps[i]);
-        }
-    }
-    pci_set_long(config + PCI_CONFIG_SPACE_SIZE, 0);
-    vfio_emulate_config_range(vdev, PCI_CONFIG_SPACE_SIZE, 4);
+    /* A capability's room holds no other header: order does not matter */
+    vfio_emulate_zeros(vdev, PCI_CONFIG_SPACE_SIZE, 4);
     for (i = 0; i < chain->nr_caps; i++) {
         const VFIOExtCap *cap = &chain->caps[i];
 
         if (cap->hidden) {
+            vfio_ext_cap_hide(vdev, cap);
             continue;
         }
         if (cap->pos != last) {
@@ -761,10 +770,20 @@ static void vfio_add_ext_capabilities(VFIOPCIDevice *vdev)
 /*
  * General setup
  */
+/*
+ * A capability passed through: its size is all the room up to the next
+ * capability, which is exact enough for what QEMU emulates.
+ */
+static bool vfio_add_plain_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
+                               Error **errp)
+{
+    return pci_add_capability(&vdev->pdev, cap->id, cap->pos, cap->size,
+                              errp) >= 0;
+}
+
 static bool vfio_add_std_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
                              Error **errp)
 {
-    PCIDevice *pdev = &vdev->pdev;
     bool ok;
 
     switch (cap->id) {
@@ -774,21 +793,16 @@ static bool vfio_add_std_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
     case PCI_CAP_ID_MSIX:
         ok = vfio_msix_setup(vdev, cap->pos, errp);
         break;
-    case PCI_CAP_ID_EXP:
     case PCI_CAP_ID_PM:
-        if (cap->id == PCI_CAP_ID_EXP) {
-            vfio_pcie_cap_fixup(vdev, cap);
-        } else {
-            vdev->pm_cap = cap->pos;
-        }
-        /* fall through */
+        vdev->pm_cap = cap->pos;
+        ok = vfio_add_plain_cap(vdev, cap, errp);
+        break;
+    case PCI_CAP_ID_EXP:
+        vfio_pcie_cap_fixup(vdev, cap);
+        ok = vfio_add_plain_cap(vdev, cap, errp);
+        break;
     default:
-        /*
-         * The rest is passed through: its size is all the room up to the
-         * next capability, which is exact enough for what QEMU emulates.
-         */
-        ok = pci_add_capability(pdev, cap->id, cap->pos, cap->size,
-                                errp) >= 0;
+        ok = vfio_add_plain_cap(vdev, cap, errp);
         break;
     }
 
