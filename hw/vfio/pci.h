@@ -107,7 +107,7 @@ struct VFIOPCIDevice {
     unsigned int config_size;
     off_t rom_offset;
     uint64_t rom_size;
-    uint8_t emulated_config_bits[PCI_CONFIG_SPACE_SIZE];
+    uint8_t emulated_config_bits[PCIE_CONFIG_SPACE_SIZE]; /* as config */
     VFIOCapChain caps;            /* the device's chain, parsed once */
     uint8_t msi_cap_size;
     VFIOMSIVector *msi_vectors;

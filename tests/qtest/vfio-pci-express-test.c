@@ -133,6 +133,84 @@ static void test_ext_config(gconstpointer var)
     release(&a);
 }
 
+static void host_config_write(const char *host, int reg, uint32_t val)
+{
+    g_autofree char *path = sysfs_path(host, "config");
+    uint32_t le = cpu_to_le32(val);
+    int fd = open(path, O_WRONLY);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(pwrite(fd, &le, 4, reg), ==, 4);
+    close(fd);
+}
+
+static uint32_t host_config_readl(const char *host, int reg)
+{
+    g_autofree uint32_t *config = host_config(host);
+
+    return le32_to_cpu(config[reg / 4]);
+}
+
+/* The first extended capability @id of @host's config space, or 0. */
+static int ext_cap_find(const uint32_t *host, uint16_t id)
+{
+    int pos = PCI_CFG_SPACE_SIZE, n = 0;
+
+    while (pos && n++ < 960) {
+        uint32_t header = le32_to_cpu(host[pos / 4]);
+
+        if (PCI_EXT_CAP_ID(header) == id) {
+            return pos;
+        }
+        pos = PCI_EXT_CAP_NEXT(header);
+    }
+    return 0;
+}
+
+/*
+ * A capability that passes through takes the guest's writes as they are:
+ * what the guest wrote to AER's mask and severity registers through ECAM
+ * is what root writing the same through sysfs leaves in the device.
+ */
+static void test_ext_write(gconstpointer var)
+{
+    static const int regs[] = {
+        PCI_ERR_UNCOR_MASK, PCI_ERR_UNCOR_SEVER, PCI_ERR_COR_MASK,
+    };
+    g_autofree uint32_t *host = NULL;
+    Assigned a;
+    int aer;
+    size_t i;
+
+    if (!assign_on(&a, "q35", var, NULL)) {
+        return;
+    }
+    host = host_config(a.host);
+    aer = ext_cap_find(host, PCI_EXT_CAP_ID_ERR);
+    if (!aer) {
+        g_test_skip("the device has no AER capability");
+        release(&a);
+        return;
+    }
+    ecam_enable(&a);
+    for (i = 0; i < G_N_ELEMENTS(regs); i++) {
+        int reg = aer + regs[i];
+        uint32_t orig = le32_to_cpu(host[reg / 4]), guest, direct;
+
+        host_config_write(a.host, reg, 0);
+        qtest_writel(a.qts, ECAM_BASE + (DEVFN << 12) + reg, UINT32_MAX);
+        guest = host_config_readl(a.host, reg);
+        g_assert_cmphex(ecam_readl(&a, 0, DEVFN, reg), ==, guest);
+        host_config_write(a.host, reg, UINT32_MAX);
+        direct = host_config_readl(a.host, reg);
+        host_config_write(a.host, reg, orig);
+        g_test_message("AER register 0x%03x: guest wrote 0x%08x, sysfs "
+                       "0x%08x", reg, guest, direct);
+        g_assert_cmphex(guest, ==, direct);
+    }
+    release(&a);
+}
+
 /* Integrated into pcie.0, the device says it is a root complex endpoint. */
 static void test_pcie_cap_type(gconstpointer var)
 {
@@ -212,6 +290,10 @@ int main(int argc, char **argv)
         qtest_add_data_func(p1, devices[i], test_ext_config);
         qtest_add_data_func(p2, devices[i], test_pcie_cap_type);
         qtest_add_data_func(p3, devices[i], test_conventional_bus);
+        if (!strcmp(devices[i], "VFIO_E1000E")) {
+            qtest_add_data_func("/vfio-pci/rig/e1000e/ext-write",
+                                devices[i], test_ext_write);
+        }
     }
     return g_test_run();
 }
