@@ -4,7 +4,11 @@
 # usage: tests/rig/run.sh GUEST_SCRIPT [OUTDIR]
 #
 # Boots the rig (a Linux guest under TCG with an emulated intel-iommu and
-# edu, e1000e, nvme and nec-usb-xhci devices at 00:02.0 to 00:05.0) and runs
+# edu, e1000e, nvme and nec-usb-xhci devices at 00:02.0 to 00:05.0, and two
+# e1000e functions at 01:00.0 and 01:00.1 behind a root port at 00:06.0:
+# one bus, one IOMMU group, for bus resets; the port is a 5 GT/s one, as
+# QEMU 7.2's faster root ports never report their link active again after
+# a secondary bus reset, and Linux gives up on a bus reset of those) and runs
 # GUEST_SCRIPT in it as /out/guest.sh under busybox sh, before any chroot.
 # run.sh puts two lines in front of the script:
 #     REPO='/path/of/this/clone'; BUILD='/path/of/build'; export REPO BUILD
@@ -61,6 +65,9 @@ boot() {
         -drive file="$RIG/nvme.img",if=none,id=nvm,format=raw \
         -device nvme,serial=deadbeef,drive=nvm,addr=04.0 \
         -device nec-usb-xhci,addr=05.0,msi=on,msix=on \
+        -device pcie-root-port,id=rp1,chassis=1,slot=1,addr=06.0,x-speed=5 \
+        -device e1000e,bus=rp1,addr=00.0,multifunction=on \
+        -device e1000e,bus=rp1,addr=00.1 \
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
         -virtfs local,path="$OUT",mount_tag=out,security_model=none \
         -kernel "$kernel" -initrd "$RIG/initrd.gz" \
