@@ -685,7 +685,7 @@ static void vfio_kvm_group_op(VFIOGroup *group, bool add)
 #endif
 }
 
-VFIOGroup *vfio_get_group(int groupid, Error **errp)
+VFIOGroup *vfio_find_group(int groupid)
 {
     VFIOGroup *group;
 
@@ -693,6 +693,16 @@ VFIOGroup *vfio_get_group(int groupid, Error **errp)
         if (group->groupid == groupid) {
             return group;
         }
+    }
+    return NULL;
+}
+
+VFIOGroup *vfio_get_group(int groupid, Error **errp)
+{
+    VFIOGroup *group = vfio_find_group(groupid);
+
+    if (group) {
+        return group;
     }
 
     group = g_new0(VFIOGroup, 1);

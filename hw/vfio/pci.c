@@ -2,8 +2,8 @@
  * vfio based device assignment support
  *
  * The vfio-pci device model: BARs (slow path and mmap windows), config
- * space and capabilities, the ROM, realize, reset and exit.  Interrupts
- * are in pci-irq.c.
+ * space and capabilities, the ROM, realize and exit.  Interrupts are in
+ * pci-irq.c, resets in pci-reset.c.
  *
  * Copyright Red Hat, Inc. 2012
  *
@@ -158,8 +158,8 @@ static uint32_t vfio_emulated_bits(VFIOPCIDevice *vdev, uint32_t addr,
 }
 
 /* @len bytes at @addr of the device's own config space, through VFIO. */
-static bool vfio_host_config_read(VFIOPCIDevice *vdev, uint32_t addr,
-                                  int len, uint32_t *val)
+bool vfio_host_config_read(VFIOPCIDevice *vdev, uint32_t addr, int len,
+                           uint32_t *val)
 {
     uint32_t buf = 0;
 
@@ -177,8 +177,8 @@ static bool vfio_host_config_read(VFIOPCIDevice *vdev, uint32_t addr,
 }
 
 /* VFIO filters out what the guest must not write to the device. */
-static void vfio_host_config_write(VFIOPCIDevice *vdev, uint32_t addr,
-                                   uint32_t val, int len)
+void vfio_host_config_write(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
+                            int len)
 {
     uint32_t val_le = cpu_to_le32(val);
 
@@ -241,7 +241,7 @@ static bool vfio_write_stops_decode(VFIOPCIDevice *vdev, uint32_t addr,
 }
 
 /* Reads back from the host whether it decodes memory now. */
-static void vfio_decode_update(VFIOPCIDevice *vdev)
+void vfio_decode_update(VFIOPCIDevice *vdev)
 {
     uint32_t cmd = 0, pmcsr = 0;
     bool decodes;
@@ -295,6 +295,17 @@ static void vfio_host_config_merge(VFIOPCIDevice *vdev, uint32_t addr,
     vfio_host_config_write(vdev, addr, (val & ~kept) | (host & kept), len);
 }
 
+/* Initiate FLR in Device Control: always reads 0, never reaches the host */
+static bool vfio_write_initiates_flr(VFIOPCIDevice *vdev, uint32_t addr,
+                                     uint32_t val, int len)
+{
+    uint8_t exp = vdev->pdev.exp.exp_cap;
+    uint32_t hi = exp + PCI_EXP_DEVCTL + 1;
+
+    return exp && vdev->has_flr && hi >= addr && hi < addr + len &&
+           ((val >> (hi - addr) * 8) & (PCI_EXP_DEVCTL_BCR_FLR >> 8));
+}
+
 static void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
                                   uint32_t val, int len)
 {
@@ -323,6 +334,11 @@ static void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
     if (decode) {
         vfio_decode_update(vdev);
     }
+    /* Ours, not the kernel's: QEMU's interrupts and config reset too */
+    if (vfio_write_initiates_flr(vdev, addr, val, len)) {
+        trace_vfio_guest_flr(vdev->vbasedev.name);
+        pci_device_reset(pdev);
+    }
 }
 
 void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len)
@@ -338,7 +354,7 @@ void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len)
  * need to first look for where the MSI-X table lives.  So we
  * unfortunately split MSI-X setup across two functions.
  */
-static uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id)
+uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id)
 {
     int i;
 
@@ -671,6 +687,7 @@ static uint8_t vfio_pcie_guest_type(VFIOPCIDevice *vdev, uint8_t type)
  * not on the host: its type, no slot (the guest's port has it), and for
  * an integrated endpoint no link.  Link Disable and Retrain Link would
  * act on the host's link: they read as 0 and never reach the device.
+ * Neither does Initiate FLR: QEMU resets the device itself.
  */
 static void vfio_pcie_cap_fixup(VFIOPCIDevice *vdev, const VFIOCap *cap)
 {
@@ -688,6 +705,8 @@ static void vfio_pcie_cap_fixup(VFIOPCIDevice *vdev, const VFIOCap *cap)
     vfio_emulate_word(vdev, pos + PCI_EXP_FLAGS,
                       PCI_EXP_FLAGS_TYPE | PCI_EXP_FLAGS_SLOT, type << 4,
                       "flags (type, slot)");
+    vfio_emulate_word(vdev, pos + PCI_EXP_DEVCTL, PCI_EXP_DEVCTL_BCR_FLR, 0,
+                      "device control (Initiate FLR)");
     /* Slot capabilities, control and status: 0x14-0x1b */
     vfio_pcie_cap_zero(vdev, pos + PCI_EXP_SLTCAP, 8, "slot registers");
     if (type == PCI_EXP_TYPE_RC_END) {
@@ -1118,12 +1137,7 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
         goto teardown_irqs_exit;
     }
 
-    if (!vdev->vbasedev.reset_works) {
-        warn_report(VFIO_MSG_PREFIX "the device has no reset mechanism: "
-                    "across guest resets it is only stopped (I/O, memory "
-                    "and bus master off) and keeps its other state",
-                    vdev->vbasedev.name);
-    }
+    vfio_pci_reset_probe(vdev);
     vfio_decode_update(vdev);
     return;
 
@@ -1146,51 +1160,6 @@ static void vfio_exitfn(PCIDevice *pdev)
     vfio_teardown_msi(vdev);
     vfio_bars_exit(vdev);
     vfio_detach_device(vdev);
-}
-
-/*
- * The kernel's reset saves and restores the command register, and a
- * device without a working reset keeps what the guest left: so stop the
- * device through the host first.  Nothing then DMAs or interrupts into
- * the rebooting guest, and the host agrees with QEMU's view, all off.
- */
-static void vfio_pci_quiesce(VFIOPCIDevice *vdev)
-{
-    uint32_t cmd = 0, pmcsr = 0;
-
-    vfio_fast_path_block(vdev, VFIO_FAST_PATH_DECODE, true);
-    vfio_disable_interrupts(vdev);
-
-    if (vdev->pm_cap &&
-        vfio_host_config_read(vdev, vdev->pm_cap + PCI_PM_CTRL, 2, &pmcsr) &&
-        (pmcsr & PCI_PM_CTRL_STATE_MASK)) {
-        vfio_host_config_write(vdev, vdev->pm_cap + PCI_PM_CTRL,
-                               pmcsr & ~PCI_PM_CTRL_STATE_MASK, 2);
-    }
-    if (vfio_host_config_read(vdev, PCI_COMMAND, 2, &cmd)) {
-        cmd &= ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-                 PCI_COMMAND_INTX_DISABLE);
-        vfio_host_config_write(vdev, PCI_COMMAND, cmd, 2);
-    }
-}
-
-static void vfio_pci_reset(DeviceState *dev)
-{
-    VFIOPCIDevice *vdev = VFIO_PCI(dev);
-
-    trace_vfio_pci_reset(vdev->vbasedev.name);
-    vfio_pci_quiesce(vdev);
-
-    if (vdev->vbasedev.reset_works &&
-        ioctl(vdev->vbasedev.fd, VFIO_DEVICE_RESET)) {
-        error_report(VFIO_MSG_PREFIX "failed to reset the device: %m",
-                     vdev->vbasedev.name);
-    }
-    vfio_decode_update(vdev);
-
-    if (vdev->pdev.config[PCI_INTERRUPT_PIN]) {
-        vfio_intx_reenable(vdev);
-    }
 }
 
 static void vfio_instance_init(Object *obj)
@@ -1237,9 +1206,11 @@ static const VMStateDescription vfio_pci_vmstate = {
 static void vfio_pci_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
     PCIDeviceClass *pdc = PCI_DEVICE_CLASS(klass);
 
-    dc->reset = vfio_pci_reset;
+    rc->phases.enter = vfio_pci_reset_enter;
+    rc->phases.hold = vfio_pci_reset_hold;
     dc->vmsd = &vfio_pci_vmstate;
     dc->desc = "VFIO-based PCI device assignment";
     device_class_set_props(dc, vfio_pci_properties);

@@ -96,6 +96,7 @@ typedef enum VFIOReportCause {
     VFIO_REPORT_KVM_INTX,
     VFIO_REPORT_CONFIG_ACCESS,
     VFIO_REPORT_BAR_ACCESS,
+    VFIO_REPORT_RESET,
 } VFIOReportCause;
 
 struct VFIOPCIDevice {
@@ -118,6 +119,9 @@ struct VFIOPCIDevice {
     uint8_t pm_cap;               /* power management capability, or 0 */
     uint8_t exp_size;             /* of the PCI Express capability */
     bool low_power;               /* the guest put the device in D1-D3 */
+    bool has_flr;                 /* Function Level Reset, PCIe or AF */
+    bool has_pm_reset;            /* D3hot to D0 resets it (No_Soft_Reset 0) */
+    bool needs_reset;             /* in a reset, not yet reset with its bus */
     unsigned int fast_path_blocks; /* VFIO_FAST_PATH_*; mmaps on when 0 */
     uint32_t reported;            /* BIT(VFIOReportCause) once reported */
     int32_t bootindex;
@@ -130,11 +134,23 @@ struct VFIOPCIDevice {
     uint32_t intx_mmap_timeout_ms;
 };
 
-/* pci.c, for pci-irq.c */
+/* pci.c, for pci-irq.c and pci-reset.c */
 bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause);
 void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
                           bool block);
 void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len);
+bool vfio_host_config_read(VFIOPCIDevice *vdev, uint32_t addr, int len,
+                           uint32_t *val);
+void vfio_host_config_write(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
+                            int len);
+void vfio_decode_update(VFIOPCIDevice *vdev);
+uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id);
+
+/* pci-reset.c, for pci.c */
+void vfio_pci_quiesce(VFIOPCIDevice *vdev);
+void vfio_pci_reset_probe(VFIOPCIDevice *vdev);
+void vfio_pci_reset_enter(Object *obj, ResetType type);
+void vfio_pci_reset_hold(Object *obj);
 
 /* pci-irq.c, for pci.c */
 void vfio_intx_eoi(VFIOPCIDevice *vdev);

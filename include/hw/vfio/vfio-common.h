@@ -56,6 +56,8 @@ struct VFIOGroup {
     QLIST_ENTRY(VFIOGroup) container_next;
 };
 
+/* The group this QEMU holds open, or NULL */
+VFIOGroup *vfio_find_group(int groupid);
 VFIOGroup *vfio_get_group(int groupid, Error **errp);
 void vfio_put_group(VFIOGroup *group);
 VFIODevice *vfio_find_device(VFIOGroup *group, const char *name);
