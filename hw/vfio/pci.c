@@ -3,7 +3,8 @@
  *
  * The vfio-pci device model: BARs (slow path and mmap windows), config
  * space and capabilities, the ROM, realize and exit.  Interrupts are in
- * pci-irq.c, resets in pci-reset.c.
+ * pci-irq.c, resets in pci-reset.c, the host's error and request
+ * signals in pci-notifiers.c.
  *
  * Copyright Red Hat, Inc. 2012
  *
@@ -1138,6 +1139,7 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     }
 
     vfio_pci_reset_probe(vdev);
+    vfio_notifiers_setup(vdev);
     vfio_decode_update(vdev);
     return;
 
@@ -1155,6 +1157,7 @@ static void vfio_exitfn(PCIDevice *pdev)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
 
+    vfio_notifiers_teardown(vdev);
     vfio_disable_interrupts(vdev);
     vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
@@ -1194,6 +1197,11 @@ static Property vfio_pci_properties[] = {
     DEFINE_PROP_BOOL("x-no-kvm-msix", VFIOPCIDevice, no_kvm_msix, false),
     /* Grow MSI-X by disable and re-enable even where the kernel can resize */
     DEFINE_PROP_BOOL("x-msix-noresize", VFIOPCIDevice, msix_noresize, false),
+    /* The host's AER error stops the VM; its request for the device unplugs */
+    DEFINE_PROP_BOOL("err-notifier", VFIOPCIDevice, err_notifier_wanted,
+                     true),
+    DEFINE_PROP_BOOL("req-notifier", VFIOPCIDevice, req_notifier_wanted,
+                     true),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -122,6 +122,11 @@ struct VFIOPCIDevice {
     bool has_flr;                 /* Function Level Reset, PCIe or AF */
     bool has_pm_reset;            /* D3hot to D0 resets it (No_Soft_Reset 0) */
     bool needs_reset;             /* in a reset, not yet reset with its bus */
+    EventNotifier err_notifier;   /* the host saw an uncorrectable error */
+    EventNotifier req_notifier;   /* the host wants the device back */
+    bool err_notifier_on;
+    bool req_notifier_on;
+    bool unplug_requested;        /* the guest was asked, once */
     unsigned int fast_path_blocks; /* VFIO_FAST_PATH_*; mmaps on when 0 */
     uint32_t reported;            /* BIT(VFIOReportCause) once reported */
     int32_t bootindex;
@@ -131,6 +136,8 @@ struct VFIOPCIDevice {
     bool no_kvm_msi;
     bool no_kvm_msix;
     bool msix_noresize;
+    bool err_notifier_wanted;
+    bool req_notifier_wanted;
     uint32_t intx_mmap_timeout_ms;
 };
 
@@ -145,6 +152,10 @@ void vfio_host_config_write(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
                             int len);
 void vfio_decode_update(VFIOPCIDevice *vdev);
 uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id);
+
+/* pci-notifiers.c, for pci.c */
+void vfio_notifiers_setup(VFIOPCIDevice *vdev);
+void vfio_notifiers_teardown(VFIOPCIDevice *vdev);
 
 /* pci-reset.c, for pci.c */
 void vfio_pci_quiesce(VFIOPCIDevice *vdev);

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Builds the rig guest's initramfs, $BUILD/rig/initrd.gz: static busybox,
-# the VFIO and 9p modules of the unpacked Debian kernel in $KERNEL_DIR, and
-# an /init that mounts the host root read-only at /host and the results
+# the VFIO and 9p modules of the unpacked Debian kernel in $KERNEL_DIR (and
+# aer_inject, with which tests inject AER errors into the rig's devices),
+# and an /init that mounts the host root read-only at /host and the results
 # share at /out, runs /out/guest.sh and powers off.  Does nothing when the
 # initrd is newer than this script.
 set -eu
@@ -16,7 +17,7 @@ OUT=$BUILD/rig/initrd.gz
 # Load order matters: each module needs the ones before it.
 MODULES="virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1
  drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci fs/netfs/netfs
- net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p"
+ net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p drivers/pci/pcie/aer_inject"
 
 log() { echo "make-initrd: $*"; }
 die() { echo "make-initrd: error: $*" >&2; exit 1; }
@@ -30,7 +31,8 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-for m in irqbypass vfio vfio_iommu_type1 vfio-pci-core vfio-pci netfs 9pnet 9pnet_virtio 9p; do
+for m in irqbypass vfio vfio_iommu_type1 vfio-pci-core vfio-pci netfs 9pnet 9pnet_virtio 9p \
+    aer_inject; do
     insmod /mods/$m.ko || echo "RIG: insmod $m failed"
 done
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose hostroot /host ||
