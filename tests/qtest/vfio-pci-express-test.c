@@ -13,26 +13,9 @@
 #include "hw/pci/pcie_regs.h"
 #include "qemu/bswap.h"
 
-#define ECAM_BASE       0xb0000000ULL
-#define MCH_PCIEXBAR    0x60
 #define EXT_SIZE        4096
 #define BRIDGE_SLOT     2
 #define BRIDGE_BUS      1
-
-/* The q35 host bridge decodes 256 buses of ECAM at ECAM_BASE. */
-static void ecam_enable(Assigned *a)
-{
-    QPCIDevice *mch = qpci_device_find(a->bus, 0);
-
-    qpci_config_writel(mch, MCH_PCIEXBAR + 4, 0);
-    qpci_config_writel(mch, MCH_PCIEXBAR, ECAM_BASE | 1);
-    g_free(mch);
-}
-
-static uint32_t ecam_readl(Assigned *a, int bus, int devfn, int reg)
-{
-    return qtest_readl(a->qts, ECAM_BASE + (bus << 20) + (devfn << 12) + reg);
-}
 
 static bool ext_cap_hidden(uint16_t id)
 {
@@ -198,7 +181,7 @@ static void test_ext_write(gconstpointer var)
         uint32_t orig = le32_to_cpu(host[reg / 4]), guest, direct;
 
         host_config_write(a.host, reg, 0);
-        qtest_writel(a.qts, ECAM_BASE + (DEVFN << 12) + reg, UINT32_MAX);
+        qtest_writel(a.qts, ecam_addr(0, DEVFN, reg), UINT32_MAX);
         guest = host_config_readl(a.host, reg);
         g_assert_cmphex(ecam_readl(&a, 0, DEVFN, reg), ==, guest);
         host_config_write(a.host, reg, UINT32_MAX);

@@ -9,7 +9,8 @@
  * error, never an abort.
  *
  * edu is only fuzzed in config space: a DMA of 4096 bytes or more through
- * its BAR aborts the QEMU 7.2 that emulates edu in the rig.
+ * its BAR aborts the QEMU 7.2 that emulates edu in the rig.  The e1000e
+ * and the nvme are fuzzed through q35's ECAM too, extended space and all.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -22,6 +23,10 @@
 #define FUZZ_SEED       0x5eed0005u
 #define CONFIG_WRITES   10000
 #define BAR_ACCESSES    10000
+#define EXPRESS_WRITES  8000
+#define PCIE_CONFIG_SIZE    4096
+#define PCIE_CONFIG_DWORDS  (PCIE_CONFIG_SIZE / 4)
+#define EXT_CAPS_MAX    960     /* dword-aligned places in 0x100-0xfff */
 #define HOST_BARS       PCI_BASE_ADDRESS_0
 #define HOST_BARS_LEN   (PCI_BASE_ADDRESS_5 + 4 - PCI_BASE_ADDRESS_0)
 
@@ -548,6 +553,138 @@ static void test_fuzz_config_and_bars(gconstpointer var)
     fuzz_config_and_bars(var);
 }
 
+static void ecam_write(Assigned *a, int off, int size, uint32_t val)
+{
+    uint64_t addr = ecam_addr(0, DEVFN, off);
+
+    switch (size) {
+    case 1:
+        qtest_writeb(a->qts, addr, val);
+        break;
+    case 2:
+        qtest_writew(a->qts, addr, val);
+        break;
+    default:
+        qtest_writel(a->qts, addr, val);
+        break;
+    }
+}
+
+/* The first @max dwords of @host's config space as the host reads them. */
+static void host_config_dwords(const char *host, uint32_t *cfg, int max)
+{
+    g_autofree char *path = sysfs_path(host, "config");
+    g_autofree char *data = NULL;
+    gsize len;
+    int i;
+
+    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+    g_assert_cmpuint(len, >=, max * 4);
+    for (i = 0; i < max; i++) {
+        cfg[i] = ldl_le_p(data + i * 4);
+    }
+}
+
+/* Where the extended capabilities of @cfg (dwords) sit, at most @max. */
+static int ext_cap_positions(const uint32_t *cfg, uint16_t *pos, int max)
+{
+    uint16_t p = PCI_CFG_SPACE_SIZE;
+    int n = 0;
+
+    while (p >= PCI_CFG_SPACE_SIZE && n < max && cfg[p / 4] &&
+           cfg[p / 4] != UINT32_MAX) {
+        pos[n++] = p;
+        p = (cfg[p / 4] >> 20) & ~3;
+    }
+    return n;
+}
+
+/* The guest's view of config space through ECAM, in dwords. */
+static void guest_config_dwords(Assigned *a, uint32_t *cfg)
+{
+    int i;
+
+    for (i = 0; i < PCIE_CONFIG_DWORDS; i++) {
+        cfg[i] = ecam_readl(a, 0, DEVFN, i * 4);
+    }
+}
+
+/*
+ * PCI Express config space through q35's ECAM: random writes of random
+ * sizes and values, naturally aligned as a guest's must be, a quarter in
+ * standard space (the PCI Express capability and its FLR bit included)
+ * and the rest in extended space, headers and hidden ranges included.
+ * The host's BARs and extended capability headers stay as they were, and
+ * so does the chain the guest walks.
+ */
+static void fuzz_express(const char *var)
+{
+    g_autofree char *log = test_log_path("fuzz-express");
+    g_autofree uint32_t *host = g_new(uint32_t, PCIE_CONFIG_DWORDS);
+    g_autofree uint32_t *after = g_new(uint32_t, PCIE_CONFIG_DWORDS);
+    g_autofree uint32_t *guest = g_new(uint32_t, PCIE_CONFIG_DWORDS);
+    g_autofree uint32_t *guest_after = g_new(uint32_t, PCIE_CONFIG_DWORDS);
+    g_autoptr(GRand) r = NULL;
+    uint8_t before[HOST_BARS_LEN];
+    uint16_t pos[EXT_CAPS_MAX], gpos[EXT_CAPS_MAX], gpos_after[EXT_CAPS_MAX];
+    Assigned a;
+    int i, n, gn;
+
+    if (!assign_logged(&a, "q35", var, NULL, NULL, log)) {
+        return;
+    }
+    r = fuzz_rand();
+    host_bars(a.host, before);
+    host_config_dwords(a.host, host, PCIE_CONFIG_DWORDS);
+    n = ext_cap_positions(host, pos, EXT_CAPS_MAX);
+    ecam_enable(&a);
+    guest_config_dwords(&a, guest);
+    gn = ext_cap_positions(guest, gpos, EXT_CAPS_MAX);
+    g_test_message("%s: %d extended capabilities, %d of them shown", a.host,
+                   n, gn);
+
+    for (i = 0; i < EXPRESS_WRITES; i++) {
+        int size = random_size(r, 4);
+        int off = g_rand_int_range(r, 0, 4) ?
+                  g_rand_int_range(r, PCI_CFG_SPACE_SIZE, PCIE_CONFIG_SIZE) :
+                  g_rand_int_range(r, 0, PCI_CFG_SPACE_SIZE);
+
+        ecam_write(&a, off & ~(size - 1), size, g_rand_int(r));
+        if (g_rand_int_range(r, 0, 8) == 0) {
+            ecam_readl(&a, 0, DEVFN, g_rand_int_range(r, 0, PCIE_CONFIG_SIZE)
+                       & ~3);
+        }
+        if (i % 1000 == 999) {
+            assert_qemu_alive(a.qts);
+        }
+    }
+    g_test_message("%d config writes to %s through ECAM", EXPRESS_WRITES,
+                   a.host);
+
+    assert_qemu_alive(a.qts);
+    g_assert_cmphex(ecam_readl(&a, 0, DEVFN, 0), ==, host[0]);
+    assert_host_bars(a.host, before);
+    host_config_dwords(a.host, after, PCIE_CONFIG_DWORDS);
+    for (i = 0; i < n; i++) {
+        g_assert_cmphex(after[pos[i] / 4], ==, host[pos[i] / 4]);
+    }
+    guest_config_dwords(&a, guest_after);
+    g_assert_cmpint(ext_cap_positions(guest_after, gpos_after, EXT_CAPS_MAX),
+                    ==, gn);
+    for (i = 0; i < gn; i++) {
+        g_assert_cmpint(gpos_after[i], ==, gpos[i]);
+        g_assert_cmphex(guest_after[gpos[i] / 4], ==, guest[gpos[i] / 4]);
+    }
+    release(&a);
+    assert_no_flood(log);
+    unlink(log);
+}
+
+static void test_fuzz_express(gconstpointer var)
+{
+    fuzz_express(var);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -565,6 +702,10 @@ int main(int argc, char **argv)
                         test_fuzz_bars);
     qtest_add_data_func("/vfio-pci/rig/fuzz/e1000e/config-and-bars",
                         "VFIO_E1000E", test_fuzz_config_and_bars);
+    qtest_add_data_func("/vfio-pci/rig/fuzz/e1000e/express", "VFIO_E1000E",
+                        test_fuzz_express);
+    qtest_add_data_func("/vfio-pci/rig/fuzz/nvme/express", "VFIO_NVME",
+                        test_fuzz_express);
     qtest_add_func("/vfio-pci/rig/e1000e/d3hot", test_e1000e_d3hot);
     qtest_add_func("/vfio-pci/rig/e1000e/msi-msix-mix",
                    test_e1000e_msi_msix_mix);

@@ -384,4 +384,30 @@ static inline int count_log_lines(const char *log, const char *what)
     return n;
 }
 
+/*
+ * q35's ECAM window, which the tests enable as firmware would: config
+ * space of bus B, device/function DEVFN at ECAM_BASE + B << 20 + DEVFN << 12.
+ */
+#define ECAM_BASE       0xb0000000ULL
+#define MCH_PCIEXBAR    0x60
+
+static inline void ecam_enable(Assigned *a)
+{
+    QPCIDevice *mch = qpci_device_find(a->bus, 0);
+
+    qpci_config_writel(mch, MCH_PCIEXBAR + 4, 0);
+    qpci_config_writel(mch, MCH_PCIEXBAR, ECAM_BASE | 1);
+    g_free(mch);
+}
+
+static inline uint64_t ecam_addr(int bus, int devfn, int reg)
+{
+    return ECAM_BASE + (bus << 20) + (devfn << 12) + reg;
+}
+
+static inline uint32_t ecam_readl(Assigned *a, int bus, int devfn, int reg)
+{
+    return qtest_readl(a->qts, ecam_addr(bus, devfn, reg));
+}
+
 #endif /* VFIO_PCI_UTIL_H */
