@@ -37,6 +37,7 @@
 #include "qemu/error-report.h"
 #include "qemu/rcu.h"
 #include "qemu/units.h"
+#include "qemu/units.h"
 #include "sysemu/kvm.h"
 #include "sysemu/runstate.h"
 #include "trace.h"
@@ -769,6 +770,64 @@ bool vfio_get_region_info(VFIODevice *vbasedev, int index,
     trace_vfio_region_info(vbasedev->name, index, info->size, info->offset,
                            info->flags);
     return true;
+}
+
+/* A kernel that needs more than this for one region's info is broken */
+#define VFIO_REGION_INFO_MAX    (64 * KiB)
+
+struct vfio_region_info *vfio_get_region_info_caps(VFIODevice *vbasedev,
+                                                   int index, Error **errp)
+{
+    struct vfio_region_info *info = g_new0(struct vfio_region_info, 1);
+    uint32_t argsz;
+
+    if (!vfio_get_region_info(vbasedev, index, info, errp)) {
+        g_free(info);
+        return NULL;
+    }
+    argsz = info->argsz;
+    if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS) ||
+        argsz <= sizeof(*info) || argsz > VFIO_REGION_INFO_MAX) {
+        info->flags &= ~VFIO_REGION_INFO_FLAG_CAPS;
+        info->argsz = sizeof(*info);
+        return info;
+    }
+    info = g_realloc(info, argsz);
+    memset(info, 0, argsz);
+    info->argsz = argsz;
+    info->index = index;
+    if (ioctl(vbasedev->fd, VFIO_DEVICE_GET_REGION_INFO, info)) {
+        error_setg_errno(errp, errno, "failed to get region %d info", index);
+        g_free(info);
+        return NULL;
+    }
+    /* What came back must fit what we gave */
+    info->argsz = MIN(info->argsz, argsz);
+    return info;
+}
+
+struct vfio_info_cap_header *vfio_region_info_cap(
+    const struct vfio_region_info *info, uint16_t id, size_t min_size)
+{
+    uint32_t off = info->cap_offset;
+
+    if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS)) {
+        return NULL;
+    }
+    /* Each capability lies after the last one: a chain cannot loop */
+    while (off >= sizeof(*info) && off + min_size <= info->argsz &&
+           off + sizeof(struct vfio_info_cap_header) <= info->argsz) {
+        struct vfio_info_cap_header *hdr = (void *)info + off;
+
+        if (hdr->id == id) {
+            return hdr;
+        }
+        if (hdr->next <= off) {
+            break;
+        }
+        off = hdr->next;
+    }
+    return NULL;
 }
 
 static bool vfio_check_device_info(VFIODevice *vbasedev, Error **errp)

@@ -476,7 +476,8 @@ static bool vfio_bar_mmap_window(VFIOPCIDevice *vdev, VFIOBAR *bar,
     memory_region_init_ram_device_ptr(&m->mem, OBJECT(vdev), name, m->size,
                                       m->mmap);
     memory_region_set_enabled(&m->mem, !vdev->fast_path_blocks);
-    memory_region_add_subregion(&bar->mem, start, &m->mem);
+    /* Below the MSI-X table and PBA, where the kernel lets us map those */
+    memory_region_add_subregion_overlap(&bar->mem, start, &m->mem, -1);
     bar->nr_mmaps++;
     trace_vfio_bar_mmap(vdev->vbasedev.name, bar->nr, start, m->size);
     return true;
@@ -490,21 +491,12 @@ static void vfio_bar_add_hole(Range *holes, int *n, hwaddr start, hwaddr end)
                       ROUND_UP(end, qemu_real_host_page_size()));
 }
 
-/*
- * We can't mmap areas overlapping the MSI-X table or PBA, which QEMU
- * emulates, so we lay direct-mapped windows before, between and after them.
- */
-static void vfio_bar_mmap(VFIOPCIDevice *vdev, VFIOBAR *bar)
+/* The pages of @bar that hold the MSI-X table and PBA, in order. */
+static int vfio_bar_msix_holes(VFIOPCIDevice *vdev, VFIOBAR *bar,
+                               Range *holes)
 {
     VFIOMSIXInfo *msix = vdev->msix;
-    Range holes[2];
-    hwaddr pos = 0;
-    int i, n = 0;
-
-    if (vdev->no_mmap || !(bar->flags & VFIO_REGION_INFO_FLAG_MMAP) ||
-        bar->size < qemu_real_host_page_size()) {
-        return;
-    }
+    int n = 0;
 
     if (msix && msix->table_bar == bar->nr) {
         vfio_bar_add_hole(holes, &n, msix->table_offset, msix->table_offset +
@@ -520,16 +512,69 @@ static void vfio_bar_mmap(VFIOPCIDevice *vdev, VFIOBAR *bar)
         holes[0] = holes[1];
         holes[1] = tmp;
     }
+    return n;
+}
 
-    for (i = 0; i < n; i++) {
-        if (range_lob(&holes[i]) > pos &&
-            !vfio_bar_mmap_window(vdev, bar, pos, range_lob(&holes[i]))) {
+static void vfio_window_add(GArray *windows, hwaddr start, hwaddr end)
+{
+    Range r;
+
+    if (start < end) {
+        range_set_bounds(&r, start, end - 1);
+        g_array_append_val(windows, r);
+    }
+}
+
+/*
+ * What of @bar to mmap: what the kernel lets us (its sparse areas, or
+ * all of it) less the MSI-X table and PBA, which QEMU emulates, unless
+ * the kernel lets us map those too: QEMU's emulation lies on top then.
+ */
+static GArray *vfio_bar_windows(VFIOPCIDevice *vdev, VFIOBAR *bar)
+{
+    GArray *windows = g_array_new(false, false, sizeof(Range));
+    Range whole, holes[2];
+    Range *areas = bar->sparse ? bar->areas : &whole;
+    unsigned int nr = bar->sparse ? bar->nr_areas : 1, i;
+    int n = 0, j;
+
+    range_set_bounds(&whole, 0, bar->size - 1);
+    if (!bar->msix_mappable) {
+        n = vfio_bar_msix_holes(vdev, bar, holes);
+    }
+    for (i = 0; i < nr; i++) {
+        hwaddr pos = range_lob(&areas[i]), end = range_upb(&areas[i]) + 1;
+
+        for (j = 0; j < n; j++) {
+            if (range_lob(&holes[j]) < end && range_upb(&holes[j]) >= pos) {
+                vfio_window_add(windows, pos, range_lob(&holes[j]));
+                pos = MAX(pos, range_upb(&holes[j]) + 1);
+            }
+        }
+        vfio_window_add(windows, pos, end);
+    }
+    return windows;
+}
+
+static void vfio_bar_mmap(VFIOPCIDevice *vdev, VFIOBAR *bar)
+{
+    g_autoptr(GArray) windows = NULL;
+    unsigned int i;
+
+    if (vdev->no_mmap || !(bar->flags & VFIO_REGION_INFO_FLAG_MMAP) ||
+        bar->size < qemu_real_host_page_size()) {
+        return;
+    }
+    windows = vfio_bar_windows(vdev, bar);
+    /* Sized once: the MemoryRegions in it must never move */
+    bar->mmaps = g_new0(VFIOMmap, windows->len);
+    for (i = 0; i < windows->len; i++) {
+        Range *r = &g_array_index(windows, Range, i);
+
+        if (!vfio_bar_mmap_window(vdev, bar, range_lob(r),
+                                  range_upb(r) + 1)) {
             return;
         }
-        pos = MAX(pos, range_upb(&holes[i]) + 1);
-    }
-    if (pos < bar->size) {
-        vfio_bar_mmap_window(vdev, bar, pos, bar->size);
     }
 }
 
@@ -623,6 +668,8 @@ static void vfio_bars_finalize(VFIOPCIDevice *vdev)
             munmap(bar->mmaps[j].mmap, bar->mmaps[j].size);
         }
         bar->nr_mmaps = 0;
+        g_clear_pointer(&bar->mmaps, g_free);
+        g_clear_pointer(&bar->areas, g_free);
         if (bar->size) {
             object_unparent(OBJECT(&bar->mem));
         }
@@ -946,6 +993,44 @@ static void vfio_set_rom_info(VFIOPCIDevice *vdev,
     vdev->rom_offset = info->offset;
 }
 
+/*
+ * What the kernel says of mmap'ing the BAR: only its sparse areas (what
+ * lies outside the BAR is dropped), and whether the MSI-X table may be.
+ */
+static void vfio_bar_read_caps(VFIOBAR *bar,
+                               const struct vfio_region_info *info)
+{
+    struct vfio_region_info_cap_sparse_mmap *sparse;
+    size_t room;
+    unsigned int i;
+
+    bar->msix_mappable = vfio_region_info_cap(
+        info, VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
+        sizeof(struct vfio_info_cap_header));
+    sparse = (void *)vfio_region_info_cap(info,
+                                          VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+                                          sizeof(*sparse));
+    trace_vfio_bar_caps(bar->vdev->vbasedev.name, bar->nr,
+                        bar->msix_mappable, sparse ? sparse->nr_areas : -1);
+    if (!sparse) {
+        return;
+    }
+    room = (info->argsz - ((uint8_t *)sparse->areas - (uint8_t *)info)) /
+           sizeof(sparse->areas[0]);
+    bar->sparse = true;
+    bar->areas = g_new0(Range, MIN(sparse->nr_areas, room) + 1);
+    for (i = 0; i < sparse->nr_areas && i < room; i++) {
+        uint64_t off = sparse->areas[i].offset, size = sparse->areas[i].size;
+
+        if (size && off < bar->size && size <= bar->size - off) {
+            range_set_bounds(&bar->areas[bar->nr_areas++], off,
+                             off + size - 1);
+        }
+        trace_vfio_bar_sparse_area(bar->vdev->vbasedev.name, bar->nr, off,
+                                   size);
+    }
+}
+
 static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
 {
     VFIODevice *vbasedev = &vdev->vbasedev;
@@ -953,14 +1038,18 @@ static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
     int i;
 
     for (i = VFIO_PCI_BAR0_REGION_INDEX; i < VFIO_PCI_ROM_REGION_INDEX; i++) {
-        if (!vfio_get_region_info(vbasedev, i, &info, errp)) {
+        g_autofree struct vfio_region_info *bar_info =
+            vfio_get_region_info_caps(vbasedev, i, errp);
+
+        if (!bar_info) {
             return false;
         }
         vdev->bars[i].vdev = vdev;
         vdev->bars[i].nr = i;
-        vdev->bars[i].flags = info.flags;
-        vdev->bars[i].size = info.size;
-        vdev->bars[i].fd_offset = info.offset;
+        vdev->bars[i].flags = bar_info->flags;
+        vdev->bars[i].size = bar_info->size;
+        vdev->bars[i].fd_offset = bar_info->offset;
+        vfio_bar_read_caps(&vdev->bars[i], bar_info);
     }
 
     if (!vfio_get_region_info(vbasedev, VFIO_PCI_ROM_REGION_INDEX, &info,

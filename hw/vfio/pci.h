@@ -19,6 +19,7 @@
 #include "hw/vfio/vfio-common.h"
 #include "pci-caps.h"
 #include "qemu/event_notifier.h"
+#include "qemu/range.h"
 #include "qemu/timer.h"
 #include "qom/object.h"
 
@@ -32,9 +33,6 @@ typedef struct VFIOMmap {
     size_t size;
 } VFIOMmap;
 
-/* The MSI-X table and PBA split a BAR into at most three mmap windows. */
-#define VFIO_BAR_MAX_MMAPS 3
-
 typedef struct VFIOBAR {
     struct VFIOPCIDevice *vdev;   /* lets a BAR be MemoryRegionOps opaque */
     off_t fd_offset;              /* offset of the BAR within the device fd */
@@ -42,8 +40,12 @@ typedef struct VFIOBAR {
     uint32_t flags;               /* VFIO region flags (rd/wr/mmap) */
     uint8_t nr;
     MemoryRegion mem;             /* slow path: pread/pwrite on the fd */
-    VFIOMmap mmaps[VFIO_BAR_MAX_MMAPS];
+    VFIOMmap *mmaps;
     unsigned int nr_mmaps;
+    bool sparse;                  /* only these areas may be mmap'd: */
+    Range *areas;
+    unsigned int nr_areas;
+    bool msix_mappable;           /* MSI-X table and PBA may be mmap'd too */
 } VFIOBAR;
 
 typedef struct VFIOINTx {

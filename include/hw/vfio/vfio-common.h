@@ -66,6 +66,15 @@ bool vfio_get_device(VFIOGroup *group, const char *name, VFIODevice *vbasedev,
 void vfio_put_base_device(VFIODevice *vbasedev);
 bool vfio_get_region_info(VFIODevice *vbasedev, int index,
                           struct vfio_region_info *info, Error **errp);
+/* The region's info with its capability chain, for g_free() */
+struct vfio_region_info *vfio_get_region_info_caps(VFIODevice *vbasedev,
+                                                   int index, Error **errp);
+/*
+ * Capability @id of @info's chain, when at least @min_size bytes of it lie
+ * within @info; NULL when there is none, or the chain is broken before.
+ */
+struct vfio_info_cap_header *vfio_region_info_cap(
+    const struct vfio_region_info *info, uint16_t id, size_t min_size);
 
 int vfio_set_irq_fds(VFIODevice *vbasedev, int index, int start, int count,
                      const int32_t *fds);
