@@ -78,7 +78,7 @@ host_tests() {
 
 # Every TAP file the rig leaves in its /out is tallied, and all of its
 # results count as rig tests; these ones must be there.
-RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest"
+RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest vfio-pci-sriov"
 
 rig_tests() {
     {

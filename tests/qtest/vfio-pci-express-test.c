@@ -254,7 +254,10 @@ static void test_conventional_bus(gconstpointer var)
 
 int main(int argc, char **argv)
 {
-    static const char *const devices[] = { "VFIO_NVME", "VFIO_E1000E" };
+    /* The PF's SR-IOV and ARI capabilities are hidden */
+    static const char *const devices[] = {
+        "VFIO_NVME", "VFIO_E1000E", "VFIO_NVME_PF",
+    };
     size_t i;
 
     g_test_init(&argc, &argv, NULL);

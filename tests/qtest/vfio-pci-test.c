@@ -12,6 +12,9 @@
 #include "qemu/osdep.h"
 #include "hw/pci/pci_regs.h"
 #include "vfio-pci-util.h"
+#include <sys/ioctl.h>
+#include <linux/nvme_ioctl.h>
+#include "qemu/bswap.h"
 
 #define DMA_SRC     0x300000ULL
 #define DMA_DST     0x400000ULL
@@ -190,6 +193,32 @@ static void mark_emulated(QPCIDevice *dev, uint8_t *mask)
     }
 }
 
+static uint16_t sysfs_hex(const char *host, const char *file)
+{
+    g_autofree char *path = sysfs_path(host, file);
+    g_autofree char *text = NULL;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    return strtoul(text, NULL, 16);
+}
+
+/*
+ * A VF's own vendor and device IDs read as all ones and it has no INTx:
+ * the kernel's vfio-pci shows its user the IDs that the PF's SR-IOV
+ * capability names (sysfs vendor and device) and no interrupt pin.
+ */
+static void vf_config_as_kernel_shows(const char *host, uint8_t *cfg)
+{
+    g_autofree char *physfn = sysfs_path(host, "physfn");
+
+    if (!g_file_test(physfn, G_FILE_TEST_EXISTS)) {
+        return;
+    }
+    stw_le_p(cfg + PCI_VENDOR_ID, sysfs_hex(host, "vendor"));
+    stw_le_p(cfg + PCI_DEVICE_ID, sysfs_hex(host, "device"));
+    cfg[PCI_INTERRUPT_PIN] = 0;
+}
+
 static void compare_config(const char *var)
 {
     g_autofree char *path = NULL;
@@ -206,6 +235,7 @@ static void compare_config(const char *var)
     path = sysfs_path(a.host, "config");
     g_assert_true(g_file_get_contents(path, &host_cfg, &len, NULL));
     g_assert_cmpuint(len, >=, 256);
+    vf_config_as_kernel_shows(a.host, (uint8_t *)host_cfg);
     mark_emulated(a.dev, mask);
 
     for (i = 0; i < 256; i++) {
@@ -555,14 +585,14 @@ static bool nvme_completed(Assigned *a, int slot)
     return dw3 & (1 << 16);
 }
 
-static void test_nvme_msix_identify(void)
+static void test_nvme_msix_identify(gconstpointer var)
 {
     char model[15] = { 0 };
     gint64 end;
     MsixInfo m;
     Assigned a;
 
-    if (!assign(&a, "VFIO_NVME", NULL)) {
+    if (!assign(&a, var, NULL)) {
         return;
     }
     a.bar0 = qpci_iomap(a.dev, 0, NULL);
@@ -775,6 +805,183 @@ static void test_e1000e_rom(void)
     release(&a);
 }
 
+/*
+ * SR-IOV: the rig's second nvme is a physical function with one virtual
+ * function, driven by the rig kernel's nvme driver as a production host
+ * drives its PF (tests/rig/guest-sriov.sh binds it).  QEMU's emulated
+ * nvme starts a VF's secondary controller offline, without queues or
+ * vectors: the PF hands it some through Virtualization Management, after
+ * giving up its own flexible ones, which takes the PF's function reset.
+ */
+#define NVME_ADMIN_IDENTIFY     0x06
+#define NVME_ADMIN_VIRT_MGMT    0x1c
+#define NVME_CNS_SEC_CTRL_LIST  0x15
+#define NVME_VIRT_PRIMARY       0x1     /* primary flexible allocation */
+#define NVME_VIRT_ASSIGN        0x8     /* secondary assign */
+#define NVME_VIRT_ONLINE        0x9     /* secondary online */
+#define NVME_VIRT_VQ            0       /* queue resources */
+#define NVME_VIRT_VI            1       /* interrupt resources */
+#define VF_QUEUES               2       /* admin and one I/O queue */
+
+static void pf_admin(int fd, uint8_t opcode, uint32_t cdw10, uint32_t cdw11,
+                     void *buf, uint32_t len)
+{
+    struct nvme_admin_cmd cmd = {
+        .opcode = opcode,
+        .cdw10 = cdw10,
+        .cdw11 = cdw11,
+        .addr = (uintptr_t)buf,
+        .data_len = len,
+    };
+    int ret = ioctl(fd, NVME_IOCTL_ADMIN_CMD, &cmd);
+
+    g_test_message("PF admin 0x%02x cdw10 0x%08x cdw11 %u: %d (%s)", opcode,
+                   cdw10, cdw11, ret, ret < 0 ? strerror(errno) : "status");
+    g_assert_cmpint(ret, ==, 0);
+}
+
+static void virt_mgmt(int fd, uint8_t act, uint8_t rt, uint16_t cntlid,
+                      uint32_t nr)
+{
+    pf_admin(fd, NVME_ADMIN_VIRT_MGMT, act | (rt << 8) | (cntlid << 16), nr,
+             NULL, 0);
+}
+
+static void sysfs_write(const char *host, const char *file, const char *val)
+{
+    g_autofree char *path = sysfs_path(host, file);
+    int fd = open(path, O_WRONLY);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, val, strlen(val)), ==, strlen(val));
+    close(fd);
+}
+
+/* The nvme char device of the PF, /dev/nvmeN, from its sysfs. */
+static char *pf_ctrl_dev(const char *pf)
+{
+    g_autofree char *dir = sysfs_path(pf, "nvme");
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name = d ? g_dir_read_name(d) : NULL;
+
+    g_assert_nonnull(name);
+    return g_strdup_printf("/dev/%s", name);
+}
+
+/* The PF's first VF, once enabled, also in VFIO_NVME_VF. */
+static const char *vf_host(void)
+{
+    const char *pf = g_getenv("VFIO_NVME_PF");
+    g_autofree char *virtfn = pf ? sysfs_path(pf, "virtfn0") : NULL;
+    g_autofree char *link = virtfn ? g_file_read_link(virtfn, NULL) : NULL;
+    g_autofree char *vf = link ? g_path_get_basename(link) : NULL;
+
+    if (vf) {
+        g_setenv("VFIO_NVME_VF", vf, true);
+    }
+    return g_getenv("VFIO_NVME_VF");
+}
+
+/*
+ * The VF comes up: the PF gives up its flexible resources (function
+ * reset), enables one VF without probing a driver for it, hands its
+ * secondary controller queues and a vector and puts it online; the VF
+ * goes to vfio-pci.
+ */
+static void test_nvme_vf_online(void)
+{
+    const char *pf = rig_device("VFIO_NVME_PF");
+    g_autofree uint8_t *list = g_malloc0(4096);
+    g_autofree char *ctrl = NULL;
+    const char *vf;
+    uint16_t scid;
+    int fd;
+
+    if (!pf) {
+        return;
+    }
+    ctrl = pf_ctrl_dev(pf);
+    fd = open(ctrl, O_RDWR);
+    g_assert_cmpint(fd, >=, 0);
+    virt_mgmt(fd, NVME_VIRT_PRIMARY, NVME_VIRT_VQ, 0, 0);
+    virt_mgmt(fd, NVME_VIRT_PRIMARY, NVME_VIRT_VI, 0, 0);
+    close(fd);
+    sysfs_write(pf, "reset", "1");
+
+    sysfs_write(pf, "sriov_drivers_autoprobe", "0");
+    sysfs_write(pf, "sriov_numvfs", "1");
+    vf = vf_host();
+    g_assert_nonnull(vf);
+    g_test_message("PF %s (%s), VF %s", pf, ctrl, vf);
+
+    fd = open(ctrl, O_RDWR);
+    g_assert_cmpint(fd, >=, 0);
+    pf_admin(fd, NVME_ADMIN_IDENTIFY, NVME_CNS_SEC_CTRL_LIST, 0, list, 4096);
+    g_assert_cmpint(list[0], >=, 1);
+    scid = lduw_le_p(list + 32);
+    virt_mgmt(fd, NVME_VIRT_ASSIGN, NVME_VIRT_VQ, scid, VF_QUEUES);
+    virt_mgmt(fd, NVME_VIRT_ASSIGN, NVME_VIRT_VI, scid, 1);
+    virt_mgmt(fd, NVME_VIRT_ONLINE, 0, scid, 0);
+    close(fd);
+
+    sysfs_write(vf, "driver_override", "vfio-pci");
+    fd = open("/sys/bus/pci/drivers_probe", O_WRONLY);
+    g_assert_cmpint(write(fd, vf, strlen(vf)), ==, strlen(vf));
+    close(fd);
+}
+
+/* The VF's own tests need it online and on vfio-pci. */
+static bool vf_ready(void)
+{
+    if (!vf_host()) {
+        g_test_message("no VF: nvme-vf/online failed");
+        g_test_fail();
+        return false;
+    }
+    return true;
+}
+
+static void test_nvme_vf_config(void)
+{
+    if (vf_ready()) {
+        compare_config("VFIO_NVME_VF");
+    }
+}
+
+static void test_nvme_vf_bar_sizes(void)
+{
+    if (vf_ready()) {
+        compare_bar_sizes("VFIO_NVME_VF");
+    }
+}
+
+static void test_nvme_vf_msix_identify(void)
+{
+    if (vf_ready()) {
+        test_nvme_msix_identify("VFIO_NVME_VF");
+    }
+}
+
+/* Back as it was: no VF, the PF's driver keeps it. */
+static void test_nvme_vf_remove(void)
+{
+    const char *pf = rig_device("VFIO_NVME_PF");
+
+    if (pf) {
+        sysfs_write(pf, "sriov_numvfs", "0");
+    }
+}
+
+static void add_sriov_tests(void)
+{
+    qtest_add_func("/vfio-pci/rig/nvme-vf/online", test_nvme_vf_online);
+    qtest_add_func("/vfio-pci/rig/nvme-vf/config", test_nvme_vf_config);
+    qtest_add_func("/vfio-pci/rig/nvme-vf/bar-sizes", test_nvme_vf_bar_sizes);
+    qtest_add_func("/vfio-pci/rig/nvme-vf/msix-identify",
+                   test_nvme_vf_msix_identify);
+    qtest_add_func("/vfio-pci/rig/nvme-vf/remove", test_nvme_vf_remove);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -786,6 +993,11 @@ int main(int argc, char **argv)
                    test_device_add_missing);
 
     if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {
+        return g_test_run();
+    }
+    /* tests/rig/guest-sriov.sh runs these alone, once the PF is ready */
+    if (!g_strcmp0(g_getenv("VFIO_SRIOV"), "1")) {
+        add_sriov_tests();
         return g_test_run();
     }
 
@@ -814,8 +1026,8 @@ int main(int argc, char **argv)
                         test_bar_sizes);
     qtest_add_data_func("/vfio-pci/rig/e1000e/config", "VFIO_E1000E",
                         test_config_space);
-    qtest_add_func("/vfio-pci/rig/nvme/msix-identify",
-                   test_nvme_msix_identify);
+    qtest_add_data_func("/vfio-pci/rig/nvme/msix-identify", "VFIO_NVME",
+                        test_nvme_msix_identify);
     qtest_add_func("/vfio-pci/rig/nvme/msix-table-emulated",
                    test_nvme_msix_table_emulated);
     qtest_add_func("/vfio-pci/rig/nvme/msix-mappable",

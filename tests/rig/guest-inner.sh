@@ -73,6 +73,8 @@ inner_guest_variant() {
         inner_finished "$1"
     rig_tap "$_in_t: the inner nvme driver found \"QEMU NVMe Ctrl\"" \
         inner_seen "$1" '^INNER: model=QEMU NVMe Ctrl'
+    rig_tap "$_in_t: the inner guest has the nvme's 4 KiB of config space" \
+        inner_seen "$1" '^INNER: config ok'
     rig_tap "$_in_t: blocks written, caches dropped, read back equal" \
         inner_seen "$1" '^INNER: io ok'
     rig_tap "$_in_t: nvme interrupts counting on $_in_irq" \
@@ -87,7 +89,7 @@ inner_guest_variant() {
 
 inner_guest_tests() {
     [ $# -gt 0 ] || set -- msix
-    rig_tap_plan inner-guest.tap $(($# * 5))
+    rig_tap_plan inner-guest.tap $(($# * 6))
     for _in_v in "$@"; do
         inner_guest_variant "$_in_v"
     done

@@ -2,13 +2,14 @@
 # Rig guest script (run through tests/rig/run.sh): binds the rig's devices
 # to vfio-pci and runs every rig test against them, leaving TAP in /out:
 # a real Linux guest driving the assigned nvme with MSI-X and with INTx
-# (guest-inner.sh), our qtests, bind-vfio.sh, then libvirt's managed
-# hostdev (guest-libvirt.sh).
+# (guest-inner.sh), our qtests, bind-vfio.sh, libvirt's managed hostdev
+# (guest-libvirt.sh), then an SR-IOV VF (guest-sriov.sh).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-ich9.sh"
 . "/host$REPO/tests/rig/guest-libvirt.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
+. "/host$REPO/tests/rig/guest-sriov.sh"
 . "/host$REPO/tests/qtest-tap.sh"
 
 rig_bind_all
@@ -41,4 +42,5 @@ sh "/host$REPO/tests/rig/bind-vfio-rig-test.sh" "/host$REPO/scripts/bind-vfio.sh
     > /out/bind-vfio-rig.tap 2>&1 || rc=1
 rig_ich9_restore
 libvirt_tests
+sriov_tests || rc=1
 exit $rc

@@ -17,7 +17,8 @@ OUT=$BUILD/rig/initrd.gz
 # Load order matters: each module needs the ones before it.
 MODULES="virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1
  drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci fs/netfs/netfs
- net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p drivers/pci/pcie/aer_inject"
+ net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p drivers/pci/pcie/aer_inject
+ drivers/nvme/common/nvme-auth drivers/nvme/host/nvme-core drivers/nvme/host/nvme"
 
 log() { echo "make-initrd: $*"; }
 die() { echo "make-initrd: error: $*" >&2; exit 1; }

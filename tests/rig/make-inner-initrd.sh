@@ -168,9 +168,22 @@ model() {
     return 0
 }
 
+# On q35's pcie.0 the assigned nvme is a PCI Express device: 4 KiB of
+# config space, extended space included, as the outer rig's kernel has it.
+config_test() {
+    c=/sys/class/nvme/nvme0/device/config
+    size=$(wc -c < $c)
+    if [ "$size" != 4096 ]; then
+        echo "INNER: config FAIL: $size bytes of config space, not 4096"
+        return 1
+    fi
+    echo "INNER: config ok: $size bytes of config space"
+}
+
 run() {
     wait_disk || { model; return 1; }
     model
+    config_test || return 1
     n0=$(irq_count)
     io_test || return 1
     irq_test "$n0" "$(irq_count)" || return 1

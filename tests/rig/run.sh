@@ -68,6 +68,8 @@ boot() {
         -device pcie-root-port,id=rp1,chassis=1,slot=1,addr=06.0,x-speed=5 \
         -device e1000e,bus=rp1,addr=00.0,multifunction=on \
         -device e1000e,bus=rp1,addr=00.1 \
+        -device nvme-subsys,id=nvsub \
+        -device nvme,serial=5eed,subsys=nvsub,addr=09.0,sriov_max_vfs=1,sriov_vq_flexible=2,sriov_vi_flexible=1,max_ioqpairs=4,msix_qsize=4 \
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
         -virtfs local,path="$OUT",mount_tag=out,security_model=none \
         -kernel "$kernel" -initrd "$RIG/initrd.gz" \
