@@ -37,7 +37,6 @@
 #include "qemu/error-report.h"
 #include "qemu/rcu.h"
 #include "qemu/units.h"
-#include "qemu/units.h"
 #include "sysemu/kvm.h"
 #include "sysemu/runstate.h"
 #include "trace.h"

@@ -143,10 +143,18 @@ struct VFIOPCIDevice {
     uint32_t intx_mmap_timeout_ms;
 };
 
-/* pci.c, for pci-irq.c and pci-reset.c */
+/* pci.c, for the other pci-*.c */
 bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause);
 void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
                           bool block);
+
+/* pci-config.c, for pci.c, pci-irq.c and pci-reset.c */
+uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len);
+void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                           int len);
+bool vfio_read_config_space(VFIOPCIDevice *vdev, Error **errp);
+void vfio_pcie_config_size(VFIOPCIDevice *vdev);
+bool vfio_add_capabilities(VFIOPCIDevice *vdev, Error **errp);
 void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len);
 bool vfio_host_config_read(VFIOPCIDevice *vdev, uint32_t addr, int len,
                            uint32_t *val);
