@@ -252,6 +252,23 @@ static void test_conventional_bus(gconstpointer var)
     qtest_quit(a.qts);
 }
 
+/* On -M pc (a conventional root bus) the device has 256 bytes, as traced. */
+static void test_pc_machine(gconstpointer var)
+{
+    g_autofree char *log = test_log_path("pc-config-size");
+    g_autofree char *args = g_strdup_printf(
+        "-trace enable=vfio_config_size -D %s", log);
+    Assigned a;
+
+    if (!assign_args(&a, "pc", var, NULL, args)) {
+        return;
+    }
+    release(&a);
+    g_assert_cmpint(count_log_lines(log, ") 256 bytes of config space (PCI "
+                                    "Express bus 0, host has 4096)"), ==, 1);
+    unlink(log);
+}
+
 int main(int argc, char **argv)
 {
     /* The PF's SR-IOV and ARI capabilities are hidden */
@@ -272,10 +289,13 @@ int main(int argc, char **argv)
                                               dev);
         g_autofree char *p3 = g_strdup_printf(
             "/vfio-pci/rig/%s/conventional-bus", dev);
+        g_autofree char *p4 = g_strdup_printf("/vfio-pci/rig/%s/pc-machine",
+                                              dev);
 
         qtest_add_data_func(p1, devices[i], test_ext_config);
         qtest_add_data_func(p2, devices[i], test_pcie_cap_type);
         qtest_add_data_func(p3, devices[i], test_conventional_bus);
+        qtest_add_data_func(p4, devices[i], test_pc_machine);
         if (!strcmp(devices[i], "VFIO_E1000E")) {
             qtest_add_data_func("/vfio-pci/rig/e1000e/ext-write",
                                 devices[i], test_ext_write);

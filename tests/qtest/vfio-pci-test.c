@@ -633,6 +633,22 @@ static void test_nvme_msix_identify(gconstpointer var)
     release(&a);
 }
 
+/* Fills the MSI-X table with masked entries and reads them back. */
+static void msix_table_roundtrip(Assigned *a, MsixInfo *m)
+{
+    int i;
+
+    for (i = 0; i < m->entries; i++) {
+        msix_set_entry(a, m, i, 0x1000 + i, true);
+    }
+    for (i = 0; i < m->entries; i++) {
+        uint64_t e = m->table_off + i * PCI_MSIX_ENTRY_SIZE;
+
+        g_assert_cmphex(qpci_io_readl(a->dev, a->bar0,
+                                      e + PCI_MSIX_ENTRY_DATA), ==, 0x1000 + i);
+    }
+}
+
 /* The MSI-X table reads back what the guest wrote, and never reaches the
  * device: with x-no-mmap every BAR access that does is traced. */
 static void test_nvme_msix_table_emulated(void)
@@ -651,15 +667,7 @@ static void test_nvme_msix_table_emulated(void)
     }
     a.bar0 = qpci_iomap(a.dev, 0, NULL);
     msix_info(&a, &m);
-    for (i = 0; i < m.entries; i++) {
-        msix_set_entry(&a, &m, i, 0x1000 + i, true);
-    }
-    for (i = 0; i < m.entries; i++) {
-        uint64_t e = m.table_off + i * PCI_MSIX_ENTRY_SIZE;
-
-        g_assert_cmphex(qpci_io_readl(a.dev, a.bar0,
-                                      e + PCI_MSIX_ENTRY_DATA), ==, 0x1000 + i);
-    }
+    msix_table_roundtrip(&a, &m);
     qpci_io_readl(a.dev, a.bar0, NVME_CSTS);     /* one access that does */
     release(&a);
 
@@ -696,7 +704,6 @@ static void test_nvme_msix_mappable(void)
     uint64_t sizes[6], past_table;
     MsixInfo m;
     Assigned a;
-    int i;
 
     if (!assign_args(&a, "pc", "VFIO_NVME", NULL, args)) {
         return;
@@ -709,15 +716,7 @@ static void test_nvme_msix_mappable(void)
 
     a.bar0 = qpci_iomap(a.dev, 0, NULL);
     msix_info(&a, &m);
-    for (i = 0; i < m.entries; i++) {
-        msix_set_entry(&a, &m, i, 0x1000 + i, true);
-    }
-    for (i = 0; i < m.entries; i++) {
-        uint64_t e = m.table_off + i * PCI_MSIX_ENTRY_SIZE;
-
-        g_assert_cmphex(qpci_io_readl(a.dev, a.bar0,
-                                      e + PCI_MSIX_ENTRY_DATA), ==, 0x1000 + i);
-    }
+    msix_table_roundtrip(&a, &m);
     past_table = m.table_off + m.entries * PCI_MSIX_ENTRY_SIZE;
     g_assert_cmpuint(past_table % 4096, !=, 0);
     qpci_io_readl(a.dev, a.bar0, past_table);
