@@ -236,7 +236,8 @@ static bool vfio_bar_mmap_window(VFIOPCIDevice *vdev, VFIOBAR *bar,
         prot |= PROT_WRITE;
     }
 
-    m->mmap = mmap(NULL, end - start, prot, MAP_SHARED, vdev->vbasedev.fd,
+    m->map_size = ROUND_UP(end - start, qemu_real_host_page_size());
+    m->mmap = mmap(NULL, m->map_size, prot, MAP_SHARED, vdev->vbasedev.fd,
                    bar->fd_offset + start);
     if (m->mmap == MAP_FAILED) {
         m->mmap = NULL;
@@ -338,8 +339,12 @@ static void vfio_bar_mmap(VFIOPCIDevice *vdev, VFIOBAR *bar)
     g_autoptr(GArray) windows = NULL;
     unsigned int i;
 
-    if (vdev->no_mmap || !(bar->flags & VFIO_REGION_INFO_FLAG_MMAP) ||
-        bar->size < qemu_real_host_page_size()) {
+    /*
+     * The kernel offers to mmap a BAR smaller than a page only when it
+     * has the page to itself (it reserves the rest): the window is the
+     * BAR, the mapping its page.
+     */
+    if (vdev->no_mmap || !(bar->flags & VFIO_REGION_INFO_FLAG_MMAP)) {
         return;
     }
     windows = vfio_bar_windows(vdev, bar);
@@ -411,7 +416,7 @@ static bool vfio_bars_setup(VFIOPCIDevice *vdev, Error **errp)
  */
 static void vfio_bar_mmap_release(VFIOPCIDevice *vdev, VFIOMmap *m)
 {
-    if (mmap(m->mmap, m->size, PROT_READ | PROT_WRITE,
+    if (mmap(m->mmap, m->map_size, PROT_READ | PROT_WRITE,
              MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
         warn_report(VFIO_MSG_PREFIX "cannot release a BAR mmap: %s",
                     vdev->vbasedev.name, strerror(errno));
@@ -442,7 +447,7 @@ static void vfio_bars_finalize(VFIOPCIDevice *vdev)
 
         for (j = 0; j < bar->nr_mmaps; j++) {
             object_unparent(OBJECT(&bar->mmaps[j].mem));
-            munmap(bar->mmaps[j].mmap, bar->mmaps[j].size);
+            munmap(bar->mmaps[j].mmap, bar->mmaps[j].map_size);
         }
         bar->nr_mmaps = 0;
         g_clear_pointer(&bar->mmaps, g_free);

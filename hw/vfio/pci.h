@@ -30,7 +30,8 @@ OBJECT_DECLARE_SIMPLE_TYPE(VFIOPCIDevice, VFIO_PCI)
 typedef struct VFIOMmap {
     MemoryRegion mem;
     void *mmap;
-    size_t size;
+    size_t size;                  /* of the window */
+    size_t map_size;              /* mmap'd: the window up to a host page */
 } VFIOMmap;
 
 typedef struct VFIOBAR {

@@ -725,6 +725,34 @@ static void test_nvme_msix_mappable(void)
     unlink(log);
 }
 
+/*
+ * The i6300esb's BAR0 is 16 bytes, and the host placed it at the start of
+ * a page, which the kernel then keeps for it alone and lets us mmap: the
+ * BAR has a fast path, one window of its 16 bytes.
+ */
+static void test_subpage_bar(void)
+{
+    g_autofree char *log = test_log_path("subpage");
+    g_autofree char *args = g_strdup_printf(
+        "-trace enable=vfio_bar_mmap -trace enable=vfio_bar_read -D %s", log);
+    uint64_t sizes[6];
+    Assigned a;
+
+    if (!assign_args(&a, "pc", "VFIO_WDT", NULL, args)) {
+        return;
+    }
+    sysfs_bar_sizes(a.host, sizes);
+    g_assert_cmpuint(sizes[0], <, 4096);
+    g_assert_cmpint(count_log_lines(log, ") BAR 0 mmap at 0x0 size 0x10"), ==,
+                    1);
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    qpci_io_readl(a.dev, a.bar0, 0);
+    qpci_io_readl(a.dev, a.bar0, 0xc);
+    release(&a);
+    g_assert_cmpint(count_log_lines(log, "vfio_bar_read"), ==, 0);
+    unlink(log);
+}
+
 /* One INTx of nvme: the line stays up until the completion is consumed. */
 static void nvme_intx_cycle(Assigned *a, int slot)
 {
@@ -1033,6 +1061,7 @@ int main(int argc, char **argv)
                    test_nvme_msix_mappable);
     qtest_add_func("/vfio-pci/rig/nvme/intx-msix-intx",
                    test_nvme_intx_msix_intx);
+    qtest_add_func("/vfio-pci/rig/wdt/subpage-bar", test_subpage_bar);
     qtest_add_func("/vfio-pci/rig/e1000e/ioport", test_e1000e_ioport);
     qtest_add_func("/vfio-pci/rig/e1000e/rom", test_e1000e_rom);
     qtest_add_func("/vfio-pci/rig/shared-container", test_shared_container);
