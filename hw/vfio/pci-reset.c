@@ -139,6 +139,15 @@ static struct vfio_pci_hot_reset *vfio_hot_reset_groups(
     return reset;
 }
 
+/* After its reset: the fast path as the host decodes, INTx back on. */
+static void vfio_pci_reset_finish(VFIOPCIDevice *vdev)
+{
+    vfio_decode_update(vdev);
+    if (vdev->pdev.config[PCI_INTERRUPT_PIN]) {
+        vfio_intx_reenable(vdev);
+    }
+}
+
 /* A device of ours in @info that is not being reset with @vdev, or NULL. */
 static VFIOPCIDevice *vfio_bus_reset_in_use(
     VFIOPCIDevice *vdev, const struct vfio_pci_hot_reset_info *info)
@@ -148,7 +157,7 @@ static VFIOPCIDevice *vfio_bus_reset_in_use(
     for (i = 0; i < info->count; i++) {
         VFIOPCIDevice *other = vfio_pci_find(&info->devices[i]);
 
-        if (other && other != vdev && !other->needs_reset) {
+        if (other && other != vdev && !other->in_reset) {
             return other;
         }
     }
@@ -158,7 +167,8 @@ static VFIOPCIDevice *vfio_bus_reset_in_use(
 /*
  * Resets the bus or slot of @vdev, when every device of ours there is
  * being reset too (a system reset, not a hot-plug of one of them).  They
- * are stopped first, like @vdev, and skip their own reset this time.
+ * are stopped first, like @vdev, and skip their own reset this time; one
+ * whose own reset came first (an FLR) is brought back once more after.
  */
 static bool vfio_bus_reset(VFIOPCIDevice *vdev, Error **errp)
 {
@@ -193,9 +203,14 @@ static bool vfio_bus_reset(VFIOPCIDevice *vdev, Error **errp)
     for (i = 0; i < info->count; i++) {
         VFIOPCIDevice *other = vfio_pci_find(&info->devices[i]);
 
-        if (other) {
-            other->needs_reset = false;
+        if (!other || other == vdev) {
+            continue;
         }
+        /* Its own reset came first, and ours stopped it again */
+        if (!other->needs_reset) {
+            vfio_pci_reset_finish(other);
+        }
+        other->needs_reset = false;
     }
     return true;
 }
@@ -274,12 +289,16 @@ void vfio_pci_quiesce(VFIOPCIDevice *vdev)
 }
 
 /*
- * Every device of a reset enters it before any holds it: so the first of
- * ours on a bus that holds it can reset the bus for all of them.
+ * Every device of a reset enters it before any holds it, and leaves it
+ * after all have: so the first of ours on a bus that holds it can reset
+ * the bus for all of them, and knows who else is in this reset.
  */
 void vfio_pci_reset_enter(Object *obj, ResetType type)
 {
-    VFIO_PCI(obj)->needs_reset = true;
+    VFIOPCIDevice *vdev = VFIO_PCI(obj);
+
+    vdev->in_reset = true;
+    vdev->needs_reset = true;
 }
 
 void vfio_pci_reset_hold(Object *obj)
@@ -288,10 +307,12 @@ void vfio_pci_reset_hold(Object *obj)
 
     vfio_pci_quiesce(vdev);
     vfio_pci_reset_device(vdev);
-    vfio_decode_update(vdev);
-    if (vdev->pdev.config[PCI_INTERRUPT_PIN]) {
-        vfio_intx_reenable(vdev);
-    }
+    vfio_pci_reset_finish(vdev);
+}
+
+void vfio_pci_reset_exit(Object *obj)
+{
+    VFIO_PCI(obj)->in_reset = false;
 }
 
 /* The device's Function Level Reset, in its PCIe or AF capability. */

@@ -802,6 +802,7 @@ static void vfio_pci_class_init(ObjectClass *klass, void *data)
 
     rc->phases.enter = vfio_pci_reset_enter;
     rc->phases.hold = vfio_pci_reset_hold;
+    rc->phases.exit = vfio_pci_reset_exit;
     dc->vmsd = &vfio_pci_vmstate;
     dc->desc = "VFIO-based PCI device assignment";
     device_class_set_props(dc, vfio_pci_properties);

@@ -124,6 +124,7 @@ struct VFIOPCIDevice {
     bool low_power;               /* the guest put the device in D1-D3 */
     bool has_flr;                 /* Function Level Reset, PCIe or AF */
     bool has_pm_reset;            /* D3hot to D0 resets it (No_Soft_Reset 0) */
+    bool in_reset;                /* between reset enter and exit */
     bool needs_reset;             /* in a reset, not yet reset with its bus */
     EventNotifier err_notifier;   /* the host saw an uncorrectable error */
     EventNotifier req_notifier;   /* the host wants the device back */
@@ -173,6 +174,7 @@ void vfio_pci_quiesce(VFIOPCIDevice *vdev);
 void vfio_pci_reset_probe(VFIOPCIDevice *vdev);
 void vfio_pci_reset_enter(Object *obj, ResetType type);
 void vfio_pci_reset_hold(Object *obj);
+void vfio_pci_reset_exit(Object *obj);
 
 /* pci-irq.c, for pci.c */
 void vfio_intx_eoi(VFIOPCIDevice *vdev);

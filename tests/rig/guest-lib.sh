@@ -6,7 +6,7 @@
 #
 #   rig_bind_all        check the rig's devices and bind them to vfio-pci;
 #                       exports VFIO_EDU, VFIO_E1000E, VFIO_NVME, VFIO_XHCI,
-#                       VFIO_RP_NIC0, VFIO_RP_NIC1, VFIO_NVME_PF, VFIO_WDT
+#                       VFIO_RP_NIC0, VFIO_RP_NVME, VFIO_NVME_PF, VFIO_WDT
 #   rig_chroot_prepare  make /host usable as a chroot (idempotent)
 #   rig_in_chroot CMD   run CMD in the host root; exported variables pass
 #                       through, with TMPDIR=/run and a standard PATH
@@ -23,7 +23,7 @@ RIG_DEVICES="VFIO_EDU=0000:00:02.0=1234:11e8
  VFIO_NVME=0000:00:04.0=1b36:0010
  VFIO_XHCI=0000:00:05.0=1033:0194
  VFIO_RP_NIC0=0000:01:00.0=8086:10d3
- VFIO_RP_NIC1=0000:01:00.1=8086:10d3
+ VFIO_RP_NVME=0000:01:00.1=1b36:0010
  VFIO_NVME_PF=0000:00:09.0=1b36:0010
  VFIO_WDT=0000:00:0a.0=8086:25ab"
 

@@ -4,13 +4,13 @@
 # usage: tests/rig/run.sh GUEST_SCRIPT [OUTDIR]
 #
 # Boots the rig (a Linux guest under TCG with an emulated intel-iommu and
-# edu, e1000e, nvme and nec-usb-xhci devices at 00:02.0 to 00:05.0, and two
-# e1000e functions at 01:00.0 and 01:00.1 behind a root port at 00:06.0:
-# one bus, one IOMMU group, for bus resets; the port is a 5 GT/s one, as
-# QEMU 7.2's faster root ports never report their link active again after
-# a secondary bus reset, and Linux gives up on a bus reset of those; an
-# nvme with SR-IOV at 00:09.0; an i6300esb at 00:0a.0, whose 16-byte BAR
-# is smaller than a page) and runs
+# edu, e1000e, nvme and nec-usb-xhci devices at 00:02.0 to 00:05.0, and an
+# e1000e (PM reset only) and an nvme (FLR) as functions 01:00.0 and 01:00.1
+# behind a root port at 00:06.0: one bus, one IOMMU group, for bus resets
+# (the port is a 5 GT/s one, as QEMU 7.2's faster root ports never report
+# their link active again after a secondary bus reset, and Linux gives up
+# on a bus reset of those); an nvme with SR-IOV at 00:09.0; an i6300esb at
+# 00:0a.0, whose 16-byte BAR is smaller than a page) and runs
 # GUEST_SCRIPT in it as /out/guest.sh under busybox sh, before any chroot.
 # run.sh puts two lines in front of the script:
 #     REPO='/path/of/this/clone'; BUILD='/path/of/build'; export REPO BUILD
@@ -69,7 +69,7 @@ boot() {
         -device nec-usb-xhci,addr=05.0,msi=on,msix=on \
         -device pcie-root-port,id=rp1,chassis=1,slot=1,addr=06.0,x-speed=5 \
         -device e1000e,bus=rp1,addr=00.0,multifunction=on \
-        -device e1000e,bus=rp1,addr=00.1 \
+        -device nvme,serial=r00t,bus=rp1,addr=00.1 \
         -device i6300esb,addr=0a.0 \
         -device nvme-subsys,id=nvsub \
         -device nvme,serial=5eed,subsys=nvsub,addr=09.0,sriov_max_vfs=1,sriov_vq_flexible=2,sriov_vi_flexible=1,max_ioqpairs=4,msix_qsize=4 \
