@@ -32,6 +32,9 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# The rig kernel of the iommufd tests (tests/rig/build-kernel.sh) has it
+# all built in, and no module support.
+[ -e /proc/modules ] &&
 for m in irqbypass vfio vfio_iommu_type1 vfio-pci-core vfio-pci netfs 9pnet 9pnet_virtio 9p \
     aer_inject; do
     insmod /mods/$m.ko || echo "RIG: insmod $m failed"

@@ -22,7 +22,8 @@
 # guest.log (its output), guest.rc (its exit code) and console.log (guest
 # console and outer QEMU messages).  Exits with the guest script's code, or
 # 2 if it never finished (panic, hang, RIG_TIMEOUT seconds, default 1500).
-# RIG_MEM sets the guest's memory (default 4G).
+# RIG_MEM sets the guest's memory (default 4G); RIG_KERNEL boots another
+# kernel than Debian's, e.g. the one of tests/rig/build-kernel.sh.
 set -eu
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -56,7 +57,7 @@ prepare_out() {
 
 boot() {
     set -- "$KERNEL_DIR"/boot/vmlinuz-*
-    kernel=$1
+    kernel=${RIG_KERNEL:-$1}
     [ -f "$kernel" ] || die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
     timeout -k 10 "$RIG_TIMEOUT" qemu-system-x86_64 \
         -M q35 -accel tcg -cpu max -smp 1 -m "$RIG_MEM" \
