@@ -42,6 +42,34 @@ splice_qtests() {
     fi
 }
 
+# QEMU 7.2's -object and object-add only take the types that qapi/qom.json
+# lists: add ours, "iommufd" (scripts/qom-iommufd.json), as upstream's
+# later QEMU has it.  From the pristine file, as for the qtest list.
+splice_qapi() {
+    q=$QEMU_TREE/qapi/qom.json
+    python3 - "$QEMU_SRC/qapi/qom.json" "$REPO/scripts/qom-iommufd.json" \
+        "$q.new" <<'PY' || die "could not splice $q"
+import sys
+src, frag, out = sys.argv[1:]
+text = open(src).read()
+anchor = "##\n# @ObjectType:\n"
+enum = "    'iothread',\n"
+union = "      'iothread':                   'IothreadProperties',\n"
+assert text.count(anchor) == 1 and text.count(enum) == 1
+assert text.count(union) == 1
+text = text.replace(anchor, open(frag).read() + anchor)
+text = text.replace(enum, "    'iommufd',\n" + enum)
+text = text.replace(union, "      'iommufd':                    "
+                    "'IOMMUFDProperties',\n" + union)
+open(out, "w").write(text)
+PY
+    if cmp -s "$q" "$q.new"; then
+        rm "$q.new"
+    else
+        rm "$q" && mv "$q.new" "$q"
+    fi
+}
+
 compile() {
     targets="qemu-system-x86_64"
     for t in $OUR_QTESTS; do
@@ -80,6 +108,7 @@ if [ ! -L "$QEMU_TREE/hw/vfio" ] || [ ! -f "$QEMU_TREE/configure" ]; then
 fi
 link_ours
 splice_qtests
+splice_qapi
 use_ccache
 configure_tree
 link_firmware

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 
 #include "hw/vfio/pci.h"
+#include "hw/vfio/vfio-iommufd.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "trace.h"
@@ -63,6 +64,20 @@ static char *vfio_dependent_name(const struct vfio_pci_dependent_device *d)
 }
 
 /*
+ * Whether this QEMU holds @d: its group (legacy backend), or, for a device
+ * bound to an iommufd, the kernel's word that our iommufd owns it.
+ */
+static bool vfio_dependent_owned(const struct vfio_pci_hot_reset_info *info,
+                                 const struct vfio_pci_dependent_device *d)
+{
+    /* Newer headers name the same field devid, in a union with group_id */
+    if (info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) {
+        return d->group_id != (uint32_t)VFIO_PCI_DEVID_NOT_OWNED;
+    }
+    return vfio_find_group(d->group_id);
+}
+
+/*
  * The kernel resets a bus only for whoever holds every group on it:
  * NULL when this QEMU does, else the devices and groups in the way.
  */
@@ -75,12 +90,19 @@ static char *vfio_hot_reset_blockers(const struct vfio_pci_hot_reset_info *info)
         const struct vfio_pci_dependent_device *d = &info->devices[i];
         g_autofree char *name = NULL;
 
-        if (vfio_find_group(d->group_id)) {
+        if (vfio_dependent_owned(info, d)) {
             continue;
         }
         name = vfio_dependent_name(d);
-        g_string_append_printf(blockers, "%s%s (group %u)",
-                               blockers->len ? ", " : "", name, d->group_id);
+        if (info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) {
+            g_string_append_printf(blockers, "%s%s (not bound to this "
+                                   "QEMU's iommufd)",
+                                   blockers->len ? ", " : "", name);
+        } else {
+            g_string_append_printf(blockers, "%s%s (group %u)",
+                                   blockers->len ? ", " : "", name,
+                                   d->group_id);
+        }
     }
     return blockers->len ? g_string_free(g_steal_pointer(&blockers), false)
                          : NULL;
@@ -109,9 +131,8 @@ static struct vfio_pci_hot_reset_info *vfio_bus_reset_usable(VFIOPCIDevice *vdev
 /* Our device at @d's address, if this QEMU assigned it. */
 static VFIOPCIDevice *vfio_pci_find(const struct vfio_pci_dependent_device *d)
 {
-    VFIOGroup *group = vfio_find_group(d->group_id);
     g_autofree char *name = vfio_dependent_name(d);
-    VFIODevice *vbasedev = group ? vfio_find_device(group, name) : NULL;
+    VFIODevice *vbasedev = vfio_find_device(name);
 
     return vbasedev ? container_of(vbasedev, VFIOPCIDevice, vbasedev) : NULL;
 }
@@ -126,6 +147,10 @@ static struct vfio_pci_hot_reset *vfio_hot_reset_groups(
     int i, j;
 
     reset->argsz = size;
+    /* Devices bound to an iommufd: the kernel checks that one owns all */
+    if (info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID) {
+        return reset;
+    }
     for (i = 0; i < info->count; i++) {
         int fd = vfio_find_group(info->devices[i].group_id)->fd;
 
@@ -195,7 +220,8 @@ static bool vfio_bus_reset(VFIOPCIDevice *vdev, Error **errp)
         }
     }
     reset = vfio_hot_reset_groups(info);
-    trace_vfio_bus_reset(vdev->vbasedev.name, info->count, reset->count);
+    trace_vfio_bus_reset(vdev->vbasedev.name, info->count, reset->count,
+                         info->flags & VFIO_PCI_HOT_RESET_FLAG_DEV_ID);
     if (ioctl(vdev->vbasedev.fd, VFIO_DEVICE_PCI_HOT_RESET, reset)) {
         error_setg_errno(errp, errno, "bus reset failed");
         return false;

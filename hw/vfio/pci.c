@@ -29,10 +29,12 @@
 #include <sys/ioctl.h>
 
 #include "hw/vfio/pci.h"
+#include "hw/vfio/vfio-iommufd.h"
 #include "exec/address-spaces.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
+#include "monitor/monitor.h"
 #include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
@@ -604,97 +606,84 @@ static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
 /*
  * Realize and exit
  */
-static bool vfio_check_host(VFIOPCIDevice *vdev, int *groupid, Error **errp)
+/* The sysfs directory that host=, sysfsdev= or fd= name, not canonical. */
+static char *vfio_named_sysfsdev(VFIOPCIDevice *vdev, const char *from_fd,
+                                 Error **errp)
 {
-    const char *name = vdev->vbasedev.name;
-    g_autofree char *sysfs = g_strdup_printf("/sys/bus/pci/devices/%s", name);
-    g_autofree char *group_link = g_strdup_printf("%s/iommu_group", sysfs);
-    g_autofree char *group_path = NULL;
-    g_autofree char *group_name = NULL;
+    PCIHostDeviceAddress *host = &vdev->host;
+    VFIODevice *vbasedev = &vdev->vbasedev;
 
-    if (!g_file_test(sysfs, G_FILE_TEST_IS_DIR)) {
-        error_setg(errp, "host device %s does not exist", name);
-        error_append_hint(errp, "Check the address with lspci -D; %s is "
-                          "missing.\n", sysfs);
-        return false;
+    if (host->domain != ~0U && vbasedev->sysfsdev) {
+        error_setg(errp, "host= and sysfsdev= both name the device: give "
+                   "one of them");
+        return NULL;
     }
-
-    group_path = g_file_read_link(group_link, NULL);
-    if (!group_path) {
-        error_setg(errp, "host device %s is in no IOMMU group", name);
-        error_append_hint(errp, "Enable the IOMMU on the host kernel command "
-                          "line (intel_iommu=on or amd_iommu=on).\n");
-        return false;
+    if (host->domain != ~0U) {
+        return g_strdup_printf("/sys/bus/pci/devices/%04x:%02x:%02x.%01x",
+                               host->domain, host->bus, host->slot,
+                               host->function);
     }
-
-    group_name = g_path_get_basename(group_path);
-    if (qemu_strtoi(group_name, NULL, 10, groupid)) {
-        error_setg(errp, "cannot parse IOMMU group of %s from %s", name,
-                   group_path);
-        return false;
+    if (vbasedev->sysfsdev || from_fd) {
+        return g_strdup(vbasedev->sysfsdev ? vbasedev->sysfsdev : from_fd);
     }
-    trace_vfio_check_host(name, *groupid);
-    return true;
+    error_setg(errp, "the 'host' property is required (or sysfsdev=, or "
+               "fd= with iommufd=)");
+    error_append_hint(errp, "Name the host device to assign, e.g. "
+                      "-device vfio-pci,host=0000:05:00.0\n");
+    return NULL;
 }
 
-static bool vfio_attach_device(VFIOPCIDevice *vdev, Error **errp)
+/*
+ * The device to assign: its canonical sysfs directory and its name there
+ * (a PCI address, or an mdev's UUID).  fd= names its device too, and any
+ * host= or sysfsdev= beside it must name the same one.
+ */
+static bool vfio_check_host(VFIOPCIDevice *vdev, Error **errp)
 {
     VFIODevice *vbasedev = &vdev->vbasedev;
-    VFIOGroup *group;
-    int groupid;
+    g_autofree char *from_fd = NULL;
+    g_autofree char *named = NULL;
+    g_autofree char *real = NULL;
 
-    if (!vfio_check_host(vdev, &groupid, errp)) {
+    if (vbasedev->passed_fd >= 0) {
+        from_fd = vfio_cdev_sysfsdev(vbasedev->passed_fd, errp);
+        if (!from_fd) {
+            return false;
+        }
+    }
+    named = vfio_named_sysfsdev(vdev, from_fd, errp);
+    if (!named) {
         return false;
     }
-
-    group = vfio_get_group(groupid, errp);
-    if (!group) {
+    real = realpath(named, NULL);
+    vbasedev->name = g_path_get_basename(real ? real : named);
+    if (!real || !g_file_test(real, G_FILE_TEST_IS_DIR)) {
+        error_setg(errp, "host device %s does not exist", vbasedev->name);
+        error_append_hint(errp, "Check the address with lspci -D; %s is "
+                          "missing.\n", named);
         return false;
     }
-
-    if (vfio_find_device(group, vbasedev->name)) {
-        error_setg(errp, "host device %s is already assigned to this VM",
-                   vbasedev->name);
-        vfio_put_group(group);
+    if (from_fd && strcmp(from_fd, real)) {
+        error_setg(errp, "fd=%d is the cdev of %s, not of %s",
+                   vbasedev->passed_fd, from_fd, real);
         return false;
     }
-
-    if (!vfio_get_device(group, vbasedev->name, vbasedev, errp)) {
-        vfio_put_group(group);
-        return false;
-    }
+    g_free(vbasedev->sysfsdev);
+    vbasedev->sysfsdev = g_steal_pointer(&real);
+    trace_vfio_check_host(vbasedev->name, vbasedev->sysfsdev);
     return true;
-}
-
-static void vfio_detach_device(VFIOPCIDevice *vdev)
-{
-    VFIOGroup *group = vdev->vbasedev.group;
-
-    vfio_put_base_device(&vdev->vbasedev);
-    vfio_put_group(group);
 }
 
 static bool vfio_check_options(VFIOPCIDevice *vdev, Error **errp)
 {
-    PCIHostDeviceAddress *host = &vdev->host;
-
-    if (host->domain == ~0U) {
-        error_setg(errp, "the 'host' property is required");
-        error_append_hint(errp, "Name the host device to assign, e.g. "
-                          "-device vfio-pci,host=0000:05:00.0\n");
-        return false;
-    }
-
     /* Guest DMA goes straight to guest RAM: no guest IOMMU can sit between */
     if (pci_device_iommu_address_space(&vdev->pdev) != &address_space_memory) {
         error_setg(errp, "assignment behind a guest IOMMU is not supported");
         return false;
     }
-
-    vdev->vbasedev.name = g_strdup_printf("%04x:%02x:%02x.%01x",
-                                          host->domain, host->bus,
-                                          host->slot, host->function);
-    return true;
+    vdev->vbasedev.ops = vdev->vbasedev.iommufd ? &vfio_iommufd_ops
+                                                : &vfio_legacy_ops;
+    return vfio_check_host(vdev, errp);
 }
 
 static void vfio_realize(PCIDevice *pdev, Error **errp)
@@ -702,10 +691,8 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     ERRP_GUARD();
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
 
-    if (!vfio_check_options(vdev, errp)) {
-        return;
-    }
-    if (!vfio_attach_device(vdev, errp)) {
+    if (!vfio_check_options(vdev, errp) ||
+        !vfio_attach_device(&vdev->vbasedev, &address_space_memory, errp)) {
         goto error;
     }
 
@@ -731,9 +718,11 @@ teardown_irqs_exit:
     vfio_teardown_msi(vdev);
 detach_exit:
     vfio_bars_exit(vdev);       /* whatever BAR setup got to */
-    vfio_detach_device(vdev);
+    vfio_detach_device(&vdev->vbasedev);
 error:
-    error_prepend(errp, VFIO_MSG_PREFIX, vdev->vbasedev.name);
+    if (vdev->vbasedev.name) {
+        error_prepend(errp, VFIO_MSG_PREFIX, vdev->vbasedev.name);
+    }
 }
 
 static void vfio_exitfn(PCIDevice *pdev)
@@ -745,7 +734,7 @@ static void vfio_exitfn(PCIDevice *pdev)
     vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
     vfio_bars_exit(vdev);
-    vfio_detach_device(vdev);
+    vfio_detach_device(&vdev->vbasedev);
 }
 
 static void vfio_instance_init(Object *obj)
@@ -757,6 +746,7 @@ static void vfio_instance_init(Object *obj)
     /* ~0 marks 'host' as unset: 0000:00:00.0 is a real address */
     vdev->host.domain = ~0U;
     vdev->vbasedev.fd = -1;
+    vdev->vbasedev.passed_fd = -1;
     device_add_bootindex_property(obj, &vdev->bootindex, "bootindex", NULL,
                                   DEVICE(obj));
 }
@@ -768,10 +758,32 @@ static void vfio_instance_finalize(Object *obj)
     vfio_bars_finalize(vdev);
     g_free(vdev->msix);
     g_free(vdev->vbasedev.name);
+    if (vdev->vbasedev.passed_fd >= 0) {
+        close(vdev->vbasedev.passed_fd);
+    }
+}
+
+/* fd=: a device cdev that the caller opened (a number or a getfd name) */
+static void vfio_pci_set_fd(Object *obj, const char *str, Error **errp)
+{
+    VFIODevice *vbasedev = &VFIO_PCI(obj)->vbasedev;
+    int fd = monitor_fd_param(monitor_cur(), str, errp);
+
+    if (fd < 0) {
+        error_prepend(errp, "vfio-pci fd=%s: ", str);
+        return;
+    }
+    if (vbasedev->passed_fd >= 0) {
+        close(vbasedev->passed_fd);
+    }
+    vbasedev->passed_fd = fd;
 }
 
 static Property vfio_pci_properties[] = {
     DEFINE_PROP_PCI_HOST_DEVADDR("host", VFIOPCIDevice, host),
+    DEFINE_PROP_STRING("sysfsdev", VFIOPCIDevice, vbasedev.sysfsdev),
+    DEFINE_PROP_LINK("iommufd", VFIOPCIDevice, vbasedev.iommufd,
+                     TYPE_IOMMUFD_BACKEND, IOMMUFDBackend *),
     DEFINE_PROP_BOOL("x-no-mmap", VFIOPCIDevice, no_mmap, false),
     DEFINE_PROP_UINT32("x-intx-mmap-timeout-ms", VFIOPCIDevice,
                        intx_mmap_timeout_ms, 1100),
@@ -806,6 +818,9 @@ static void vfio_pci_class_init(ObjectClass *klass, void *data)
     dc->vmsd = &vfio_pci_vmstate;
     dc->desc = "VFIO-based PCI device assignment";
     device_class_set_props(dc, vfio_pci_properties);
+    object_class_property_add_str(klass, "fd", NULL, vfio_pci_set_fd);
+    object_class_property_set_description(klass, "fd", "an open vfio device "
+                                          "cdev, with iommufd=");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 
     pdc->realize = vfio_realize;

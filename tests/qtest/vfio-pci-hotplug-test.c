@@ -24,18 +24,20 @@
 /* What QEMU holds, as seen from /proc. */
 typedef struct Footprint {
     int fds;            /* all open fds */
-    int containers;     /* fds on /dev/vfio/vfio */
-    int groups;         /* fds on /dev/vfio/N */
-    uint64_t locked;    /* VmLck: guest RAM pinned for DMA, in KiB */
+    int containers;     /* fds on /dev/vfio/vfio (or /dev/iommu) */
+    int groups;         /* fds on /dev/vfio/N (or the device cdevs) */
+    uint64_t locked;    /* guest RAM pinned for DMA, in KiB */
     uint64_t rss;       /* VmRSS, in KiB */
 } Footprint;
 
 static void footprint(pid_t pid, Footprint *f)
 {
     f->fds = count_fds(pid, NULL);
-    f->containers = count_fds(pid, "/dev/vfio/vfio");
-    f->groups = count_fds(pid, "/dev/vfio/") - f->containers;
-    f->locked = proc_status_kib(pid, "VmLck:");
+    f->containers = count_fds(pid, container_path());
+    /* Group fds, or device cdevs on iommufd */
+    f->groups = count_fds(pid, "/dev/vfio/") - count_fds(pid, "/dev/vfio/vfio");
+    /* type1 counts it in VmLck, iommufd in VmPin (and the user's total) */
+    f->locked = proc_status_kib(pid, backend_iommufd() ? "VmPin:" : "VmLck:");
     f->rss = proc_status_kib(pid, "VmRSS:");
 }
 
@@ -125,6 +127,8 @@ static void check_edu(QTestState *qts, bool bar)
 static void test_hotplug_cycles(void)
 {
     const char *edu = rig_device("VFIO_EDU");
+    g_autofree char *args = g_strdup_printf("-M pc -nodefaults -m 128M %s",
+                                            backend_args());
     g_autofree char *log = g_strdup_printf("%s/vfio-hotplug-%d.err",
                                            g_get_tmp_dir(), getpid());
     Footprint empty, plugged, now;
@@ -137,11 +141,12 @@ static void test_hotplug_cycles(void)
         return;
     }
     g_assert_cmpint(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0), ==, 0);
-    qts = qtest_init_stderr("-M pc -nodefaults -m 128M", log);
+    qts = qtest_init_stderr(args, log);
     pid = qemu_pid();
     footprint(pid, &empty);
     log_footprint("before", &empty);
-    g_assert_cmpint(empty.containers, ==, 0);
+    /* The iommufd object holds /dev/iommu open from the start */
+    g_assert_cmpint(empty.containers, ==, backend_iommufd());
     g_assert_cmpuint(empty.locked, ==, 0);
 
     for (i = 1; i <= CYCLES; i++) {
@@ -201,6 +206,8 @@ static void plug_with_msix(QTestState *qts, const char *host)
 static void test_hotplug_msix(void)
 {
     const char *nvme = rig_device("VFIO_NVME");
+    g_autofree char *args = g_strdup_printf("-M pc -nodefaults -m 128M %s",
+                                            backend_args());
     g_autofree char *log = g_strdup_printf("%s/vfio-hotplug-%d.err",
                                            g_get_tmp_dir(), getpid());
     Footprint empty, now;
@@ -211,7 +218,7 @@ static void test_hotplug_msix(void)
     if (!nvme) {
         return;
     }
-    qts = qtest_init_stderr("-M pc -nodefaults -m 128M", log);
+    qts = qtest_init_stderr(args, log);
     pid = qemu_pid();
     footprint(pid, &empty);
     for (i = 0; i < 10; i++) {
@@ -238,7 +245,7 @@ static void test_failed_device_add(void)
     if (!edu) {
         return;
     }
-    qts = qtest_init("-M pc -nodefaults -m 128M");
+    qts = qtest_initf("-M pc -nodefaults -m 128M %s", backend_args());
     pid = qemu_pid();
     footprint(pid, &empty);
 

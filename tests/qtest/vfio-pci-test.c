@@ -354,7 +354,7 @@ static void test_failed_realize_no_leak(void)
     expect_device_add_error(a.qts, a.host, "already assigned");
     expect_device_add_error(a.qts, "0000:99:00.0", "does not exist");
     g_assert_cmpint(count_fds(pid, NULL), ==, before);
-    g_assert_cmpint(count_fds(pid, "/dev/vfio/vfio"), ==, 1);
+    g_assert_cmpint(count_fds(pid, container_path()), ==, 1);
     release(&a);
 }
 
@@ -369,9 +369,10 @@ static void test_shared_container(void)
         return;
     }
     qts = qtest_initf("-M pc -nodefaults -device vfio-pci,host=%s,addr=04.0 "
-                      "-device vfio-pci,host=%s,addr=05.0", edu, nvme);
+                      "-device vfio-pci,host=%s,addr=05.0 %s", edu, nvme,
+                      backend_args());
     pid = qemu_pid();
-    g_assert_cmpint(count_fds(pid, "/dev/vfio/vfio"), ==, 1);
+    g_assert_cmpint(count_fds(pid, container_path()), ==, 1);
     g_assert_cmpint(count_fds(pid, "/dev/vfio/") -
                     count_fds(pid, "/dev/vfio/vfio"), ==, 2);
     qtest_quit(qts);

@@ -59,6 +59,28 @@ static inline const char *rig_device(const char *var)
 }
 
 /*
+ * VFIO_BACKEND=iommufd (the rig kernel's boot) runs the tests with every
+ * device on one iommufd object instead of the legacy type1 container.
+ */
+static inline bool backend_iommufd(void)
+{
+    return !g_strcmp0(g_getenv("VFIO_BACKEND"), "iommufd");
+}
+
+/* The arguments that put every vfio-pci device on the backend under test */
+static inline const char *backend_args(void)
+{
+    return backend_iommufd() ? "-object iommufd,id=vfio-ifd "
+                               "-global vfio-pci.iommufd=vfio-ifd" : "";
+}
+
+/* What holds the DMA maps for QEMU: its type1 container, or /dev/iommu */
+static inline const char *container_path(void)
+{
+    return backend_iommufd() ? "/dev/iommu" : "/dev/vfio/vfio";
+}
+
+/*
  * Starts QEMU on @machine with the rig device @var assigned at slot 4,
  * @props appended to its -device option and @args to the command line.
  * VFIO_TEST_QEMU_ARGS adds arguments, e.g. "-trace vfio_* -D /run/t.log".
@@ -74,10 +96,10 @@ static inline bool assign_args(Assigned *a, const char *machine,
         return false;
     }
     a->qts = qtest_initf("-M %s -nodefaults "
-                         "-device vfio-pci,host=%s,addr=%02x.0%s%s %s %s",
+                         "-device vfio-pci,host=%s,addr=%02x.0%s%s %s %s %s",
                          machine, a->host, SLOT, props ? "," : "",
                          props ? props : "", args ? args : "",
-                         env ? env : "");
+                         env ? env : "", backend_args());
     a->bus = qpci_new_pc(a->qts, NULL);
     a->dev = qpci_device_find(a->bus, DEVFN);
     g_assert_nonnull(a->dev);

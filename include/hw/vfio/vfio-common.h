@@ -21,49 +21,98 @@
 
 #define VFIO_MSG_PREFIX "vfio %s: "
 
+typedef struct VFIOContainer VFIOContainer;
+typedef struct VFIODevice VFIODevice;
 typedef struct VFIOGroup VFIOGroup;
+typedef struct IOMMUFDBackend IOMMUFDBackend;
 
-/* /dev/vfio/vfio, empowered by the groups attached to it */
-typedef struct VFIOContainer {
-    int fd;
-    int iommu_type;               /* VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU */
-    MemoryListener listener;      /* mirrors guest RAM into type1 DMA maps */
+/*
+ * An IOMMU backend: how a device reaches the host IOMMU and how the DMA
+ * maps of its address space are made.  The legacy group/container (type1)
+ * backend is in container.c, the cdev + iommufd one in iommufd.c; the
+ * listener (listener.c) and the device code never ask which one runs.
+ */
+typedef struct VFIOIOMMUOps {
+    const char *name;             /* for traces and messages */
+    /* Opens the device, attaches it to a container of @as: vbasedev->fd */
+    bool (*attach_device)(VFIODevice *vbasedev, AddressSpace *as,
+                          Error **errp);
+    void (*detach_device)(VFIODevice *vbasedev);
+    int (*dma_map)(VFIOContainer *container, hwaddr iova, uint64_t size,
+                   void *vaddr, bool readonly);
+    int (*dma_unmap)(VFIOContainer *container, hwaddr iova, uint64_t size);
+} VFIOIOMMUOps;
+
+/* An IOMMU address space that mirrors guest RAM, whatever the backend */
+struct VFIOContainer {
+    const VFIOIOMMUOps *ops;
+    AddressSpace *as;
+    MemoryListener listener;      /* mirrors guest RAM into the DMA maps */
     bool replaying;               /* mapping the RAM that already exists */
     Error *listener_error;        /* first map failure then, for realize */
-    GHashTable *mappings;         /* iova -> size of each live MAP_DMA */
-    QLIST_HEAD(, VFIOGroup) group_list;
-    QLIST_ENTRY(VFIOContainer) next;
-} VFIOContainer;
+    GHashTable *mappings;         /* iova -> size of each live map */
+    QLIST_HEAD(, VFIODevice) device_list;
+};
 
-/* What common.c needs of an assigned device, whatever its bus */
-typedef struct VFIODevice {
-    QLIST_ENTRY(VFIODevice) next;
-    VFIOGroup *group;
-    char *name;                   /* host address, e.g. 0000:05:00.0 */
+/* What the backends and the listener need of an assigned device */
+struct VFIODevice {
+    QLIST_ENTRY(VFIODevice) next;             /* all devices */
+    QLIST_ENTRY(VFIODevice) container_next;
+    QLIST_ENTRY(VFIODevice) group_next;
+    const VFIOIOMMUOps *ops;      /* chosen at realize */
+    VFIOContainer *container;     /* while attached */
+    VFIOGroup *group;             /* legacy backend */
+    IOMMUFDBackend *iommufd;      /* iommufd backend (the property) */
+    uint32_t devid;               /* iommufd's id of the bound device */
+    char *name;                   /* e.g. 0000:05:00.0, or an mdev UUID */
+    char *sysfsdev;               /* the device's sysfs directory */
     int fd;
+    int passed_fd;                /* fd=, until attach takes it */
     bool reset_works;
     uint32_t irqs_enabled;        /* BIT(index) of each index the host runs */
     unsigned int num_regions;
     unsigned int num_irqs;
-} VFIODevice;
+};
 
 struct VFIOGroup {
     int fd;
     int groupid;
-    VFIOContainer *container;
+    struct VFIOLegacyContainer *container;
     QLIST_HEAD(, VFIODevice) device_list;
     QLIST_ENTRY(VFIOGroup) next;
     QLIST_ENTRY(VFIOGroup) container_next;
 };
 
-/* The group this QEMU holds open, or NULL */
+extern const VFIOIOMMUOps vfio_legacy_ops;
+extern const VFIOIOMMUOps vfio_iommufd_ops;
+
+/* device.c: attach and detach through the device's backend */
+bool vfio_attach_device(VFIODevice *vbasedev, AddressSpace *as, Error **errp);
+void vfio_detach_device(VFIODevice *vbasedev);
+/* The assigned device named @name (a host address), or NULL */
+VFIODevice *vfio_find_device(const char *name);
+/* Takes the device info of the open vbasedev->fd; fails a non-PCI one */
+bool vfio_check_device_info(VFIODevice *vbasedev, Error **errp);
+void vfio_kvm_file_op(int fd, bool add);
+
+/* iommufd.c: the sysfs directory of the device whose cdev @fd is open */
+char *vfio_cdev_sysfsdev(int fd, Error **errp);
+
+/* container.c: the group this QEMU holds open, or NULL */
 VFIOGroup *vfio_find_group(int groupid);
-VFIOGroup *vfio_get_group(int groupid, Error **errp);
-void vfio_put_group(VFIOGroup *group);
-VFIODevice *vfio_find_device(VFIOGroup *group, const char *name);
-bool vfio_get_device(VFIOGroup *group, const char *name, VFIODevice *vbasedev,
-                     Error **errp);
-void vfio_put_base_device(VFIODevice *vbasedev);
+
+/* listener.c */
+void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
+                         AddressSpace *as);
+void vfio_container_destroy(VFIOContainer *container);
+/* Maps all current guest RAM; the first failure fails the caller. */
+bool vfio_container_start_dma(VFIOContainer *container, Error **errp);
+void vfio_container_stop_dma(VFIOContainer *container);
+/* Joins @vbasedev to the devices that DMA through @container */
+void vfio_container_add_device(VFIOContainer *container,
+                               VFIODevice *vbasedev);
+void vfio_container_del_device(VFIODevice *vbasedev);
+
 bool vfio_get_region_info(VFIODevice *vbasedev, int index,
                           struct vfio_region_info *info, Error **errp);
 /* The region's info with its capability chain, for g_free() */

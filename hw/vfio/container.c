@@ -1,0 +1,495 @@
+/*
+ * VFIO: the legacy backend, groups in a type1 container
+ *
+ * A device is reached through its IOMMU group (/dev/vfio/GROUP); groups
+ * share a container (/dev/vfio/vfio, and so one set of type1 DMA maps)
+ * when the kernel allows it.
+ *
+ * Copyright Red Hat, Inc. 2012
+ *
+ * Authors:
+ *  Alex Williamson <alex.williamson@redhat.com>
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2.  See
+ * the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-only
+ */
+
+#include "qemu/osdep.h"
+#include <sys/ioctl.h>
+
+#include "hw/vfio/vfio-common.h"
+#include "qapi/error.h"
+#include "qemu/cutils.h"
+#include "qemu/error-report.h"
+#include "trace.h"
+
+/* /dev/vfio/vfio, empowered by the groups attached to it */
+typedef struct VFIOLegacyContainer {
+    VFIOContainer base;
+    int fd;
+    int iommu_type;               /* VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU */
+    QLIST_HEAD(, VFIOGroup) group_list;
+    QLIST_ENTRY(VFIOLegacyContainer) next;
+} VFIOLegacyContainer;
+
+static QLIST_HEAD(, VFIOLegacyContainer) container_list =
+    QLIST_HEAD_INITIALIZER(container_list);
+
+static QLIST_HEAD(, VFIOGroup) group_list =
+    QLIST_HEAD_INITIALIZER(group_list);
+
+static VFIOLegacyContainer *vfio_legacy(VFIOContainer *container)
+{
+    return container_of(container, VFIOLegacyContainer, base);
+}
+
+static int vfio_legacy_dma_map(VFIOContainer *container, hwaddr iova,
+                               uint64_t size, void *vaddr, bool readonly)
+{
+    struct vfio_iommu_type1_dma_map map = {
+        .argsz = sizeof(map),
+        .flags = VFIO_DMA_MAP_FLAG_READ,
+        .vaddr = (uintptr_t)vaddr,
+        .iova = iova,
+        .size = size,
+    };
+
+    if (!readonly) {
+        map.flags |= VFIO_DMA_MAP_FLAG_WRITE;
+    }
+    return ioctl(vfio_legacy(container)->fd, VFIO_IOMMU_MAP_DMA, &map) ?
+           -errno : 0;
+}
+
+static int vfio_legacy_dma_unmap(VFIOContainer *container, hwaddr iova,
+                                 uint64_t size)
+{
+    struct vfio_iommu_type1_dma_unmap unmap = {
+        .argsz = sizeof(unmap),
+        .iova = iova,
+        .size = size,
+    };
+
+    return ioctl(vfio_legacy(container)->fd, VFIO_IOMMU_UNMAP_DMA, &unmap) ?
+           -errno : 0;
+}
+
+/*
+ * Containers
+ */
+static int vfio_open_container(Error **errp)
+{
+    int fd, version;
+
+    fd = qemu_open("/dev/vfio/vfio", O_RDWR, errp);
+    if (fd < 0) {
+        error_append_hint(errp, "Is the vfio module loaded?\n");
+        return -1;
+    }
+
+    version = ioctl(fd, VFIO_GET_API_VERSION);
+    if (version != VFIO_API_VERSION) {
+        error_setg(errp, "unsupported VFIO API version %d (expected %d)",
+                   version, VFIO_API_VERSION);
+        close(fd);
+        return -1;
+    }
+
+    return fd;
+}
+
+/*
+ * Type1v2 where the kernel has it: v1 lets an unmap split a mapping, and
+ * so keeps iommufd's type1 compatibility layer from using large IOMMU
+ * pages.  Our listener unmaps exactly what it mapped, as v2 requires.
+ */
+static int vfio_pick_iommu_type(int fd, Error **errp)
+{
+    if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) == 1) {
+        return VFIO_TYPE1v2_IOMMU;
+    }
+    if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU) == 1) {
+        return VFIO_TYPE1_IOMMU;
+    }
+    error_setg(errp, "no usable IOMMU model: the host kernel offers no "
+               "type1 IOMMU");
+    error_append_hint(errp, "Load vfio_iommu_type1 and enable the IOMMU "
+                      "(e.g. intel_iommu=on).\n");
+    return -1;
+}
+
+static bool vfio_join_container(VFIOGroup *group,
+                                VFIOLegacyContainer *container)
+{
+    if (ioctl(group->fd, VFIO_GROUP_SET_CONTAINER, &container->fd)) {
+        return false;
+    }
+    group->container = container;
+    QLIST_INSERT_HEAD(&container->group_list, group, container_next);
+    trace_vfio_group_join_container(group->groupid, container->fd);
+    return true;
+}
+
+static void vfio_leave_container(VFIOGroup *group)
+{
+    VFIOLegacyContainer *container = group->container;
+
+    QLIST_REMOVE(group, container_next);
+    group->container = NULL;
+    if (ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER, &container->fd)) {
+        error_report("vfio: error disconnecting group %d from container: %m",
+                     group->groupid);
+    }
+}
+
+/* A new container with its IOMMU model chosen, not yet set (no group). */
+static VFIOLegacyContainer *vfio_container_alloc(AddressSpace *as,
+                                                 Error **errp)
+{
+    VFIOLegacyContainer *container;
+    int fd = vfio_open_container(errp);
+    int type;
+
+    if (fd < 0) {
+        return NULL;
+    }
+    type = vfio_pick_iommu_type(fd, errp);
+    if (type < 0) {
+        close(fd);
+        return NULL;
+    }
+
+    container = g_new0(VFIOLegacyContainer, 1);
+    vfio_container_init(&container->base, &vfio_legacy_ops, as);
+    container->fd = fd;
+    container->iommu_type = type;
+    QLIST_INIT(&container->group_list);
+    return container;
+}
+
+static void vfio_container_free(VFIOLegacyContainer *container)
+{
+    trace_vfio_container_free(container->fd);
+    close(container->fd);
+    vfio_container_destroy(&container->base);
+    g_free(container);
+}
+
+/* The IOMMU model set on the new container of @group, and its RAM mapped */
+static bool vfio_container_setup(VFIOLegacyContainer *container,
+                                 VFIOGroup *group, Error **errp)
+{
+    if (!vfio_join_container(group, container)) {
+        error_setg_errno(errp, errno, "failed to set group %d's container",
+                         group->groupid);
+        return false;
+    }
+    if (ioctl(container->fd, VFIO_SET_IOMMU, container->iommu_type)) {
+        error_setg_errno(errp, errno, "failed to set the type1 IOMMU for "
+                         "group %d's container", group->groupid);
+        error_append_hint(errp, "The host IOMMU may lack interrupt "
+                          "remapping (intremap=on).\n");
+        vfio_leave_container(group);
+        return false;
+    }
+    if (!vfio_container_start_dma(&container->base, errp)) {
+        vfio_leave_container(group);
+        return false;
+    }
+    return true;
+}
+
+static bool vfio_connect_container(VFIOGroup *group, AddressSpace *as,
+                                   Error **errp)
+{
+    VFIOLegacyContainer *container;
+
+    /* Share a container (and so its DMA maps) when the kernel allows it. */
+    QLIST_FOREACH(container, &container_list, next) {
+        if (container->base.as == as &&
+            vfio_join_container(group, container)) {
+            return true;
+        }
+    }
+
+    /*
+     * The IOMMU pins and maps all guest RAM: a balloon or virtio-mem that
+     * discarded pages would leave the device DMAing into stale memory.
+     */
+    if (ram_block_discard_disable(true)) {
+        error_setg(errp, "cannot assign a device while another device "
+                   "discards guest RAM (virtio-mem)");
+        return false;
+    }
+
+    container = vfio_container_alloc(as, errp);
+    if (!container || !vfio_container_setup(container, group, errp)) {
+        if (container) {
+            vfio_container_free(container);
+        }
+        ram_block_discard_disable(false);
+        return false;
+    }
+
+    QLIST_INSERT_HEAD(&container_list, container, next);
+    trace_vfio_container_new(container->fd, group->groupid,
+                             container->iommu_type == VFIO_TYPE1v2_IOMMU ?
+                             "type1v2" : "type1");
+    return true;
+}
+
+static void vfio_disconnect_container(VFIOGroup *group)
+{
+    VFIOLegacyContainer *container = group->container;
+    bool last = QLIST_NEXT(group, container_next) == NULL &&
+                QLIST_FIRST(&container->group_list) == group;
+
+    /* Unmap while we can: unsetting the last group takes the IOMMU along */
+    if (last) {
+        vfio_container_stop_dma(&container->base);
+    }
+    vfio_leave_container(group);
+
+    if (last) {
+        QLIST_REMOVE(container, next);
+        vfio_container_free(container);
+        ram_block_discard_disable(false);
+    }
+}
+
+/*
+ * Groups
+ */
+
+/* A member of the group that holds it back: bound to a host driver. */
+static char *vfio_group_blocker(int groupid)
+{
+    g_autofree char *dir = g_strdup_printf("/sys/kernel/iommu_groups/%d/"
+                                           "devices", groupid);
+    g_autoptr(GDir) gdir = g_dir_open(dir, 0, NULL);
+    const char *dev;
+
+    while (gdir && (dev = g_dir_read_name(gdir))) {
+        g_autofree char *link = g_strdup_printf("%s/%s/driver", dir, dev);
+        g_autofree char *driver = g_file_read_link(link, NULL);
+        g_autofree char *drv = driver ? g_path_get_basename(driver) : NULL;
+
+        if (drv && strcmp(drv, "vfio-pci") && strcmp(drv, "pcieport")) {
+            return g_strdup_printf("%s (bound to %s)", dev, drv);
+        }
+    }
+    return NULL;
+}
+
+static int vfio_open_group(int groupid, Error **errp)
+{
+    g_autofree char *path = g_strdup_printf("/dev/vfio/%d", groupid);
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+
+    if (fd >= 0) {
+        return fd;
+    }
+
+    error_setg_errno(errp, errno, "cannot open %s", path);
+    if (errno == EACCES || errno == EPERM) {
+        error_append_hint(errp, "QEMU needs read/write permission on %s "
+                          "(run as root, or chown it to QEMU's user).\n",
+                          path);
+    } else if (errno == ENOENT) {
+        error_append_hint(errp, "No device of IOMMU group %d is bound to "
+                          "vfio-pci: scripts/bind-vfio.sh bind <host> "
+                          "binds the whole group.\n", groupid);
+    } else if (errno == EBUSY) {
+        error_append_hint(errp, "Another process (another QEMU?) holds "
+                          "group %d, or a device of it is open through "
+                          "its cdev (iommufd=).\n", groupid);
+    }
+    return -1;
+}
+
+static bool vfio_group_check_viable(VFIOGroup *group, Error **errp)
+{
+    struct vfio_group_status status = { .argsz = sizeof(status) };
+    g_autofree char *blocker = NULL;
+
+    if (ioctl(group->fd, VFIO_GROUP_GET_STATUS, &status)) {
+        error_setg_errno(errp, errno, "failed to get group %d status",
+                         group->groupid);
+        return false;
+    }
+    if (status.flags & VFIO_GROUP_FLAGS_VIABLE) {
+        return true;
+    }
+
+    blocker = vfio_group_blocker(group->groupid);
+    error_setg(errp, "IOMMU group %d is not viable%s%s", group->groupid,
+               blocker ? ": device " : "", blocker ? blocker : "");
+    error_append_hint(errp, "Every device of the group must be bound to "
+                      "vfio-pci (or to no driver): scripts/bind-vfio.sh "
+                      "bind %.12s binds them all.\n",
+                      blocker ? blocker : "<host>");
+    return false;
+}
+
+VFIOGroup *vfio_find_group(int groupid)
+{
+    VFIOGroup *group;
+
+    QLIST_FOREACH(group, &group_list, next) {
+        if (group->groupid == groupid) {
+            return group;
+        }
+    }
+    return NULL;
+}
+
+static VFIOGroup *vfio_get_group(int groupid, AddressSpace *as, Error **errp)
+{
+    VFIOGroup *group = vfio_find_group(groupid);
+
+    if (group) {
+        if (group->container->base.as != as) {
+            error_setg(errp, "group %d is used in another address space",
+                       groupid);
+            return NULL;
+        }
+        return group;
+    }
+
+    group = g_new0(VFIOGroup, 1);
+    group->groupid = groupid;
+    QLIST_INIT(&group->device_list);
+
+    group->fd = vfio_open_group(groupid, errp);
+    if (group->fd >= 0 && vfio_group_check_viable(group, errp) &&
+        vfio_connect_container(group, as, errp)) {
+        QLIST_INSERT_HEAD(&group_list, group, next);
+        vfio_kvm_file_op(group->fd, true);
+        trace_vfio_get_group(groupid, group->fd);
+        return group;
+    }
+
+    if (group->fd >= 0) {
+        close(group->fd);
+    }
+    g_free(group);
+    return NULL;
+}
+
+static void vfio_put_group(VFIOGroup *group)
+{
+    if (!QLIST_EMPTY(&group->device_list)) {
+        return;
+    }
+
+    vfio_kvm_file_op(group->fd, false);
+    vfio_disconnect_container(group);
+    QLIST_REMOVE(group, next);
+    trace_vfio_put_group(group->groupid);
+    close(group->fd);
+    g_free(group);
+}
+
+/* The IOMMU group of the device at @sysfsdev, from its iommu_group link */
+static bool vfio_device_groupid(VFIODevice *vbasedev, int *groupid,
+                                Error **errp)
+{
+    g_autofree char *link = g_strdup_printf("%s/iommu_group",
+                                            vbasedev->sysfsdev);
+    g_autofree char *path = g_file_read_link(link, NULL);
+    g_autofree char *name = NULL;
+
+    if (!path) {
+        error_setg(errp, "host device %s is in no IOMMU group",
+                   vbasedev->name);
+        error_append_hint(errp, "Enable the IOMMU on the host kernel command "
+                          "line (intel_iommu=on or amd_iommu=on).\n");
+        return false;
+    }
+
+    name = g_path_get_basename(path);
+    if (qemu_strtoi(name, NULL, 10, groupid)) {
+        error_setg(errp, "cannot parse IOMMU group of %s from %s",
+                   vbasedev->name, path);
+        return false;
+    }
+    trace_vfio_device_group(vbasedev->name, *groupid);
+    return true;
+}
+
+static bool vfio_group_get_device(VFIOGroup *group, VFIODevice *vbasedev,
+                                  Error **errp)
+{
+    int fd = ioctl(group->fd, VFIO_GROUP_GET_DEVICE_FD, vbasedev->name);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "cannot get device %s from group %d",
+                         vbasedev->name, group->groupid);
+        error_append_hint(errp, "Verify that %s is bound to vfio-pci and "
+                          "not in use by another process.\n", vbasedev->name);
+        return false;
+    }
+
+    vbasedev->fd = fd;
+    if (!vfio_check_device_info(vbasedev, errp)) {
+        close(fd);
+        vbasedev->fd = -1;
+        return false;
+    }
+
+    vbasedev->group = group;
+    QLIST_INSERT_HEAD(&group->device_list, vbasedev, group_next);
+    vfio_container_add_device(&group->container->base, vbasedev);
+    trace_vfio_get_device(vbasedev->name, fd);
+    return true;
+}
+
+static bool vfio_legacy_attach_device(VFIODevice *vbasedev, AddressSpace *as,
+                                      Error **errp)
+{
+    VFIOGroup *group;
+    int groupid;
+
+    if (vbasedev->passed_fd >= 0) {
+        error_setg(errp, "fd= passes a device cdev, which only the iommufd "
+                   "backend takes");
+        error_append_hint(errp, "Add iommufd=ID, naming an -object "
+                          "iommufd,id=ID.\n");
+        return false;
+    }
+    if (!vfio_device_groupid(vbasedev, &groupid, errp)) {
+        return false;
+    }
+    group = vfio_get_group(groupid, as, errp);
+    if (!group) {
+        return false;
+    }
+    if (!vfio_group_get_device(group, vbasedev, errp)) {
+        vfio_put_group(group);
+        return false;
+    }
+    return true;
+}
+
+static void vfio_legacy_detach_device(VFIODevice *vbasedev)
+{
+    VFIOGroup *group = vbasedev->group;
+
+    vfio_container_del_device(vbasedev);
+    QLIST_REMOVE(vbasedev, group_next);
+    vbasedev->group = NULL;
+    trace_vfio_put_base_device(vbasedev->name, vbasedev->fd);
+    close(vbasedev->fd);
+    vbasedev->fd = -1;
+    vfio_put_group(group);
+}
+
+const VFIOIOMMUOps vfio_legacy_ops = {
+    .name = "type1",
+    .attach_device = vfio_legacy_attach_device,
+    .detach_device = vfio_legacy_detach_device,
+    .dma_map = vfio_legacy_dma_map,
+    .dma_unmap = vfio_legacy_dma_unmap,
+};

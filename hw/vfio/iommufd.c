@@ -1,0 +1,341 @@
+/*
+ * VFIO: the iommufd backend, device cdevs bound to an iommufd
+ *
+ * The device is opened through its cdev (/dev/vfio/devices/vfioN, found
+ * from sysfs vfio-dev/, or passed as fd=), bound to the iommufd object it
+ * names, and attached to an IOAS: one per iommufd and address space, so
+ * that the devices of one iommufd share their DMA maps as the devices of
+ * one type1 container do.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
+
+#include "hw/vfio/vfio-common.h"
+#include "hw/vfio/vfio-iommufd.h"
+#include "qapi/error.h"
+#include "qemu/error-report.h"
+#include "trace.h"
+
+typedef struct VFIOIOASContainer {
+    VFIOContainer base;
+    IOMMUFDBackend *be;
+    uint32_t ioas_id;
+    QLIST_ENTRY(VFIOIOASContainer) next;
+} VFIOIOASContainer;
+
+static QLIST_HEAD(, VFIOIOASContainer) ioas_list =
+    QLIST_HEAD_INITIALIZER(ioas_list);
+
+static VFIOIOASContainer *vfio_ioas(VFIOContainer *container)
+{
+    return container_of(container, VFIOIOASContainer, base);
+}
+
+static int vfio_iommufd_dma_map(VFIOContainer *container, hwaddr iova,
+                                uint64_t size, void *vaddr, bool readonly)
+{
+    VFIOIOASContainer *ioas = vfio_ioas(container);
+    struct iommu_ioas_map map = {
+        .size = sizeof(map),
+        .flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+        .ioas_id = ioas->ioas_id,
+        .user_va = (uintptr_t)vaddr,
+        .iova = iova,
+        .length = size,
+    };
+
+    if (!readonly) {
+        map.flags |= IOMMU_IOAS_MAP_WRITEABLE;
+    }
+    return ioctl(ioas->be->fd, IOMMU_IOAS_MAP, &map) ? -errno : 0;
+}
+
+static int vfio_iommufd_dma_unmap(VFIOContainer *container, hwaddr iova,
+                                  uint64_t size)
+{
+    VFIOIOASContainer *ioas = vfio_ioas(container);
+    struct iommu_ioas_unmap unmap = {
+        .size = sizeof(unmap),
+        .ioas_id = ioas->ioas_id,
+        .iova = iova,
+        .length = size,
+    };
+
+    return ioctl(ioas->be->fd, IOMMU_IOAS_UNMAP, &unmap) ? -errno : 0;
+}
+
+char *vfio_cdev_sysfsdev(int fd, Error **errp)
+{
+    g_autofree char *link = NULL;
+    g_autofree char *real = NULL;
+    g_autofree char *parent = NULL;
+    g_autofree char *base = NULL;
+    struct stat st;
+
+    if (fstat(fd, &st)) {
+        error_setg_errno(errp, errno, "fd=%d is not an open file", fd);
+        return NULL;
+    }
+    if (S_ISCHR(st.st_mode)) {
+        link = g_strdup_printf("/sys/dev/char/%u:%u", major(st.st_rdev),
+                               minor(st.st_rdev));
+        real = realpath(link, NULL);
+    }
+    /* .../0000:05:00.0/vfio-dev/vfio3 */
+    parent = real ? g_path_get_dirname(real) : NULL;
+    base = parent ? g_path_get_basename(parent) : NULL;
+    if (!base || strcmp(base, "vfio-dev")) {
+        error_setg(errp, "fd=%d is not a vfio device cdev", fd);
+        error_append_hint(errp, "Pass an open /dev/vfio/devices/vfioN.\n");
+        return NULL;
+    }
+    return g_path_get_dirname(parent);
+}
+
+/* Why @vbasedev has no vfio-dev/ in sysfs: its driver, or the kernel */
+static void vfio_no_cdev_error(VFIODevice *vbasedev, Error **errp)
+{
+    g_autofree char *link = g_strdup_printf("%s/driver", vbasedev->sysfsdev);
+    g_autofree char *driver = g_file_read_link(link, NULL);
+    g_autofree char *drv = driver ? g_path_get_basename(driver) : NULL;
+
+    if (drv && (!strcmp(drv, "vfio-pci") || !strcmp(drv, "vfio_mdev"))) {
+        error_setg(errp, "host device %s has no vfio cdev: the host kernel "
+                   "lacks VFIO_DEVICE_CDEV", vbasedev->name);
+        error_append_hint(errp, "Use the legacy backend (drop iommufd=), or "
+                          "a kernel built with CONFIG_VFIO_DEVICE_CDEV=y.\n");
+        return;
+    }
+    error_setg(errp, "host device %s is %s%s, not to vfio-pci",
+               vbasedev->name, drv ? "bound to " : "bound to no driver",
+               drv ? drv : "");
+    error_append_hint(errp, "Bind it first: scripts/bind-vfio.sh bind %s\n",
+                      vbasedev->name);
+}
+
+/* Opens /dev/vfio/devices/vfioN, the cdev that sysfs names for the device */
+static int vfio_open_cdev(VFIODevice *vbasedev, Error **errp)
+{
+    g_autofree char *dir = g_strdup_printf("%s/vfio-dev", vbasedev->sysfsdev);
+    g_autoptr(GDir) gdir = g_dir_open(dir, 0, NULL);
+    const char *entry = NULL;
+    g_autofree char *path = NULL;
+    int fd;
+
+    while (gdir && (entry = g_dir_read_name(gdir)) &&
+           !g_str_has_prefix(entry, "vfio")) {
+        continue;
+    }
+    if (!entry) {
+        vfio_no_cdev_error(vbasedev, errp);
+        return -1;
+    }
+    path = g_strdup_printf("/dev/vfio/devices/%s", entry);
+    fd = qemu_open(path, O_RDWR, errp);
+    if (fd < 0 && (errno == EACCES || errno == EPERM)) {
+        error_append_hint(errp, "QEMU needs read/write permission on %s, or "
+                          "an fd of it (fd=).\n", path);
+    }
+    return fd;
+}
+
+static bool vfio_bind_cdev(VFIODevice *vbasedev, IOMMUFDBackend *be,
+                           Error **errp)
+{
+    struct vfio_device_bind_iommufd bind = {
+        .argsz = sizeof(bind),
+        .iommufd = be->fd,
+    };
+
+    if (!ioctl(vbasedev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
+        vbasedev->devid = bind.out_devid;
+        return true;
+    }
+    error_setg_errno(errp, errno, "cannot bind %s to iommufd %s",
+                     vbasedev->name,
+                     object_get_canonical_path_component(OBJECT(be)));
+    if (errno == EBUSY) {
+        error_append_hint(errp, "Its IOMMU group is open (the legacy "
+                          "backend, in this QEMU or another).\n");
+    } else if (errno == EINVAL) {
+        error_append_hint(errp, "It is bound already, to another iommufd "
+                          "(another QEMU?).\n");
+    }
+    return false;
+}
+
+static bool vfio_ioas_attach(VFIODevice *vbasedev, VFIOIOASContainer *ioas,
+                             Error **errp)
+{
+    struct vfio_device_attach_iommufd_pt attach = {
+        .argsz = sizeof(attach),
+        .pt_id = ioas->ioas_id,
+    };
+
+    if (ioctl(vbasedev->fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach)) {
+        error_setg_errno(errp, errno, "cannot attach %s to IOAS %u",
+                         vbasedev->name, ioas->ioas_id);
+        return false;
+    }
+    trace_vfio_iommufd_attach(vbasedev->name, vbasedev->devid,
+                              ioas->ioas_id,
+                              !QLIST_EMPTY(&ioas->base.device_list));
+    vfio_container_add_device(&ioas->base, vbasedev);
+    return true;
+}
+
+/* Undoes vfio_ioas_attach(), so that the IOAS can go before the device */
+static void vfio_ioas_detach(VFIODevice *vbasedev)
+{
+    struct vfio_device_detach_iommufd_pt detach = { .argsz = sizeof(detach) };
+
+    vfio_container_del_device(vbasedev);
+    if (ioctl(vbasedev->fd, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach)) {
+        error_report("vfio %s: cannot detach from its IOAS: %m",
+                     vbasedev->name);
+    }
+}
+
+static void vfio_ioas_free(VFIOIOASContainer *ioas)
+{
+    struct iommu_destroy destroy = {
+        .size = sizeof(destroy),
+        .id = ioas->ioas_id,
+    };
+
+    trace_vfio_iommufd_ioas(ioas->be->fd, ioas->ioas_id, "destroyed");
+    if (ioctl(ioas->be->fd, IOMMU_DESTROY, &destroy)) {
+        error_report("vfio: cannot destroy IOAS %u: %m", ioas->ioas_id);
+    }
+    vfio_container_destroy(&ioas->base);
+    g_free(ioas);
+}
+
+/* The IOAS of @be for @as, new and empty if there is none. */
+static VFIOIOASContainer *vfio_get_ioas(IOMMUFDBackend *be, AddressSpace *as,
+                                        bool *created, Error **errp)
+{
+    struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+    VFIOIOASContainer *ioas;
+
+    *created = false;
+    QLIST_FOREACH(ioas, &ioas_list, next) {
+        if (ioas->be == be && ioas->base.as == as) {
+            return ioas;
+        }
+    }
+    /* As for a type1 container: the IOMMU pins all guest RAM */
+    if (ram_block_discard_disable(true)) {
+        error_setg(errp, "cannot assign a device while another device "
+                   "discards guest RAM (virtio-mem)");
+        return NULL;
+    }
+    if (ioctl(be->fd, IOMMU_IOAS_ALLOC, &alloc)) {
+        error_setg_errno(errp, errno, "cannot allocate an IOAS");
+        ram_block_discard_disable(false);
+        return NULL;
+    }
+    ioas = g_new0(VFIOIOASContainer, 1);
+    vfio_container_init(&ioas->base, &vfio_iommufd_ops, as);
+    ioas->be = be;
+    ioas->ioas_id = alloc.out_ioas_id;
+    *created = true;
+    trace_vfio_iommufd_ioas(be->fd, ioas->ioas_id, "allocated");
+    return ioas;
+}
+
+/* Attaches the bound device to its IOAS; a new one gets guest RAM mapped */
+static bool vfio_iommufd_connect(VFIODevice *vbasedev, AddressSpace *as,
+                                 Error **errp)
+{
+    bool created;
+    VFIOIOASContainer *ioas = vfio_get_ioas(vbasedev->iommufd, as, &created,
+                                            errp);
+
+    if (!ioas) {
+        return false;
+    }
+    if (!vfio_ioas_attach(vbasedev, ioas, errp)) {
+        goto free_exit;
+    }
+    if (created && !vfio_container_start_dma(&ioas->base, errp)) {
+        vfio_ioas_detach(vbasedev);
+        goto free_exit;
+    }
+    if (created) {
+        QLIST_INSERT_HEAD(&ioas_list, ioas, next);
+    }
+    return true;
+
+free_exit:
+    if (created) {
+        vfio_ioas_free(ioas);
+        ram_block_discard_disable(false);
+    }
+    return false;
+}
+
+static bool vfio_iommufd_attach_device(VFIODevice *vbasedev, AddressSpace *as,
+                                       Error **errp)
+{
+    IOMMUFDBackend *be = vbasedev->iommufd;
+
+    if (be->fd < 0) {
+        error_setg(errp, "iommufd %s is not open",
+                   object_get_canonical_path_component(OBJECT(be)));
+        return false;
+    }
+    if (vbasedev->passed_fd >= 0) {
+        vbasedev->fd = vbasedev->passed_fd;
+        vbasedev->passed_fd = -1;
+    } else {
+        vbasedev->fd = vfio_open_cdev(vbasedev, errp);
+    }
+    if (vbasedev->fd < 0) {
+        return false;
+    }
+    if (!vfio_bind_cdev(vbasedev, be, errp) ||
+        !vfio_check_device_info(vbasedev, errp) ||
+        !vfio_iommufd_connect(vbasedev, as, errp)) {
+        close(vbasedev->fd);
+        vbasedev->fd = -1;
+        return false;
+    }
+    be->users++;
+    vfio_kvm_file_op(vbasedev->fd, true);
+    trace_vfio_get_device(vbasedev->name, vbasedev->fd);
+    return true;
+}
+
+static void vfio_iommufd_detach_device(VFIODevice *vbasedev)
+{
+    VFIOIOASContainer *ioas = vfio_ioas(vbasedev->container);
+
+    vfio_container_del_device(vbasedev);
+    /* Unmap while the IOAS has no device left to DMA: then free it */
+    if (QLIST_EMPTY(&ioas->base.device_list)) {
+        vfio_container_stop_dma(&ioas->base);
+    }
+    vfio_kvm_file_op(vbasedev->fd, false);
+    trace_vfio_put_base_device(vbasedev->name, vbasedev->fd);
+    close(vbasedev->fd);        /* unbinds from the iommufd, detaches */
+    vbasedev->fd = -1;
+    vbasedev->iommufd->users--;
+    if (QLIST_EMPTY(&ioas->base.device_list)) {
+        QLIST_REMOVE(ioas, next);
+        vfio_ioas_free(ioas);
+        ram_block_discard_disable(false);
+    }
+}
+
+const VFIOIOMMUOps vfio_iommufd_ops = {
+    .name = "iommufd",
+    .attach_device = vfio_iommufd_attach_device,
+    .detach_device = vfio_iommufd_detach_device,
+    .dma_map = vfio_iommufd_dma_map,
+    .dma_unmap = vfio_iommufd_dma_unmap,
+};

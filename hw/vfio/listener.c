@@ -1,0 +1,317 @@
+/*
+ * VFIO: the listener that mirrors guest RAM into the host IOMMU
+ *
+ * Whatever the backend (type1 container or iommufd IOAS), each RAM section
+ * of the guest's address space becomes one DMA map of its page-aligned
+ * part, and goes when the section goes.  Map failures get one message
+ * with the RLIMIT_MEMLOCK hint; during realize they fail the device,
+ * later they stop the VM.
+ *
+ * Copyright Red Hat, Inc. 2012
+ *
+ * This work is licensed under the terms of the GNU GPL, version 2.  See
+ * the COPYING file in the top-level directory.
+ *
+ * SPDX-License-Identifier: GPL-2.0-only
+ */
+
+#include "qemu/osdep.h"
+#include <sys/resource.h>
+
+#include "hw/vfio/vfio-common.h"
+#include "exec/address-spaces.h"
+#include "qapi/error.h"
+#include "qemu/cutils.h"
+#include "qemu/error-report.h"
+#include "qemu/rcu.h"
+#include "qemu/units.h"
+#include "sysemu/runstate.h"
+#include "trace.h"
+
+static int vfio_dma_map(VFIOContainer *container, hwaddr iova,
+                        uint64_t size, void *vaddr, bool readonly)
+{
+    int ret;
+
+    trace_vfio_dma_map(container->ops->name, iova, size, vaddr, readonly);
+    ret = container->ops->dma_map(container, iova, size, vaddr, readonly);
+    if (ret) {
+        return ret;
+    }
+    g_hash_table_insert(container->mappings, g_memdup2(&iova, sizeof(iova)),
+                        g_memdup2(&size, sizeof(size)));
+    return 0;
+}
+
+/*
+ * Type1v2 and iommufd refuse an unmap that splits a mapping, and a range
+ * whose map failed was never there: unmap exactly what was mapped at
+ * @iova, if anything was.
+ */
+static int vfio_dma_unmap(VFIOContainer *container, hwaddr iova)
+{
+    const uint64_t *mapped = g_hash_table_lookup(container->mappings, &iova);
+    uint64_t size;
+
+    if (!mapped) {
+        return 0;
+    }
+    size = *mapped;
+    trace_vfio_dma_unmap(container->ops->name, iova, size);
+    g_hash_table_remove(container->mappings, &iova);
+    return container->ops->dma_unmap(container, iova, size);
+}
+
+/*
+ * Only guest RAM is mapped.  Device memory (our own mmap'd BARs among it)
+ * would only serve peer-to-peer DMA, which type1 cannot map reliably.
+ */
+static bool vfio_listener_skipped_section(MemoryRegionSection *section)
+{
+    return !memory_region_is_ram(section->mr) ||
+           memory_region_is_ram_device(section->mr);
+}
+
+/* The page-aligned part of a RAM @section, false when there is none. */
+static bool vfio_section_range(MemoryRegionSection *section, const char *op,
+                               hwaddr *iova, hwaddr *end)
+{
+    hwaddr start = section->offset_within_address_space;
+    hwaddr mask = qemu_real_host_page_mask();
+
+    if (vfio_listener_skipped_section(section)) {
+        trace_vfio_listener_region_skip(op, start,
+                                        int128_get64(section->size));
+        return false;
+    }
+
+    if ((start & ~mask) != (section->offset_within_region & ~mask)) {
+        error_report("vfio: cannot map unaligned section at 0x%" HWADDR_PRIx
+                     " (region offset 0x%" HWADDR_PRIx ")", start,
+                     section->offset_within_region);
+        return false;
+    }
+
+    *iova = ROUND_UP(start, qemu_real_host_page_size());
+    *end = (start + int128_get64(section->size)) & mask;
+    return *iova < *end;
+}
+
+static bool vfio_count_ram(Int128 start, Int128 len, const MemoryRegion *mr,
+                           hwaddr offset_in_region, void *opaque)
+{
+    uint64_t *total = opaque;
+
+    if (mr->ram && !mr->ram_device) {
+        *total += int128_get64(len);
+    }
+    return false;
+}
+
+static uint64_t vfio_container_mapped(VFIOContainer *container)
+{
+    GHashTableIter iter;
+    gpointer size;
+    uint64_t total = 0;
+
+    g_hash_table_iter_init(&iter, container->mappings);
+    while (g_hash_table_iter_next(&iter, NULL, &size)) {
+        total += *(uint64_t *)size;
+    }
+    return total;
+}
+
+/*
+ * What a container pins: all guest RAM and ROM, as the listener maps it.
+ * While RAM is being added the flat view still lacks it: then what is
+ * mapped already, plus the @size that failed, is the better count.
+ */
+static uint64_t vfio_ram_to_pin(VFIOContainer *container, uint64_t size)
+{
+    uint64_t total = 0;
+
+    RCU_READ_LOCK_GUARD();
+    flatview_for_each_range(address_space_to_flatview(container->as),
+                            vfio_count_ram, &total);
+    return MAX(total, vfio_container_mapped(container) + size);
+}
+
+/* "0000:00:02.0, 0000:00:04.0": the devices that DMA through @container. */
+static char *vfio_container_devices(VFIOContainer *container)
+{
+    GString *names = g_string_new(NULL);
+    VFIODevice *vbasedev;
+
+    QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
+        g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+                               vbasedev->name);
+    }
+    return g_string_free(names, false);
+}
+
+/*
+ * RAM that appears after realize (memory hot-plug) and cannot be mapped
+ * would leave the devices unable to reach part of guest RAM, and the
+ * guest would not know: stop the VM rather than let it run on like that.
+ */
+static void vfio_container_fatal(VFIOContainer *container, Error *err)
+{
+    g_autofree char *devices = vfio_container_devices(container);
+
+    error_prepend(&err, "vfio %s: ", devices);
+    error_append_hint(&err, "The VM is stopped: the assigned devices cannot "
+                      "reach that RAM.  Fix the cause, then remove the new "
+                      "memory or restart the VM.\n");
+    error_report_err(err);
+    qemu_system_vmstop_request_prepare();
+    qemu_system_vmstop_request(RUN_STATE_INTERNAL_ERROR);
+}
+
+static void vfio_map_error(VFIOContainer *container, hwaddr iova,
+                           uint64_t size, int err, const char *mr_name)
+{
+    g_autofree char *size_str = size_to_str(size);
+    g_autofree char *what = g_strdup_printf("failed to map guest RAM \"%s\" "
+                                            "[0x%" HWADDR_PRIx " - 0x%"
+                                            HWADDR_PRIx "] (%s) for DMA",
+                                            mr_name, iova, iova + size - 1,
+                                            size_str);
+    Error *local_err = NULL;
+    struct rlimit rlim;
+
+    if (err == -ENOMEM && !getrlimit(RLIMIT_MEMLOCK, &rlim) &&
+        rlim.rlim_cur != RLIM_INFINITY) {
+        uint64_t need = DIV_ROUND_UP(vfio_ram_to_pin(container, size), KiB);
+
+        error_setg(&local_err, "%s: %s (RLIMIT_MEMLOCK is %" PRIu64 " KiB, "
+                   "the guest needs %" PRIu64 " KiB locked)", what,
+                   strerror(-err), (uint64_t)rlim.rlim_cur / KiB, need);
+        error_append_hint(&local_err, "Assigned devices pin all guest RAM "
+                          "and ROM: raise the limit, e.g. with 'ulimit -l %"
+                          PRIu64 "'.\n", need);
+    } else {
+        error_setg_errno(&local_err, -err, "%s", what);
+    }
+
+    /* Realize reports the first failure; later ones stop the VM. */
+    if (container->replaying) {
+        if (!container->listener_error) {
+            container->listener_error = local_err;
+        } else {
+            error_free(local_err);
+        }
+        return;
+    }
+    vfio_container_fatal(container, local_err);
+}
+
+static void vfio_listener_region_add(MemoryListener *listener,
+                                     MemoryRegionSection *section)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+    hwaddr iova, end;
+    void *vaddr;
+    int ret;
+
+    if (!vfio_section_range(section, "add", &iova, &end)) {
+        return;
+    }
+
+    /* Realize fails on the first failure: pin nothing more for it */
+    if (container->replaying && container->listener_error) {
+        return;
+    }
+
+    vaddr = memory_region_get_ram_ptr(section->mr) +
+            section->offset_within_region +
+            (iova - section->offset_within_address_space);
+    trace_vfio_listener_region_add(iova, end - 1, vaddr);
+
+    ret = vfio_dma_map(container, iova, end - iova, vaddr,
+                       section->readonly);
+    if (ret) {
+        vfio_map_error(container, iova, end - iova, ret,
+                       memory_region_name(section->mr));
+    }
+}
+
+static void vfio_listener_region_del(MemoryListener *listener,
+                                     MemoryRegionSection *section)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+    hwaddr iova, end;
+    int ret;
+
+    if (!vfio_section_range(section, "del", &iova, &end)) {
+        return;
+    }
+
+    trace_vfio_listener_region_del(iova, end - 1);
+    ret = vfio_dma_unmap(container, iova);
+    if (ret) {
+        error_report("vfio: failed to unmap [0x%" HWADDR_PRIx " - 0x%"
+                     HWADDR_PRIx "] (%s): %s", iova, end - 1,
+                     container->ops->name, strerror(-ret));
+    }
+}
+
+static const MemoryListener vfio_memory_listener = {
+    .name = "vfio",
+    .region_add = vfio_listener_region_add,
+    .region_del = vfio_listener_region_del,
+};
+
+void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
+                         AddressSpace *as)
+{
+    container->ops = ops;
+    container->as = as;
+    container->mappings = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+                                                g_free, g_free);
+    QLIST_INIT(&container->device_list);
+}
+
+void vfio_container_destroy(VFIOContainer *container)
+{
+    g_hash_table_destroy(container->mappings);
+}
+
+bool vfio_container_start_dma(VFIOContainer *container, Error **errp)
+{
+    container->listener = vfio_memory_listener;
+    container->replaying = true;
+    memory_listener_register(&container->listener, container->as);
+    container->replaying = false;
+
+    if (container->listener_error) {
+        error_propagate(errp, container->listener_error);
+        container->listener_error = NULL;
+        memory_listener_unregister(&container->listener);
+        return false;
+    }
+    return true;
+}
+
+/* Unmaps everything: unregistering deletes every section. */
+void vfio_container_stop_dma(VFIOContainer *container)
+{
+    memory_listener_unregister(&container->listener);
+    trace_vfio_container_stop_dma(container->ops->name,
+                                  g_hash_table_size(container->mappings));
+}
+
+void vfio_container_add_device(VFIOContainer *container, VFIODevice *vbasedev)
+{
+    vbasedev->container = container;
+    QLIST_INSERT_HEAD(&container->device_list, vbasedev, container_next);
+}
+
+void vfio_container_del_device(VFIODevice *vbasedev)
+{
+    if (vbasedev->container) {
+        QLIST_REMOVE(vbasedev, container_next);
+        vbasedev->container = NULL;
+    }
+}
