@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The test command: sets up and builds (scripts/setup.sh, scripts/build.sh),
-# runs the host tests, then boots the rig once and runs every rig test in
-# that boot.  Prints one TAP stream per suite and a closing
+# runs the host tests, then boots the rig twice: Debian's kernel for the
+# legacy-path tests, the rig kernel (tests/rig/build-kernel.sh) for the
+# iommufd, cdev and mdev ones.  Prints one TAP stream per suite and a closing
 # "N passed, N failed" line; fails when any test failed or when no rig test
 # ran.
 set -eu
@@ -80,6 +81,26 @@ host_tests() {
 # results count as rig tests; these ones must be there.
 RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest vfio-pci-sriov"
 
+# ... and these the boot of the rig kernel (tests/rig/guest-iommufd.sh).
+IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test iommufd-inner-guest
+ iommufd-vfio-pci-test iommufd-vfio-pci-hotplug-test iommufd-vfio-pci-reset-test
+ iommufd-vfio-pci-fuzz-test iommufd-vfio-pci-hardening-test
+ iommufd-vfio-pci-express-test"
+
+# collect DIR PREFIX TAPS: the TAP files of a rig boot, and a failure for
+# each expected one that is missing.
+collect() {
+    for f in "$1"/*.tap; do
+        [ -f "$f" ] || continue
+        cp "$f" "$RESULTS/$2-${f##*/}"
+        RIG_RAN=$((RIG_RAN + $(grep -c '^\(not \)\?ok ' "$f" || true)))
+    done
+    for t in $3; do
+        [ -f "$1/$t.tap" ] ||
+            echo "not ok - $2: $t did not run" > "$RESULTS/$2-$t.tap"
+    done
+}
+
 rig_tests() {
     {
         printf 'RIG_QTESTS="%s"\n' "$(echo $QTESTS)"
@@ -87,15 +108,16 @@ rig_tests() {
         cat "$REPO/tests/rig/guest-qtests.sh"
     } > "$RESULTS/guest.sh"
     "$REPO/tests/rig/run.sh" "$RESULTS/guest.sh" "$RESULTS/rig" || true
-    for f in "$RESULTS"/rig/*.tap; do
-        [ -f "$f" ] || continue
-        cp "$f" "$RESULTS/rig-${f##*/}"
-        RIG_RAN=$((RIG_RAN + $(grep -c '^\(not \)\?ok ' "$f" || true)))
-    done
-    for t in $RIG_TAPS; do
-        [ -f "$RESULTS/rig/$t.tap" ] ||
-            echo "not ok - rig: $t did not run" > "$RESULTS/rig-$t.tap"
-    done
+    collect "$RESULTS/rig" rig "$RIG_TAPS"
+}
+
+# The iommufd, cdev and mdev tests need a kernel that Debian does not ship.
+iommufd_rig_tests() {
+    if kernel=$("$REPO/tests/rig/build-kernel.sh"); then
+        RIG_KERNEL=$kernel "$REPO/tests/rig/run.sh" \
+            "$REPO/tests/rig/guest-iommufd.sh" "$RESULTS/rig-iommufd" || true
+    fi
+    collect "$RESULTS/rig-iommufd" rig-iommufd "$IOMMUFD_TAPS"
 }
 
 "$REPO/scripts/setup.sh"
@@ -104,6 +126,7 @@ rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 host_tests
 rig_tests
+iommufd_rig_tests
 
 for f in "$RESULTS"/*.tap; do
     cat "$f"

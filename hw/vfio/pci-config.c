@@ -256,12 +256,16 @@ uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id)
 bool vfio_read_config_space(VFIOPCIDevice *vdev, Error **errp)
 {
     PCIDevice *pdev = &vdev->pdev;
-    size_t size = pci_config_size(pdev);
+    size_t size = MIN(pci_config_size(pdev), vdev->config_size);
 
     if (pread(vdev->vbasedev.fd, pdev->config, size,
               vdev->config_offset) != size) {
         error_setg_errno(errp, errno, "failed to read device config space");
         return false;
+    }
+    if (size < pci_config_size(pdev)) {
+        trace_vfio_config_short(vdev->vbasedev.name, vdev->config_size);
+        vfio_emulate_config_range(vdev, size, pci_config_size(pdev) - size);
     }
 
     /*

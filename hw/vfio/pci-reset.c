@@ -38,6 +38,9 @@ static struct vfio_pci_hot_reset_info *vfio_hot_reset_info(VFIOPCIDevice *vdev,
         errno != ENOSPC) {
         if (errno == ENODEV) {
             error_setg(errp, "no bus or slot reset either");
+        } else if (errno == ENOTTY) {
+            /* Not a PCI function of the host: a mediated device */
+            error_setg(errp, "as a mediated device it has no bus reset");
         } else {
             error_setg_errno(errp, errno, "cannot list what a bus reset "
                              "would reset");

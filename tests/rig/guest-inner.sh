@@ -4,9 +4,13 @@
 # make-inner-initrd.sh with the rig's nvme assigned by our vfio-pci, and a
 # real Linux nvme driver writes, reads back and compares blocks on it.
 #
-#   inner_guest_tests [VARIANT...]   msix (default) and/or intx (the inner
-#                                    kernel gets pci=nomsi); TAP to
-#                                    /out/inner-guest.tap, consoles in /out
+#   inner_guest_tests [VARIANT...]   msix (default), intx (the inner
+#                                    kernel gets pci=nomsi) and/or iommufd
+#                                    (MSI-X, the device on the iommufd
+#                                    backend, QEMU given only fds of
+#                                    /dev/iommu and the cdev, as libvirt
+#                                    does); TAP to /out/$INNER_TAP
+#                                    (inner-guest.tap), consoles in /out
 
 INNER_TIMEOUT=${INNER_TIMEOUT:-480}
 # Another QEMU (Debian's /usr/bin/qemu-system-x86_64) for comparisons.
@@ -17,11 +21,23 @@ INNER_QEMU=${INNER_QEMU:-$BUILD/qemu/build/qemu-system-x86_64}
 # no_timer_check: under TCG in TCG the kernel's IO-APIC timer check can
 # take too long and panic.
 inner_boot() {
-    _in_append="console=ttyS0 panic=-1 no_timer_check inner_irq=$1"
+    # The iommufd variant's guest sees what the msix one sees
+    _in_append="console=ttyS0 panic=-1 no_timer_check inner_irq=${1%iommufd}"
+    [ "$1" != iommufd ] || _in_append="${_in_append}msix"
     [ "$1" = intx ] && _in_append="$_in_append pci=nomsi"
+    _in_dev="vfio-pci,host=$VFIO_NVME"
+    _in_obj=""
+    if [ "$1" = iommufd ]; then
+        _in_cdev=$(ls "/sys/bus/pci/devices/$VFIO_NVME/vfio-dev")
+        _in_obj="-object iommufd,id=ifd0,fd=3"
+        _in_dev="vfio-pci,fd=4,iommufd=ifd0"
+    fi
     _in_start=$(date +%s)
-    echo "inner: booting the inner guest ($1) with -device vfio-pci,host=$VFIO_NVME"
+    echo "inner: booting the inner guest ($1) with -device $_in_dev"
     _in_rc=0
+    # fd= for the iommufd variant: the fds QEMU inherits (3 and 4)
+    [ "$1" != iommufd ] ||
+        exec 3<>/dev/iommu 4<>"/dev/vfio/devices/$_in_cdev"
     # Per-access events would make the trace huge; keep the rest.
     rig_in_chroot timeout "$INNER_TIMEOUT" "$INNER_QEMU" \
         -nodefaults -machine q35 -accel tcg -smp 1 -m 256 \
@@ -29,10 +45,11 @@ inner_boot() {
         -msg timestamp=on \
         -kernel "$BUILD/rig/inner-vmlinuz" -initrd "$BUILD/rig/inner-initrd.gz" \
         -append "$_in_append" \
-        -device "vfio-pci,host=$VFIO_NVME" \
+        $_in_obj -device "$_in_dev" \
         -trace 'vfio_*' -trace '-vfio_bar_read' -trace '-vfio_bar_write' \
         -trace '-vfio_pci_read_config' \
         -D "/run/inner-$1.trace" > "/out/inner-$1.log" 2>&1 || _in_rc=$?
+    [ "$1" != iommufd ] || exec 3<&- 4<&-
     echo "$_in_rc" > "/out/inner-$1.rc"
     cp "$RIG_HOST/run/inner-$1.console" "$RIG_HOST/run/inner-$1.trace" /out/ || true
     echo "inner: $1: qemu exited $_in_rc after $(($(date +%s) - _in_start))s"
@@ -65,7 +82,7 @@ inner_guest_variant() {
     fi
     grep '^INNER: ' "/out/inner-$1.console" 2>/dev/null || true
     case $1 in
-    msix) _in_irq="PCI-MSIX" ;;
+    msix|iommufd) _in_irq="PCI-MSIX" ;;
     intx) _in_irq="IO-APIC (INTx, pci=nomsi)" ;;
     esac
     _in_t="vfio-pci/rig/inner/$1"
@@ -89,7 +106,7 @@ inner_guest_variant() {
 
 inner_guest_tests() {
     [ $# -gt 0 ] || set -- msix
-    rig_tap_plan inner-guest.tap $(($# * 6))
+    rig_tap_plan "${INNER_TAP:-inner-guest.tap}" $(($# * 6))
     for _in_v in "$@"; do
         inner_guest_variant "$_in_v"
     done

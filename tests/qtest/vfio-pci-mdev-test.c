@@ -1,0 +1,154 @@
+/*
+ * vfio-pci with a mediated device: the kernel's mtty sample, a 16550
+ * serial port behind an I/O BAR, named by sysfsdev=
+ *
+ * The rig (its own kernel's boot) creates one mtty instance and names its
+ * UUID in VFIO_MDEV.  Each case runs on the legacy backend (the mdev's own
+ * IOMMU group) and on iommufd (its cdev).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "vfio-pci-util.h"
+
+#define MTTY_VENDOR     0x4348
+#define MTTY_DEVICE     0x3253
+#define MTTY_CLASS      0x0700      /* communication: serial */
+#define UART_TX         0
+#define UART_RX         0
+#define UART_IER        1
+#define UART_IIR        2
+#define UART_LSR        5
+#define UART_SCR        7
+#define UART_IER_THRI   0x02
+#define UART_IIR_THRI   0x02
+#define UART_LSR_DR     0x01
+#define UART_LSR_THRE   0x20
+
+/* On q35 without firmware, slot 4's INTA# reaches IOAPIC input 20. */
+#define SLOT_INTX_GSI   20
+
+static bool assign_mdev(Assigned *a, const void *data)
+{
+    bool iommufd = GPOINTER_TO_INT(data);
+    const char *uuid = rig_device("VFIO_MDEV");
+
+    if (!uuid) {
+        return false;
+    }
+    a->host = uuid;
+    a->qts = qtest_initf("-M q35 -nodefaults %s "
+                         "-device vfio-pci,sysfsdev=/sys/bus/mdev/devices/%s,"
+                         "addr=%02x.0%s",
+                         iommufd ? "-object iommufd,id=ifd0" : "", uuid, SLOT,
+                         iommufd ? ",iommufd=ifd0" : "");
+    a->bus = qpci_new_pc(a->qts, NULL);
+    a->dev = qpci_device_find(a->bus, DEVFN);
+    g_assert_nonnull(a->dev);
+    /* mtty decodes I/O only: qpci_device_enable() would want memory too */
+    a->bar0 = qpci_iomap(a->dev, 0, NULL);
+    qpci_config_writew(a->dev, PCI_COMMAND, PCI_COMMAND_IO);
+    return true;
+}
+
+static uint8_t uart_read(Assigned *a, int reg)
+{
+    return qpci_io_readb(a->dev, a->bar0, reg);
+}
+
+static void uart_write(Assigned *a, int reg, uint8_t val)
+{
+    qpci_io_writeb(a->dev, a->bar0, reg, val);
+}
+
+/* The mdev's config space and registers answer through its I/O BAR. */
+static void test_mtty_registers(const void *data)
+{
+    Assigned a;
+
+    if (!assign_mdev(&a, data)) {
+        return;
+    }
+    g_assert_cmphex(qpci_config_readw(a.dev, PCI_VENDOR_ID), ==, MTTY_VENDOR);
+    g_assert_cmphex(qpci_config_readw(a.dev, PCI_DEVICE_ID), ==, MTTY_DEVICE);
+    g_assert_cmphex(qpci_config_readw(a.dev, PCI_CLASS_DEVICE), ==,
+                    MTTY_CLASS);
+    uart_write(&a, UART_SCR, 0x5a);
+    g_assert_cmphex(uart_read(&a, UART_SCR), ==, 0x5a);
+    g_assert_true(uart_read(&a, UART_LSR) & UART_LSR_THRE);
+
+    /* mtty loops what is sent back into its receive FIFO */
+    g_assert_false(uart_read(&a, UART_LSR) & UART_LSR_DR);
+    uart_write(&a, UART_TX, 'Q');
+    g_assert_true(uart_read(&a, UART_LSR) & UART_LSR_DR);
+    g_assert_cmphex(uart_read(&a, UART_RX), ==, 'Q');
+    g_assert_false(uart_read(&a, UART_LSR) & UART_LSR_DR);
+    release(&a);
+}
+
+static bool wait_for_irq(QTestState *qts, int gsi, bool level)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (qtest_get_irq(qts, gsi) != level) {
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        g_usleep(200);
+        /* qtest_get_irq only sees what earlier replies carried */
+        qtest_clock_step(qts, 0);
+    }
+    return true;
+}
+
+/*
+ * Enabling the transmitter-empty interrupt with an empty FIFO fires
+ * INTx; the guest's next BAR access is its EOI.
+ */
+static void test_mtty_intx(const void *data)
+{
+    Assigned a;
+    int i;
+
+    if (!assign_mdev(&a, data)) {
+        return;
+    }
+    qtest_irq_intercept_in(a.qts, "ioapic");
+    for (i = 0; i < 3; i++) {
+        uart_write(&a, UART_IER, 0);
+        uart_write(&a, UART_IER, UART_IER_THRI);
+        g_assert_true(wait_for_irq(a.qts, SLOT_INTX_GSI, true));
+        g_assert_cmphex(uart_read(&a, UART_IIR) & 0x0f, ==, UART_IIR_THRI);
+        g_assert_true(wait_for_irq(a.qts, SLOT_INTX_GSI, false));
+    }
+    uart_write(&a, UART_IER, 0);
+    release(&a);
+}
+
+static void test_elsewhere(void)
+{
+    g_test_skip("mtty is in the rig kernel's boot only (VFIO_IOMMUFD=1): "
+                "Debian's kernel has no mdev samples");
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {
+        return g_test_run();
+    }
+    if (g_strcmp0(g_getenv("VFIO_IOMMUFD"), "1")) {
+        qtest_add_func("/vfio-pci/rig/mdev/elsewhere", test_elsewhere);
+        return g_test_run();
+    }
+    qtest_add_data_func("/vfio-pci/rig/mdev/legacy/registers",
+                        GINT_TO_POINTER(0), test_mtty_registers);
+    qtest_add_data_func("/vfio-pci/rig/mdev/legacy/intx",
+                        GINT_TO_POINTER(0), test_mtty_intx);
+    qtest_add_data_func("/vfio-pci/rig/mdev/iommufd/registers",
+                        GINT_TO_POINTER(1), test_mtty_registers);
+    qtest_add_data_func("/vfio-pci/rig/mdev/iommufd/intx",
+                        GINT_TO_POINTER(1), test_mtty_intx);
+    return g_test_run();
+}

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Rig guest script for the boot of the rig kernel (tests/rig/build-kernel.sh:
+# IOMMUFD, vfio cdevs, the mtty sample): the device qtests again with every
+# device on an iommufd object (VFIO_BACKEND=iommufd), the iommufd and mdev
+# qtests, and the inner Linux guest's nvme I/O with the device and
+# /dev/iommu passed to QEMU as fds.  TAP in /out, as guest-qtests.sh.
+set -eu
+. "/host$REPO/tests/rig/guest-lib.sh"
+. "/host$REPO/tests/rig/guest-inner.sh"
+. "/host$REPO/tests/qtest-tap.sh"
+
+# The device tests that also run on the legacy backend in the other boot
+IOMMUFD_QTESTS=${IOMMUFD_QTESTS:-"vfio-pci-test vfio-pci-hotplug-test
+ vfio-pci-reset-test vfio-pci-fuzz-test vfio-pci-hardening-test
+ vfio-pci-express-test"}
+# Any UUID: the mtty instance the mdev tests assign
+MDEV_UUID=8ab6c1c6-1f3c-4e56-9d0c-2f6f1b7e6d01
+MTTY_TYPE=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1
+
+rig_qtest() {
+    rig_in_chroot env VFIO_RIG=1 VFIO_IOMMUFD=1 \
+        QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+        sh -c 'cd "$1" && t=$2 && shift 2 && \
+               exec timeout 600 "./tests/qtest/$t" "$@"' \
+        sh "$BUILD/qemu/build" "$@"
+}
+
+mdev_create() {
+    [ -d "/sys/bus/mdev/devices/$MDEV_UUID" ] ||
+        echo "$MDEV_UUID" > "$MTTY_TYPE/create" || return 1
+    export VFIO_MDEV=$MDEV_UUID
+}
+
+rig_bind_all
+rig_chroot_prepare
+[ -e /dev/iommu ] || rig_log "error: this kernel has no /dev/iommu"
+rc=0
+
+INNER_TAP=iommufd-inner-guest.tap
+inner_guest_tests iommufd
+! grep -q '^not ok' /out/iommufd-inner-guest.tap || rc=1
+
+export VFIO_BACKEND=iommufd
+for t in $IOMMUFD_QTESTS; do
+    echo "rig: running $t on iommufd"
+    qtest_tap "/out/iommufd-$t.tap" rig_qtest "$t"
+    ! grep -q '^not ok' "/out/iommufd-$t.tap" || rc=1
+done
+unset VFIO_BACKEND
+
+mdev_create || rig_log "error: cannot create an mtty mdev"
+# One device back on its host driver, for the error that says so
+rig_bind_vfio restore "$VFIO_E1000E"
+export VFIO_HOST_BOUND=$VFIO_E1000E
+for t in vfio-pci-iommufd-test vfio-pci-mdev-test; do
+    echo "rig: running $t"
+    qtest_tap "/out/$t.tap" rig_qtest "$t"
+    ! grep -q '^not ok' "/out/$t.tap" || rc=1
+done
+rig_bind_vfio bind "$VFIO_E1000E"
+exit $rc
