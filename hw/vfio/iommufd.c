@@ -130,10 +130,13 @@ static int vfio_open_cdev(VFIODevice *vbasedev, Error **errp)
            !g_str_has_prefix(entry, "vfio")) {
         continue;
     }
-    if (!entry) {
+    /* vfio-dev/vfioN is there on any kernel; its dev only with cdevs */
+    path = entry ? g_strdup_printf("%s/%s/dev", dir, entry) : NULL;
+    if (!path || !g_file_test(path, G_FILE_TEST_EXISTS)) {
         vfio_no_cdev_error(vbasedev, errp);
         return -1;
     }
+    g_free(path);
     path = g_strdup_printf("/dev/vfio/devices/%s", entry);
     fd = qemu_open(path, O_RDWR, errp);
     if (fd < 0 && (errno == EACCES || errno == EPERM)) {
