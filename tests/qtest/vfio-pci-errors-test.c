@@ -290,7 +290,8 @@ static void test_memlock_startup(void)
     if (!host || !have_setpriv()) {
         return;
     }
-    args = g_strdup_printf("-m 128M -device vfio-pci,host=%s", host);
+    args = g_strdup_printf("-m 128M -device vfio-pci,host=%s %s", host,
+                           backend_args());
     err = qemu_fails(NO_IPC_LOCK, args, true);
     limit = g_strdup_printf("for DMA: Cannot allocate memory "
                             "(RLIMIT_MEMLOCK is %d KiB, the guest needs ",
@@ -314,6 +315,8 @@ static void test_memlock_device_add(void)
 {
     const char *host = rig_device("VFIO_EDU");
     g_autofree char *limit = NULL;
+    g_autofree char *args = g_strdup_printf("-M pc -nodefaults -m 128M %s",
+                                            backend_args());
     QTestState *qts;
     pid_t pid;
     int fds;
@@ -321,8 +324,7 @@ static void test_memlock_device_add(void)
     if (!host || !have_setpriv()) {
         return;
     }
-    qts = qtest_init_memlock("-M pc -nodefaults -m 128M", MEMLOCK_KIB * 1024,
-                             NULL);
+    qts = qtest_init_memlock(args, MEMLOCK_KIB * 1024, NULL);
 
     pid = qemu_pid();
     fds = count_fds(pid, NULL);
@@ -330,7 +332,7 @@ static void test_memlock_device_add(void)
                             "KiB, the guest needs ", MEMLOCK_KIB);
     expect_device_add_error(qts, host, limit);
     g_assert_cmpint(count_fds(pid, NULL), ==, fds);
-    g_assert_cmpuint(proc_status_kib(pid, "VmLck:"), ==, 0);
+    g_assert_cmpuint(proc_status_kib(pid, pinned_field()), ==, 0);
     assert_qemu_alive(qts);
     qtest_quit(qts);
 }
@@ -356,7 +358,8 @@ static void test_memlock_hotplug(void)
         return;
     }
     args = g_strdup_printf("-M pc -nodefaults -m 128M,slots=2,maxmem=1G "
-                           "-device vfio-pci,host=%s", host);
+                           "-device vfio-pci,host=%s %s", host,
+                           backend_args());
     /* Room for the 128 MiB at startup, not for 128 MiB more */
     qts = qtest_init_memlock(args, 192 * 1024 * 1024, log);
 
@@ -397,13 +400,16 @@ int main(int argc, char **argv)
         return g_test_run();
     }
 
-    qtest_add_func("/vfio-pci/rig/errors/group-not-viable",
-                   test_group_not_viable);
-    qtest_add_func("/vfio-pci/rig/errors/group-not-bound",
-                   test_group_not_bound);
-    qtest_add_func("/vfio-pci/rig/errors/permission-denied",
-                   test_permission_denied);
-    qtest_add_func("/vfio-pci/rig/errors/group-busy", test_group_busy);
+    /* The legacy backend's groups (vfio-pci-iommufd-test has iommufd's) */
+    if (!backend_iommufd()) {
+        qtest_add_func("/vfio-pci/rig/errors/group-not-viable",
+                       test_group_not_viable);
+        qtest_add_func("/vfio-pci/rig/errors/group-not-bound",
+                       test_group_not_bound);
+        qtest_add_func("/vfio-pci/rig/errors/permission-denied",
+                       test_permission_denied);
+        qtest_add_func("/vfio-pci/rig/errors/group-busy", test_group_busy);
+    }
     qtest_add_func("/vfio-pci/rig/errors/same-device-twice",
                    test_same_device_twice);
     qtest_add_func("/vfio-pci/rig/errors/memlock-startup",

@@ -36,8 +36,7 @@ static void footprint(pid_t pid, Footprint *f)
     f->containers = count_fds(pid, container_path());
     /* Group fds, or device cdevs on iommufd */
     f->groups = count_fds(pid, "/dev/vfio/") - count_fds(pid, "/dev/vfio/vfio");
-    /* type1 counts it in VmLck, iommufd in VmPin (and the user's total) */
-    f->locked = proc_status_kib(pid, backend_iommufd() ? "VmPin:" : "VmLck:");
+    f->locked = proc_status_kib(pid, pinned_field());
     f->rss = proc_status_kib(pid, "VmRSS:");
 }
 

@@ -81,6 +81,15 @@ static inline const char *container_path(void)
 }
 
 /*
+ * The /proc/PID/status field that counts QEMU's pinned guest RAM: type1
+ * charges it as locked memory, iommufd as pinned (and to the user).
+ */
+static inline const char *pinned_field(void)
+{
+    return backend_iommufd() ? "VmPin:" : "VmLck:";
+}
+
+/*
  * Starts QEMU on @machine with the rig device @var assigned at slot 4,
  * @props appended to its -device option and @args to the command line.
  * VFIO_TEST_QEMU_ARGS adds arguments, e.g. "-trace vfio_* -D /run/t.log".

@@ -10,9 +10,9 @@ set -eu
 . "/host$REPO/tests/qtest-tap.sh"
 
 # The device tests that also run on the legacy backend in the other boot
-IOMMUFD_QTESTS=${IOMMUFD_QTESTS:-"vfio-pci-test vfio-pci-hotplug-test
- vfio-pci-reset-test vfio-pci-fuzz-test vfio-pci-hardening-test
- vfio-pci-express-test"}
+IOMMUFD_QTESTS=${IOMMUFD_QTESTS-"vfio-pci-test vfio-pci-hotplug-test
+ vfio-pci-errors-test vfio-pci-reset-test vfio-pci-fuzz-test
+ vfio-pci-hardening-test vfio-pci-express-test"}
 # Any UUID: the mtty instance the mdev tests assign
 MDEV_UUID=8ab6c1c6-1f3c-4e56-9d0c-2f6f1b7e6d01
 MTTY_TYPE=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1
