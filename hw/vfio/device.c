@@ -31,6 +31,7 @@
 #endif
 
 #include "hw/vfio/vfio-common.h"
+#include "monitor/monitor.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/units.h"
@@ -73,6 +74,22 @@ void vfio_detach_device(VFIODevice *vbasedev)
     }
     QLIST_REMOVE(vbasedev, next);
     vbasedev->ops->detach_device(vbasedev);
+}
+
+bool vfio_set_fd_param(int *fd, const char *str, const char *what,
+                       Error **errp)
+{
+    int new_fd = monitor_fd_param(monitor_cur(), str, errp);
+
+    if (new_fd < 0) {
+        error_prepend(errp, "%s fd=%s: ", what, str);
+        return false;
+    }
+    if (*fd >= 0) {
+        close(*fd);
+    }
+    *fd = new_fd;
+    return true;
 }
 
 /*

@@ -12,25 +12,15 @@
 
 #include "qemu/osdep.h"
 
+#include "hw/vfio/vfio-common.h"
 #include "hw/vfio/vfio-iommufd.h"
-#include "monitor/monitor.h"
 #include "qapi/error.h"
 #include "qom/object_interfaces.h"
 #include "trace.h"
 
 static void vfio_iommufd_set_fd(Object *obj, const char *str, Error **errp)
 {
-    IOMMUFDBackend *be = IOMMUFD_BACKEND(obj);
-    int fd = monitor_fd_param(monitor_cur(), str, errp);
-
-    if (fd < 0) {
-        error_prepend(errp, "iommufd fd=%s: ", str);
-        return;
-    }
-    if (be->fd >= 0) {
-        close(be->fd);
-    }
-    be->fd = fd;
+    vfio_set_fd_param(&IOMMUFD_BACKEND(obj)->fd, str, "iommufd", errp);
 }
 
 static void vfio_iommufd_complete(UserCreatable *uc, Error **errp)

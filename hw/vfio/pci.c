@@ -34,7 +34,6 @@
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
-#include "monitor/monitor.h"
 #include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
@@ -767,17 +766,8 @@ static void vfio_instance_finalize(Object *obj)
 /* fd=: a device cdev that the caller opened (a number or a getfd name) */
 static void vfio_pci_set_fd(Object *obj, const char *str, Error **errp)
 {
-    VFIODevice *vbasedev = &VFIO_PCI(obj)->vbasedev;
-    int fd = monitor_fd_param(monitor_cur(), str, errp);
-
-    if (fd < 0) {
-        error_prepend(errp, "vfio-pci fd=%s: ", str);
-        return;
-    }
-    if (vbasedev->passed_fd >= 0) {
-        close(vbasedev->passed_fd);
-    }
-    vbasedev->passed_fd = fd;
+    vfio_set_fd_param(&VFIO_PCI(obj)->vbasedev.passed_fd, str, "vfio-pci",
+                      errp);
 }
 
 static Property vfio_pci_properties[] = {

@@ -56,12 +56,7 @@ static int open_inherited(const char *path)
 /* /dev/vfio/devices/vfioN of the device at @host */
 static char *cdev_path(const char *host)
 {
-    g_autofree char *dir = sysfs_path(host, "vfio-dev");
-    g_autoptr(GDir) gdir = g_dir_open(dir, 0, NULL);
-    const char *name = gdir ? g_dir_read_name(gdir) : NULL;
-
-    g_assert_nonnull(name);
-    return g_strdup_printf("/dev/vfio/devices/%s", name);
+    return sysfs_dev_node(host, "vfio-dev", "/dev/vfio/devices");
 }
 
 static QTestState *start_holder(const char *host, bool iommufd)

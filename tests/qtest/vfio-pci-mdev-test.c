@@ -26,9 +26,6 @@
 #define UART_LSR_DR     0x01
 #define UART_LSR_THRE   0x20
 
-/* On q35 without firmware, slot 4's INTA# reaches IOAPIC input 20. */
-#define SLOT_INTX_GSI   20
-
 static bool assign_mdev(Assigned *a, const void *data)
 {
     bool iommufd = GPOINTER_TO_INT(data);
@@ -85,21 +82,6 @@ static void test_mtty_registers(const void *data)
     g_assert_cmphex(uart_read(&a, UART_RX), ==, 'Q');
     g_assert_false(uart_read(&a, UART_LSR) & UART_LSR_DR);
     release(&a);
-}
-
-static bool wait_for_irq(QTestState *qts, int gsi, bool level)
-{
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (qtest_get_irq(qts, gsi) != level) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        g_usleep(200);
-        /* qtest_get_irq only sees what earlier replies carried */
-        qtest_clock_step(qts, 0);
-    }
-    return true;
 }
 
 /*

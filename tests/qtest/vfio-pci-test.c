@@ -380,11 +380,7 @@ static void test_shared_container(void)
 
 /*
  * edu: INTx
- *
- * On q35 without firmware, slot 4's INTA# reaches IOAPIC input 20.
  */
-#define SLOT_INTX_GSI    20
-
 static bool assign_q35(Assigned *a, const char *var, const char *extra)
 {
     if (!assign_on(a, "q35", var, extra)) {
@@ -392,21 +388,6 @@ static bool assign_q35(Assigned *a, const char *var, const char *extra)
     }
     qtest_irq_intercept_in(a->qts, "ioapic");
     a->bar0 = qpci_iomap(a->dev, 0, NULL);
-    return true;
-}
-
-static bool wait_for_irq(QTestState *qts, int gsi, bool level)
-{
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    while (qtest_get_irq(qts, gsi) != level) {
-        if (g_get_monotonic_time() > end) {
-            return false;
-        }
-        g_usleep(200);
-        /* qtest_get_irq only sees what earlier replies carried */
-        qtest_clock_step(qts, 0);
-    }
     return true;
 }
 
@@ -888,12 +869,7 @@ static void sysfs_write(const char *host, const char *file, const char *val)
 /* The nvme char device of the PF, /dev/nvmeN, from its sysfs. */
 static char *pf_ctrl_dev(const char *pf)
 {
-    g_autofree char *dir = sysfs_path(pf, "nvme");
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-    const char *name = d ? g_dir_read_name(d) : NULL;
-
-    g_assert_nonnull(name);
-    return g_strdup_printf("/dev/%s", name);
+    return sysfs_dev_node(pf, "nvme", "/dev");
 }
 
 /* The PF's first VF, once enabled, also in VFIO_NVME_VF. */

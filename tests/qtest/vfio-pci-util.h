@@ -139,6 +139,21 @@ static inline char *sysfs_path(const char *host, const char *file)
     return g_strdup_printf("/sys/bus/pci/devices/%s/%s", host, file);
 }
 
+/*
+ * The device node @devdir/NAME, where NAME is the one entry of @host's
+ * sysfs directory @subdir (nvme/nvme0, vfio-dev/vfio3).
+ */
+static inline char *sysfs_dev_node(const char *host, const char *subdir,
+                                   const char *devdir)
+{
+    g_autofree char *dir = sysfs_path(host, subdir);
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name = d ? g_dir_read_name(d) : NULL;
+
+    g_assert_nonnull(name);
+    return g_strdup_printf("%s/%s", devdir, name);
+}
+
 /* The lines of the file @path, which must exist. */
 static inline GStrv read_lines(const char *path)
 {
@@ -162,6 +177,25 @@ static inline void sysfs_bar_sizes(const char *host, uint64_t *sizes)
                                &start, &end, &flags), ==, 3);
         sizes[i] = start ? end - start + 1 : 0;
     }
+}
+
+/* On q35 and pc without firmware, slot 4's INTA# reaches IOAPIC input 20. */
+#define SLOT_INTX_GSI    20
+
+/* Waits for IOAPIC input @gsi (intercepted) to reach @level. */
+static inline bool wait_for_irq(QTestState *qts, int gsi, bool level)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    while (qtest_get_irq(qts, gsi) != level) {
+        if (g_get_monotonic_time() > end) {
+            return false;
+        }
+        g_usleep(200);
+        /* qtest_get_irq only sees what earlier replies carried */
+        qtest_clock_step(qts, 0);
+    }
+    return true;
 }
 
 /* The pid of the QEMU that libqtest started (our child). */

@@ -94,6 +94,12 @@ VFIODevice *vfio_find_device(const char *name);
 /* Takes the device info of the open vbasedev->fd; fails a non-PCI one */
 bool vfio_check_device_info(VFIODevice *vbasedev, Error **errp);
 void vfio_kvm_file_op(int fd, bool add);
+/*
+ * Takes the fd that @str names (a number, or a name given to the monitor's
+ * getfd) into *@fd, closing the one there before; @what names the option.
+ */
+bool vfio_set_fd_param(int *fd, const char *str, const char *what,
+                       Error **errp);
 
 /* iommufd.c: the sysfs directory of the device whose cdev @fd is open */
 char *vfio_cdev_sysfsdev(int fd, Error **errp);
