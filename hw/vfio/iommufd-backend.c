@@ -25,6 +25,7 @@ static void vfio_iommufd_set_fd(Object *obj, const char *str, Error **errp)
 
 static void vfio_iommufd_complete(UserCreatable *uc, Error **errp)
 {
+    ERRP_GUARD();
     IOMMUFDBackend *be = IOMMUFD_BACKEND(uc);
 
     if (be->fd >= 0) {
@@ -33,11 +34,15 @@ static void vfio_iommufd_complete(UserCreatable *uc, Error **errp)
     }
     be->fd = qemu_open("/dev/iommu", O_RDWR, errp);
     if (be->fd < 0) {
-        if (errno == ENOENT) {
+        int err = errno;
+
+        error_prepend(errp, "iommufd %s: ",
+                      object_get_canonical_path_component(OBJECT(uc)));
+        if (err == ENOENT) {
             error_append_hint(errp, "The host kernel has no iommufd "
                               "(CONFIG_IOMMUFD): use the legacy backend, "
                               "without -object iommufd and iommufd=.\n");
-        } else if (errno == EACCES || errno == EPERM) {
+        } else if (err == EACCES || err == EPERM) {
             error_append_hint(errp, "QEMU needs read/write permission on "
                               "/dev/iommu, or an fd of it (fd=).\n");
         }
