@@ -4,7 +4,9 @@
 # PEER, DMA_SIZES, HUGE_SIZES, LOOP_SECS and COUNT).  Binds the rig's
 # devices and runs every measurement with our QEMU and the peer
 # alternately, ROUNDS times, appending "round qemu case metric value" lines
-# to /out/results.txt.
+# to /out/results.txt.  With BENCH_SET=iommufd (bench/iommufd.sh, in a boot
+# of the rig kernel) it runs the realize and DMA cases only, for each QEMU
+# of QEMUS: ARGS_<name> adds that QEMU's arguments (its iommufd object).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 
@@ -40,16 +42,25 @@ raw() {
 
 vfio() { echo "-device vfio-pci,host=$1,addr=$2.0${3:+,$3}"; }
 
-# keep_ioctls LOG: keeps the container's set-up and DMA ioctls in /out.
+# qemu_set Q: b is QEMU Q's binary, QT its qtest arguments and ARGS_Q.
+qemu_set() {
+    eval "b=\$$1; QT=\"\$QTEST \${ARGS_$1:-}\""
+}
+
+# keep_ioctls LOG: keeps the container's (or iommufd's) set-up and DMA
+# ioctls in /out: type1's MAP/UNMAP_DMA are 0x3b71/0x3b72, iommufd's
+# IOAS_MAP/UNMAP 0x3b85/0x3b86.
 keep_ioctls() {
-    grep -e MAP_DMA -e 0x3b7 -e SET_IOMMU "/host/run/$1" > "/out/$1" || true
+    grep -e MAP_DMA -e 0x3b7 -e SET_IOMMU -e IOMMU_IOAS -e '0x3b, 0x8' \
+        "/host/run/$1" > "/out/$1" || true
     rm -f "/host/run/$1"
 }
 
 # Start to first config read, per device and with all three.
 realize_cases() {
     q=$1
-    eval "b=\$$q"
+    qemu_set "$q"
+    QTEST=$QT
     # shellcheck disable=SC2086
     {
     bench "$q" start-none start slots=0 -- "$b" -M pc $QTEST
@@ -68,21 +79,22 @@ realize_cases() {
     bench "$q" add-all hotplug hosts="$VFIO_EDU,$VFIO_E1000E,$VFIO_NVME" \
         slots=4,5,6 -- "$b" -M pc $QTEST
     }
+    QTEST="-nodefaults -accel qtest"
 }
 
 # Guest RAM of each size: start and quit times without strace, then the
 # MAP/UNMAP_DMA ioctls (count, time inside) of a run under strace.
 dma_cases() {
     q=$1
-    eval "b=\$$q"
+    qemu_set "$q"
     for m in $DMA_SIZES; do
         log=strace-$q-$m-$ROUND.log
         # shellcheck disable=SC2086
         {
-        bench "$q" "dma-$m" start slots=4 -- "$b" -M pc -m "${m}M" $QTEST \
+        bench "$q" "dma-$m" start slots=4 -- "$b" -M pc -m "${m}M" $QT \
             $(vfio "$VFIO_EDU" 04)
         bench "$q" "strace-$m" -s "/run/$log" start slots=4 -- \
-            "$b" -M pc -m "${m}M" $QTEST $(vfio "$VFIO_EDU" 04)
+            "$b" -M pc -m "${m}M" $QT $(vfio "$VFIO_EDU" 04)
         }
         keep_ioctls "$log"
     done
@@ -166,7 +178,29 @@ memory_maps() {
     done
 }
 
+# The iommufd set: each QEMU of QEMUS in turn, the first one rotating.
+iommufd_round() {
+    set -- $QEMUS
+    _n=$(( (ROUND - 1) % $# ))
+    while [ "$_n" -gt 0 ]; do
+        _first=$1
+        shift
+        set -- "$@" "$_first"
+        _n=$((_n - 1))
+    done
+    for q in "$@"; do
+        realize_cases "$q"
+    done
+    for q in "$@"; do
+        dma_cases "$q"
+    done
+}
+
 one_round() {
+    if [ "${BENCH_SET:-}" = iommufd ]; then
+        iommufd_round
+        return
+    fi
     if [ $((ROUND % 2)) = 1 ]; then
         order="OURS PEER"
     else
@@ -194,15 +228,20 @@ huge_setup
     echo "rig_mem_kib $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
     echo "rig_thp $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
     echo "rig_hugetlbfs_mib ${HUGE_SIZES:-none}"
-    echo "ours_version $(rig_in_chroot "$OURS" --version | head -n 1)"
-    echo "peer_version $(rig_in_chroot "$PEER" --version | head -n 1)"
+    for q in ${QEMUS:-OURS PEER}; do
+        qemu_set "$q"
+        echo "version_$q $(rig_in_chroot "$b" --version | head -n 1)"
+    done
 } > /out/machine.txt
 : > "$RESULTS"
 memory_maps
-# Round 0 warms the page cache with both binaries; the report skips it.
+# Round 0 warms the page cache with every binary; the report skips it.
 ROUND=0
-bench OURS warm-up start slots=0 -- "$OURS" -M pc $QTEST
-bench PEER warm-up start slots=0 -- "$PEER" -M pc $QTEST
+for q in ${QEMUS:-OURS PEER}; do
+    qemu_set "$q"
+    # shellcheck disable=SC2086
+    bench "$q" warm-up start slots=0 -- "$b" -M pc $QT
+done
 ROUND=1
 while [ "$ROUND" -le "$ROUNDS" ]; do
     rig_log "round $ROUND of $ROUNDS ($(cut -d' ' -f1 /proc/uptime)s)"

@@ -424,10 +424,10 @@ def header(host, machine, rounds, failed):
         "| rig guest kernel | %s; THP %s; hugetlbfs for %s MiB |" % (
             machine.get("rig_kernel", "?"), machine.get("rig_thp", "?"),
             machine.get("rig_hugetlbfs_mib", "?")),
-        "| ours | %s, commit %s |" % (machine.get("ours_version", "?"),
+        "| ours | %s, commit %s |" % (machine.get("version_OURS", "?"),
                                      host.get("commit", "?")),
         "| peer | %s, QEMU's own hw/vfio, same configure and compiler |"
-        % machine.get("peer_version", "?"),
+        % machine.get("version_PEER", "?"),
         "| compiler | %s |" % host.get("gcc", "?"),
         "",
     ]
