@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The test command: sets up and builds (scripts/setup.sh, scripts/build.sh),
-# runs the host tests, then boots the rig twice: Debian's kernel for the
-# legacy-path tests, the rig kernel (tests/rig/build-kernel.sh) for the
-# iommufd, cdev and mdev ones.  Prints one TAP stream per suite and a closing
+# runs the host tests, then boots the rig twice, side by side: Debian's
+# kernel for the legacy-path tests, the rig kernel (tests/rig/build-kernel.sh)
+# for the iommufd, cdev and mdev ones.  Prints one TAP stream per suite and a closing
 # "N passed, N failed" line; fails when any test failed or when no rig test
 # ran.
 set -eu
@@ -113,11 +113,24 @@ rig_tests() {
 }
 
 # The iommufd, cdev and mdev tests need a kernel that Debian does not ship.
-iommufd_rig_tests() {
-    if kernel=$("$REPO/tests/rig/build-kernel.sh"); then
-        RIG_KERNEL=$kernel "$REPO/tests/rig/run.sh" \
-            "$REPO/tests/rig/guest-iommufd.sh" "$RESULTS/rig-iommufd" || true
-    fi
+iommufd_rig_boot() {
+    kernel=$("$REPO/tests/rig/build-kernel.sh") || return 0
+    RIG_KERNEL=$kernel RIG_NVME_IMG=$BUILD/rig/nvme-iommufd.img \
+        "$REPO/tests/rig/run.sh" "$REPO/tests/rig/guest-iommufd.sh" \
+        "$RESULTS/rig-iommufd" || true
+}
+
+# The two boots (and the rig kernel's build, on a cold run) run side by
+# side: each rig is one TCG vCPU, and there are two cores.  The initramfs
+# builds come first, so that the two never race on them.
+both_rigs() {
+    sh "$REPO/tests/rig/make-initrd.sh"
+    sh "$REPO/tests/rig/make-inner-initrd.sh"
+    iommufd_rig_boot > "$RESULTS/rig-iommufd.log" 2>&1 &
+    iommufd_pid=$!
+    rig_tests
+    wait "$iommufd_pid" || true
+    cat "$RESULTS/rig-iommufd.log"
     collect "$RESULTS/rig-iommufd" rig-iommufd "$IOMMUFD_TAPS"
 }
 
@@ -126,8 +139,7 @@ iommufd_rig_tests() {
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 host_tests
-rig_tests
-iommufd_rig_tests
+both_rigs
 
 for f in "$RESULTS"/*.tap; do
     cat "$f"

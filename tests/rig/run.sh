@@ -23,7 +23,8 @@
 # console and outer QEMU messages).  Exits with the guest script's code, or
 # 2 if it never finished (panic, hang, RIG_TIMEOUT seconds, default 1500).
 # RIG_MEM sets the guest's memory (default 4G); RIG_KERNEL boots another
-# kernel than Debian's, e.g. the one of tests/rig/build-kernel.sh.
+# kernel than Debian's, e.g. the one of tests/rig/build-kernel.sh;
+# RIG_NVME_IMG is the nvme's backing file (default $BUILD/rig/nvme.img).
 set -eu
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,13 +33,15 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 RIG=$BUILD/rig
 RIG_TIMEOUT=${RIG_TIMEOUT:-1500}
 RIG_MEM=${RIG_MEM:-4G}
+# The nvme's backing file: two rigs that run at once need one each
+RIG_NVME_IMG=${RIG_NVME_IMG:-$RIG/nvme.img}
 
 log() { echo "rig: $*" >&2; }
 die() { echo "rig: error: $*" >&2; exit 2; }
 
 nvme_image() {
-    [ -f "$RIG/nvme.img" ] && return 0
-    truncate -s 64M "$RIG/nvme.img.tmp" && mv "$RIG/nvme.img.tmp" "$RIG/nvme.img"
+    [ -f "$RIG_NVME_IMG" ] && return 0
+    truncate -s 64M "$RIG_NVME_IMG.tmp" && mv "$RIG_NVME_IMG.tmp" "$RIG_NVME_IMG"
 }
 
 prepare_out() {
@@ -65,7 +68,7 @@ boot() {
         -device intel-iommu,intremap=on,caching-mode=on \
         -device edu,addr=02.0 \
         -netdev user,id=n0,restrict=on -device e1000e,netdev=n0,addr=03.0 \
-        -drive file="$RIG/nvme.img",if=none,id=nvm,format=raw \
+        -drive file="$RIG_NVME_IMG",if=none,id=nvm,format=raw \
         -device nvme,serial=deadbeef,drive=nvm,addr=04.0 \
         -device nec-usb-xhci,addr=05.0,msi=on,msix=on \
         -device pcie-root-port,id=rp1,chassis=1,slot=1,addr=06.0,x-speed=5 \
