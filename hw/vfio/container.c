@@ -214,22 +214,11 @@ static bool vfio_connect_container(VFIOGroup *group, AddressSpace *as,
         }
     }
 
-    /*
-     * The IOMMU pins and maps all guest RAM: a balloon or virtio-mem that
-     * discarded pages would leave the device DMAing into stale memory.
-     */
-    if (ram_block_discard_disable(true)) {
-        error_setg(errp, "cannot assign a device while another device "
-                   "discards guest RAM (virtio-mem)");
-        return false;
-    }
-
     container = vfio_container_alloc(as, errp);
     if (!container || !vfio_container_setup(container, group, errp)) {
         if (container) {
             vfio_container_free(container);
         }
-        ram_block_discard_disable(false);
         return false;
     }
 
@@ -255,7 +244,6 @@ static void vfio_disconnect_container(VFIOGroup *group)
     if (last) {
         QLIST_REMOVE(container, next);
         vfio_container_free(container);
-        ram_block_discard_disable(false);
     }
 }
 

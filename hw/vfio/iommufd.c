@@ -231,15 +231,8 @@ static VFIOIOASContainer *vfio_get_ioas(IOMMUFDBackend *be, AddressSpace *as,
             return ioas;
         }
     }
-    /* As for a type1 container: the IOMMU pins all guest RAM */
-    if (ram_block_discard_disable(true)) {
-        error_setg(errp, "cannot assign a device while another device "
-                   "discards guest RAM (virtio-mem)");
-        return NULL;
-    }
     if (ioctl(be->fd, IOMMU_IOAS_ALLOC, &alloc)) {
         error_setg_errno(errp, errno, "cannot allocate an IOAS");
-        ram_block_discard_disable(false);
         return NULL;
     }
     ioas = g_new0(VFIOIOASContainer, 1);
@@ -277,7 +270,6 @@ static bool vfio_iommufd_connect(VFIODevice *vbasedev, AddressSpace *as,
 free_exit:
     if (created) {
         vfio_ioas_free(ioas);
-        ram_block_discard_disable(false);
     }
     return false;
 }
@@ -331,7 +323,6 @@ static void vfio_iommufd_detach_device(VFIODevice *vbasedev)
     if (QLIST_EMPTY(&ioas->base.device_list)) {
         QLIST_REMOVE(ioas, next);
         vfio_ioas_free(ioas);
-        ram_block_discard_disable(false);
     }
 }
 

@@ -10,6 +10,7 @@
 #   rig_chroot_prepare  make /host usable as a chroot (idempotent)
 #   rig_in_chroot CMD   run CMD in the host root; exported variables pass
 #                       through, with TMPDIR=/run and a standard PATH
+#   rig_qtest NAME ARGS run our qtest NAME in the host root, with VFIO_RIG=1
 #   rig_tap_plan FILE N start the TAP file /out/FILE with a plan of N tests
 #   rig_tap DESC CMD    run CMD; add "ok"/"not ok" DESC to the TAP file
 #                       (a failure sets RIG_TAP_FAILED=1, never stops sh -e)
@@ -86,6 +87,13 @@ rig_in_chroot() {
     TMPDIR=/run HOME=/run \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         chroot "$RIG_HOST" "$@"
+}
+
+rig_qtest() {
+    rig_in_chroot env VFIO_RIG=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
+        sh -c 'cd "$1" && t=$2 && shift 2 && \
+               exec timeout 600 "./tests/qtest/$t" "$@"' \
+        sh "$BUILD/qemu/build" "$@"
 }
 
 rig_tap_plan() {

@@ -23,14 +23,6 @@ ls -l /dev/vfio
 # MSI-X off), which hid lost admin-queue interrupts when this ran last.
 inner_guest_tests msix intx
 
-# rig_qtest NAME ARGS...: runs qtest NAME in the host's root.
-rig_qtest() {
-    rig_in_chroot env VFIO_RIG=1 QTEST_QEMU_BINARY=./qemu-system-x86_64 \
-        sh -c 'cd "$1" && t=$2 && shift 2 && \
-               exec timeout 600 "./tests/qtest/$t" "$@"' \
-        sh "$BUILD/qemu/build" "$@"
-}
-
 rc=0
 for t in $RIG_QTESTS; do
     echo "rig: running $t"

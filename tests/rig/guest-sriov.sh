@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Rig guest step (sourced after guest-lib.sh, qtest-tap.sh and the
-# definition of rig_qtest): SR-IOV, last, as it changes the rig's second
+# Rig guest step (sourced after guest-lib.sh, whose rig_qtest it uses, and
+# qtest-tap.sh): SR-IOV, last, as it changes the rig's second
 # nvme for good.  Its physical function (VFIO_NVME_PF, on vfio-pci until
 # now for the tests that assign a PF) goes to the rig kernel's nvme
 # driver, as a host's PF does; vfio-pci-test's nvme-vf tests (VFIO_SRIOV=1)

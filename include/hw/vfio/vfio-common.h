@@ -111,7 +111,10 @@ VFIOGroup *vfio_find_group(int groupid);
 void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
                          AddressSpace *as);
 void vfio_container_destroy(VFIOContainer *container);
-/* Maps all current guest RAM; the first failure fails the caller. */
+/*
+ * Maps all current guest RAM, and keeps RAM discard off until stopped;
+ * the first failure fails the caller.
+ */
 bool vfio_container_start_dma(VFIOContainer *container, Error **errp);
 void vfio_container_stop_dma(VFIOContainer *container);
 /* Joins @vbasedev to the devices that DMA through @container */
