@@ -76,6 +76,70 @@ static int vfio_legacy_dma_unmap(VFIOContainer *container, hwaddr iova,
            -errno : 0;
 }
 
+/* Dirty tracking of the maps, for migration (type1 has it since Linux 5.8) */
+static int vfio_legacy_set_dirty_tracking(VFIOContainer *container,
+                                          bool start)
+{
+    struct vfio_iommu_type1_dirty_bitmap dirty = {
+        .argsz = sizeof(dirty),
+        .flags = start ? VFIO_IOMMU_DIRTY_PAGES_FLAG_START :
+                         VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP,
+    };
+
+    return ioctl(vfio_legacy(container)->fd, VFIO_IOMMU_DIRTY_PAGES,
+                 &dirty) ? -errno : 0;
+}
+
+static int vfio_legacy_query_dirty_bitmap(VFIOContainer *container,
+                                          hwaddr iova, uint64_t size,
+                                          uint64_t pgsize, uint64_t *bitmap)
+{
+    struct {
+        struct vfio_iommu_type1_dirty_bitmap head;
+        struct vfio_iommu_type1_dirty_bitmap_get range;
+    } query = {
+        .head.argsz = sizeof(query),
+        .head.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+        .range.iova = iova,
+        .range.size = size,
+        .range.bitmap.pgsize = pgsize,
+        .range.bitmap.size = ROUND_UP(size / pgsize, 64) / 8,
+        .range.bitmap.data = (__u64 *)bitmap,
+    };
+
+    return ioctl(vfio_legacy(container)->fd, VFIO_IOMMU_DIRTY_PAGES,
+                 &query) ? -errno : 0;
+}
+
+/* Whether type1 tracks dirty pages here: its migration capability says */
+static void vfio_legacy_probe_dirty(VFIOLegacyContainer *container)
+{
+    struct vfio_iommu_type1_info head = { .argsz = sizeof(head) };
+    g_autofree struct vfio_iommu_type1_info *info = NULL;
+    struct vfio_iommu_type1_info_cap_migration *cap;
+
+    if (ioctl(container->fd, VFIO_IOMMU_GET_INFO, &head) ||
+        head.argsz <= sizeof(head)) {
+        return;
+    }
+    info = g_malloc0(head.argsz);
+    info->argsz = head.argsz;
+    if (ioctl(container->fd, VFIO_IOMMU_GET_INFO, info) ||
+        !(info->flags & VFIO_IOMMU_INFO_CAPS)) {
+        return;
+    }
+    cap = (void *)vfio_info_cap(info, info->argsz, info->cap_offset,
+                                sizeof(*info),
+                                VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION,
+                                sizeof(*cap));
+    if (cap) {
+        container->base.dirty_pgsizes = cap->pgsize_bitmap;
+        container->base.max_dirty_bitmap_size = cap->max_dirty_bitmap_size;
+    }
+    trace_vfio_container_dirty_caps(container->fd, cap ? cap->pgsize_bitmap
+                                                       : 0);
+}
+
 /*
  * Containers
  */
@@ -194,6 +258,7 @@ static bool vfio_container_setup(VFIOLegacyContainer *container,
         vfio_leave_container(group);
         return false;
     }
+    vfio_legacy_probe_dirty(container);
     if (!vfio_container_start_dma(&container->base, errp)) {
         vfio_leave_container(group);
         return false;
@@ -480,4 +545,6 @@ const VFIOIOMMUOps vfio_legacy_ops = {
     .detach_device = vfio_legacy_detach_device,
     .dma_map = vfio_legacy_dma_map,
     .dma_unmap = vfio_legacy_dma_unmap,
+    .set_dirty_tracking = vfio_legacy_set_dirty_tracking,
+    .query_dirty_bitmap = vfio_legacy_query_dirty_bitmap,
 };

@@ -260,17 +260,13 @@ struct vfio_region_info *vfio_get_region_info_caps(VFIODevice *vbasedev,
     return info;
 }
 
-struct vfio_info_cap_header *vfio_region_info_cap(
-    const struct vfio_region_info *info, uint16_t id, size_t min_size)
+struct vfio_info_cap_header *vfio_info_cap(const void *info, uint32_t argsz,
+                                           uint32_t off, size_t head_size,
+                                           uint16_t id, size_t min_size)
 {
-    uint32_t off = info->cap_offset;
-
-    if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS)) {
-        return NULL;
-    }
     /* Each capability lies after the last one: a chain cannot loop */
-    while (off >= sizeof(*info) && off + min_size <= info->argsz &&
-           off + sizeof(struct vfio_info_cap_header) <= info->argsz) {
+    while (off >= head_size && off + min_size <= argsz &&
+           off + sizeof(struct vfio_info_cap_header) <= argsz) {
         struct vfio_info_cap_header *hdr = (void *)info + off;
 
         if (hdr->id == id) {
@@ -282,6 +278,16 @@ struct vfio_info_cap_header *vfio_region_info_cap(
         off = hdr->next;
     }
     return NULL;
+}
+
+struct vfio_info_cap_header *vfio_region_info_cap(
+    const struct vfio_region_info *info, uint16_t id, size_t min_size)
+{
+    if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS)) {
+        return NULL;
+    }
+    return vfio_info_cap(info, info->argsz, info->cap_offset, sizeof(*info),
+                         id, min_size);
 }
 
 bool vfio_check_device_info(VFIODevice *vbasedev, Error **errp)
@@ -314,15 +320,22 @@ bool vfio_check_device_info(VFIODevice *vbasedev, Error **errp)
     return true;
 }
 
-/*
- * Migration: assigned devices block it (see the unmigratable vmstate).
- */
-bool vfio_mig_active(void)
+int vfio_device_feature(VFIODevice *vbasedev, uint32_t flags, void *data,
+                        size_t size)
 {
-    return false;
-}
+    g_autofree struct vfio_device_feature *feature =
+        g_malloc0(sizeof(*feature) + size);
 
-int64_t vfio_mig_bytes_transferred(void)
-{
+    feature->argsz = sizeof(*feature) + size;
+    feature->flags = flags;
+    if (size) {
+        memcpy(feature->data, data, size);
+    }
+    if (ioctl(vbasedev->fd, VFIO_DEVICE_FEATURE, feature)) {
+        return -errno;
+    }
+    if (size) {
+        memcpy(data, feature->data, size);
+    }
     return 0;
 }

@@ -7,6 +7,10 @@
  * with the RLIMIT_MEMLOCK hint; during realize they fail the device,
  * later they stop the VM.
  *
+ * While migration logs dirty RAM, the pages the devices write are tracked
+ * too: by the backend where it can (type1), else by the devices' own DMA
+ * logging, and each sync copies them into QEMU's dirty log.
+ *
  * Copyright Red Hat, Inc. 2012
  *
  * This work is licensed under the terms of the GNU GPL, version 2.  See
@@ -20,6 +24,7 @@
 
 #include "hw/vfio/vfio-common.h"
 #include "exec/address-spaces.h"
+#include "exec/ram_addr.h"
 #include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
@@ -27,6 +32,9 @@
 #include "qemu/units.h"
 #include "sysemu/runstate.h"
 #include "trace.h"
+
+/* What the kernel takes in one DMA logging start (vfio_main.c) */
+#define VFIO_DMA_LOGGING_MAX_RANGES 256
 
 static int vfio_dma_map(VFIOContainer *container, hwaddr iova,
                         uint64_t size, void *vaddr, bool readonly)
@@ -257,10 +265,209 @@ static void vfio_listener_region_del(MemoryListener *listener,
     }
 }
 
+/*
+ * Dirty tracking
+ */
+bool vfio_container_tracks_dirty(VFIOContainer *container)
+{
+    return container->ops->set_dirty_tracking &&
+           (container->dirty_pgsizes & qemu_real_host_page_size());
+}
+
+/* The ranges a device logs: every map, or one span where there are many */
+static GArray *vfio_dma_logging_ranges(VFIOContainer *container)
+{
+    typedef struct vfio_device_feature_dma_logging_range VFIODMARange;
+    GArray *ranges = g_array_new(false, false, sizeof(VFIODMARange));
+    VFIODMARange range, span = { 0 };
+    GHashTableIter iter;
+    gpointer iova, size;
+    hwaddr end = 0;
+
+    g_hash_table_iter_init(&iter, container->mappings);
+    while (g_hash_table_iter_next(&iter, &iova, &size)) {
+        range.iova = *(hwaddr *)iova;
+        range.length = *(uint64_t *)size;
+        span.iova = ranges->len ? MIN(span.iova, range.iova) : range.iova;
+        end = MAX(end, range.iova + range.length);
+        g_array_append_val(ranges, range);
+    }
+    if (ranges->len > VFIO_DMA_LOGGING_MAX_RANGES) {
+        span.length = end - span.iova;
+        g_array_set_size(ranges, 1);
+        g_array_index(ranges, VFIODMARange, 0) = span;
+    }
+    return ranges;
+}
+
+static int vfio_device_dma_logging_start(VFIODevice *vbasedev,
+                                         GArray *ranges)
+{
+    struct vfio_device_feature_dma_logging_control control = {
+        .page_size = qemu_real_host_page_size(),
+        .num_ranges = ranges->len,
+        .ranges = (uintptr_t)ranges->data,
+    };
+
+    return vfio_device_feature(vbasedev, VFIO_DEVICE_FEATURE_SET |
+                               VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+                               &control, sizeof(control));
+}
+
+static void vfio_device_dma_logging_stop(VFIODevice *vbasedev)
+{
+    vfio_device_feature(vbasedev, VFIO_DEVICE_FEATURE_SET |
+                        VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
+}
+
+/* Starts or stops the logging of all devices, undoing a partial start */
+static int vfio_devices_dma_logging(VFIOContainer *container, bool start)
+{
+    g_autoptr(GArray) ranges = NULL;
+    VFIODevice *vbasedev, *done;
+    int ret = 0;
+
+    if (!start) {
+        QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
+            vfio_device_dma_logging_stop(vbasedev);
+        }
+        return 0;
+    }
+    ranges = vfio_dma_logging_ranges(container);
+    QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
+        ret = vbasedev->dma_logging ?
+              vfio_device_dma_logging_start(vbasedev, ranges) : -ENOTSUP;
+        if (ret) {
+            break;
+        }
+    }
+    for (done = QLIST_FIRST(&container->device_list); ret && done != vbasedev;
+         done = QLIST_NEXT(done, container_next)) {
+        vfio_device_dma_logging_stop(done);
+    }
+    return ret;
+}
+
+static int vfio_devices_query_dirty(VFIOContainer *container, hwaddr iova,
+                                    uint64_t size, uint64_t *bitmap)
+{
+    struct vfio_device_feature_dma_logging_report report = {
+        .iova = iova,
+        .length = size,
+        .page_size = qemu_real_host_page_size(),
+        .bitmap = (uintptr_t)bitmap,
+    };
+    VFIODevice *vbasedev;
+    int ret;
+
+    /* Each report sets the bits of what its device wrote: they add up */
+    QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
+        ret = vfio_device_feature(vbasedev, VFIO_DEVICE_FEATURE_GET |
+                                  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+                                  &report, sizeof(report));
+        if (ret) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+static void vfio_dirty_tracking(VFIOContainer *container, bool start)
+{
+    g_autofree char *devices = vfio_container_devices(container);
+    int ret;
+
+    if (start) {
+        container->dirty_by_devices = !vfio_container_tracks_dirty(container);
+    }
+    ret = container->dirty_by_devices ?
+          vfio_devices_dma_logging(container, start) :
+          container->ops->set_dirty_tracking(container, start);
+    trace_vfio_dirty_tracking(devices, start, container->dirty_by_devices ?
+                              "device" : container->ops->name, ret);
+    if (ret) {
+        /* Migration fails when it finds tracking off (vfio_save_setup) */
+        error_report("vfio %s: cannot %s dirty page tracking (%s): %s",
+                     devices, start ? "start" : "stop",
+                     container->dirty_by_devices ? "device DMA logging" :
+                     container->ops->name, strerror(-ret));
+    }
+    container->dirty_tracking = start && !ret;
+}
+
+static void vfio_listener_log_global_start(MemoryListener *listener)
+{
+    vfio_dirty_tracking(container_of(listener, VFIOContainer, listener),
+                        true);
+}
+
+static void vfio_listener_log_global_stop(MemoryListener *listener)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+
+    if (container->dirty_tracking) {
+        vfio_dirty_tracking(container, false);
+    }
+}
+
+/*
+ * The pages the devices wrote in the map of @section since the last sync.
+ * Where they cannot be told, all of them: migration sends too much rather
+ * than lose a write.
+ */
+static void vfio_listener_log_sync(MemoryListener *listener,
+                                   MemoryRegionSection *section)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+    uint64_t pgsize = qemu_real_host_page_size();
+    g_autofree uint64_t *bitmap = NULL;
+    const uint64_t *mapped;
+    hwaddr iova, end;
+    uint64_t pages;
+    ram_addr_t ram_addr;
+    int ret;
+
+    if (!container->dirty_tracking ||
+        !vfio_section_range(section, "sync", &iova, &end)) {
+        return;
+    }
+    mapped = g_hash_table_lookup(container->mappings, &iova);
+    if (!mapped) {
+        return;
+    }
+    pages = *mapped / pgsize;
+    bitmap = g_new0(uint64_t, DIV_ROUND_UP(pages, 64));
+    ret = container->dirty_by_devices ?
+          vfio_devices_query_dirty(container, iova, *mapped, bitmap) :
+          container->ops->query_dirty_bitmap(container, iova, *mapped,
+                                             pgsize, bitmap);
+    if (ret) {
+        if (!container->dirty_sync_failed) {
+            error_report("vfio: cannot read the dirty pages of [0x%"
+                         HWADDR_PRIx " - 0x%" HWADDR_PRIx "]: %s; all of "
+                         "them are sent", iova, iova + *mapped - 1,
+                         strerror(-ret));
+            container->dirty_sync_failed = true;
+        }
+        memset(bitmap, 0xff, DIV_ROUND_UP(pages, 64) * sizeof(uint64_t));
+    }
+    ram_addr = memory_region_get_ram_addr(section->mr) +
+               section->offset_within_region +
+               (iova - section->offset_within_address_space);
+    cpu_physical_memory_set_dirty_lebitmap((unsigned long *)bitmap, ram_addr,
+                                           pages);
+    trace_vfio_dirty_sync(iova, *mapped, ret);
+}
+
 static const MemoryListener vfio_memory_listener = {
     .name = "vfio",
     .region_add = vfio_listener_region_add,
     .region_del = vfio_listener_region_del,
+    .log_global_start = vfio_listener_log_global_start,
+    .log_global_stop = vfio_listener_log_global_stop,
+    .log_sync = vfio_listener_log_sync,
 };
 
 void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,

@@ -25,6 +25,7 @@
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
 #include "hw/pci/pci_bus.h"
+#include "migration/vmstate.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/log.h"
@@ -544,3 +545,61 @@ bool vfio_add_capabilities(VFIOPCIDevice *vdev, Error **errp)
     vfio_add_ext_capabilities(vdev);
     return true;
 }
+
+/*
+ * Migration: QEMU's copy of config space (the BARs, the command register,
+ * the MSI and MSI-X capabilities, the guest's INTx level) and the MSI-X
+ * table.  The destination's host device gets what the guest had written.
+ */
+static int vfio_pci_pre_save(void *opaque)
+{
+    VFIOPCIDevice *vdev = opaque;
+    uint32_t pmcsr;
+
+    /* The host keeps the power state: it comes along in QEMU's copy */
+    if (vdev->pm_cap &&
+        vfio_host_config_read(vdev, vdev->pm_cap + PCI_PM_CTRL, 2, &pmcsr)) {
+        pci_set_word(vdev->pdev.config + vdev->pm_cap + PCI_PM_CTRL, pmcsr);
+    }
+    vdev->migrated_intx_pending = vdev->intx.pending;
+    return 0;
+}
+
+static void vfio_pci_config_rewrite(VFIOPCIDevice *vdev, uint32_t addr,
+                                    int len)
+{
+    uint32_t val = 0;
+
+    memcpy(&val, vdev->pdev.config + addr, len);
+    vfio_pci_write_config(&vdev->pdev, addr, le32_to_cpu(val), len);
+}
+
+static int vfio_pci_post_load(void *opaque, int version_id)
+{
+    VFIOPCIDevice *vdev = opaque;
+    int i;
+
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        vfio_pci_config_rewrite(vdev, PCI_BASE_ADDRESS_0 + 4 * i, 4);
+    }
+    vfio_pci_config_rewrite(vdev, PCI_COMMAND, 2);
+    if (vdev->pm_cap) {
+        vfio_pci_config_rewrite(vdev, vdev->pm_cap + PCI_PM_CTRL, 2);
+    }
+    vfio_irq_restore(vdev, vdev->migrated_intx_pending);
+    return 0;
+}
+
+const VMStateDescription vfio_pci_vmstate = {
+    .name = "vfio-pci",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = vfio_pci_pre_save,
+    .post_load = vfio_pci_post_load,
+    .fields = (VMStateField[]) {
+        VMSTATE_PCI_DEVICE(pdev, VFIOPCIDevice),
+        VMSTATE_MSIX(pdev, VFIOPCIDevice),
+        VMSTATE_BOOL(migrated_intx_pending, VFIOPCIDevice),
+        VMSTATE_END_OF_LIST()
+    },
+};

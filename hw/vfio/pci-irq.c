@@ -77,6 +77,18 @@ static void vfio_intx_mmap_restore(void *opaque)
     vfio_fast_path_block(vdev, VFIO_FAST_PATH_INTX, false);
 }
 
+/* Traps BAR accesses until the guest has serviced the device */
+static void vfio_intx_set_pending(VFIOPCIDevice *vdev)
+{
+    vdev->intx.pending = true;
+    vfio_fast_path_block(vdev, VFIO_FAST_PATH_INTX, true);
+    if (vdev->intx_mmap_timeout_ms) {
+        timer_mod(vdev->intx.mmap_timer,
+                  qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+                  vdev->intx_mmap_timeout_ms);
+    }
+}
+
 static void vfio_intx_interrupt(void *opaque)
 {
     VFIOPCIDevice *vdev = opaque;
@@ -87,15 +99,8 @@ static void vfio_intx_interrupt(void *opaque)
     }
 
     trace_vfio_intx_interrupt(vdev->vbasedev.name, 'A' + intx->pin);
-    intx->pending = true;
     pci_irq_assert(&vdev->pdev);
-
-    /* Trap BAR accesses until the guest has serviced the device */
-    vfio_fast_path_block(vdev, VFIO_FAST_PATH_INTX, true);
-    if (vdev->intx_mmap_timeout_ms) {
-        timer_mod(intx->mmap_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
-                  vdev->intx_mmap_timeout_ms);
-    }
+    vfio_intx_set_pending(vdev);
 }
 
 static int vfio_intx_set_unmask_fd(VFIOPCIDevice *vdev, int32_t fd)
@@ -763,8 +768,26 @@ void vfio_irq_write_config(VFIOPCIDevice *vdev, uint32_t addr,
 }
 
 /*
- * Interrupt setup
+ * After an incoming migration the loaded config says what the guest had
+ * enabled: the host gets the same.  MSI-X vectors the guest had unmasked
+ * came in already, through msix.c's load and our use notifier; a pending
+ * INTx keeps the guest's pin asserted (its level came with the config)
+ * until the guest services the device.
  */
+void vfio_irq_restore(VFIOPCIDevice *vdev, bool intx_pending)
+{
+    VFIOInterruptType wanted = vfio_irq_wanted(vdev);
+
+    if (wanted != vdev->interrupt) {
+        vfio_irq_switch(vdev, wanted);
+    }
+    if (vdev->interrupt == VFIO_INT_INTx && intx_pending) {
+        vfio_intx_set_pending(vdev);
+    }
+    trace_vfio_irq_restore(vdev->vbasedev.name, vdev->interrupt,
+                           intx_pending);
+}
+
 /*
  * Interrupt setup
  */

@@ -708,11 +708,16 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
         goto teardown_irqs_exit;
     }
 
+    if (!vfio_migration_realize(&vdev->vbasedev, errp)) {
+        goto teardown_intx_exit;
+    }
     vfio_pci_reset_probe(vdev);
     vfio_notifiers_setup(vdev);
     vfio_decode_update(vdev);
     return;
 
+teardown_intx_exit:
+    vfio_disable_interrupts(vdev);
 teardown_irqs_exit:
     vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
@@ -729,6 +734,7 @@ static void vfio_exitfn(PCIDevice *pdev)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
 
+    vfio_migration_exit(&vdev->vbasedev);
     vfio_notifiers_teardown(vdev);
     vfio_disable_interrupts(vdev);
     vfio_teardown_intx(vdev);
@@ -747,6 +753,7 @@ static void vfio_instance_init(Object *obj)
     vdev->host.domain = ~0U;
     vdev->vbasedev.fd = -1;
     vdev->vbasedev.passed_fd = -1;
+    vdev->vbasedev.dev = DEVICE(obj);
     device_add_bootindex_property(obj, &vdev->bootindex, "bootindex", NULL,
                                   DEVICE(obj));
 }
@@ -775,6 +782,8 @@ static Property vfio_pci_properties[] = {
     DEFINE_PROP_STRING("sysfsdev", VFIOPCIDevice, vbasedev.sysfsdev),
     DEFINE_PROP_LINK("iommufd", VFIOPCIDevice, vbasedev.iommufd,
                      TYPE_IOMMUFD_BACKEND, IOMMUFDBackend *),
+    DEFINE_PROP_ON_OFF_AUTO("enable-migration", VFIOPCIDevice,
+                            vbasedev.enable_migration, ON_OFF_AUTO_AUTO),
     DEFINE_PROP_BOOL("x-no-mmap", VFIOPCIDevice, no_mmap, false),
     DEFINE_PROP_UINT32("x-intx-mmap-timeout-ms", VFIOPCIDevice,
                        intx_mmap_timeout_ms, 1100),
@@ -789,12 +798,6 @@ static Property vfio_pci_properties[] = {
     DEFINE_PROP_BOOL("req-notifier", VFIOPCIDevice, req_notifier_wanted,
                      true),
     DEFINE_PROP_END_OF_LIST(),
-};
-
-/* The device's state lives in the host: it cannot migrate. */
-static const VMStateDescription vfio_pci_vmstate = {
-    .name = "vfio-pci",
-    .unmigratable = 1,
 };
 
 static void vfio_pci_class_init(ObjectClass *klass, void *data)

@@ -134,6 +134,7 @@ struct VFIOPCIDevice {
     unsigned int fast_path_blocks; /* VFIO_FAST_PATH_*; mmaps on when 0 */
     uint32_t reported;            /* BIT(VFIOReportCause) once reported */
     int32_t bootindex;
+    bool migrated_intx_pending;   /* in the vmstate */
     /* properties */
     bool no_mmap;
     bool no_kvm_intx;
@@ -164,6 +165,8 @@ void vfio_host_config_write(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
                             int len);
 void vfio_decode_update(VFIOPCIDevice *vdev);
 uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id);
+/* The config space state that migrates with the device's own (vmsd) */
+extern const VMStateDescription vfio_pci_vmstate;
 
 /* pci-notifiers.c, for pci.c */
 void vfio_notifiers_setup(VFIOPCIDevice *vdev);
@@ -187,5 +190,6 @@ void vfio_teardown_msi(VFIOPCIDevice *vdev);
 void vfio_disable_interrupts(VFIOPCIDevice *vdev);
 void vfio_irq_write_config(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
                            int len);
+void vfio_irq_restore(VFIOPCIDevice *vdev, bool intx_pending);
 
 #endif /* HW_VFIO_PCI_H */

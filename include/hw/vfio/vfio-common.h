@@ -16,15 +16,63 @@
 #define HW_VFIO_VFIO_COMMON_H
 
 #include "exec/memory.h"
+#include "qapi/qapi-types-common.h"
 #include "qemu/queue.h"
 #include <linux/vfio.h>
 
 #define VFIO_MSG_PREFIX "vfio %s: "
 
+/*
+ * What QEMU 7.2's linux-headers lack of migration v2 (Linux 6.2 and
+ * later): pre-copy, the stop-copy size, and the device's own DMA logging,
+ * as the kernel's uapi linux/vfio.h defines them.
+ */
+#ifndef VFIO_MIGRATION_PRE_COPY
+#define VFIO_MIGRATION_PRE_COPY             (1 << 2)
+#define VFIO_DEVICE_STATE_PRE_COPY          6
+#define VFIO_DEVICE_STATE_PRE_COPY_P2P      7
+
+struct vfio_precopy_info {
+    __u32 argsz;
+    __u32 flags;
+    __aligned_u64 initial_bytes;
+    __aligned_u64 dirty_bytes;
+};
+#define VFIO_MIG_GET_PRECOPY_INFO           _IO(VFIO_TYPE, VFIO_BASE + 21)
+
+struct vfio_device_feature_dma_logging_control {
+    __aligned_u64 page_size;
+    __u32 num_ranges;
+    __u32 __reserved;
+    __aligned_u64 ranges;
+};
+
+struct vfio_device_feature_dma_logging_range {
+    __aligned_u64 iova;
+    __aligned_u64 length;
+};
+#define VFIO_DEVICE_FEATURE_DMA_LOGGING_START   6
+#define VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP    7
+
+struct vfio_device_feature_dma_logging_report {
+    __aligned_u64 iova;
+    __aligned_u64 length;
+    __aligned_u64 page_size;
+    __aligned_u64 bitmap;
+};
+#define VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT  8
+
+struct vfio_device_feature_mig_data_size {
+    __aligned_u64 stop_copy_length;
+};
+#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE       9
+#endif
+
 typedef struct VFIOContainer VFIOContainer;
 typedef struct VFIODevice VFIODevice;
 typedef struct VFIOGroup VFIOGroup;
 typedef struct IOMMUFDBackend IOMMUFDBackend;
+typedef struct VFIOMigration VFIOMigration;
 
 /*
  * An IOMMU backend: how a device reaches the host IOMMU and how the DMA
@@ -41,6 +89,12 @@ typedef struct VFIOIOMMUOps {
     int (*dma_map)(VFIOContainer *container, hwaddr iova, uint64_t size,
                    void *vaddr, bool readonly);
     int (*dma_unmap)(VFIOContainer *container, hwaddr iova, uint64_t size);
+    /* Dirty tracking of the DMA maps; NULL where the backend has none */
+    int (*set_dirty_tracking)(VFIOContainer *container, bool start);
+    /* @bitmap: one bit per @pgsize page of [@iova, @iova + @size) */
+    int (*query_dirty_bitmap)(VFIOContainer *container, hwaddr iova,
+                              uint64_t size, uint64_t pgsize,
+                              uint64_t *bitmap);
 } VFIOIOMMUOps;
 
 /* An IOMMU address space that mirrors guest RAM, whatever the backend */
@@ -51,6 +105,11 @@ struct VFIOContainer {
     bool replaying;               /* mapping the RAM that already exists */
     Error *listener_error;        /* first map failure then, for realize */
     GHashTable *mappings;         /* iova -> size of each live map */
+    uint64_t dirty_pgsizes;       /* pages the backend can track, 0 if none */
+    uint64_t max_dirty_bitmap_size; /* bytes of one bitmap query, at most */
+    bool dirty_tracking;          /* on, while migration logs dirty RAM */
+    bool dirty_by_devices;        /* the devices' own DMA logging does it */
+    bool dirty_sync_failed;       /* reported once */
     QLIST_HEAD(, VFIODevice) device_list;
 };
 
@@ -69,6 +128,11 @@ struct VFIODevice {
     int fd;
     int passed_fd;                /* fd=, until attach takes it */
     bool reset_works;
+    bool dma_logging;             /* logs its own DMA (migration) */
+    DeviceState *dev;             /* the device model's, for migration */
+    OnOffAuto enable_migration;   /* the property */
+    VFIOMigration *migration;     /* while it can migrate */
+    Error *migration_blocker;     /* while it cannot */
     uint32_t irqs_enabled;        /* BIT(index) of each index the host runs */
     unsigned int num_regions;
     unsigned int num_irqs;
@@ -95,6 +159,12 @@ VFIODevice *vfio_find_device(const char *name);
 bool vfio_check_device_info(VFIODevice *vbasedev, Error **errp);
 void vfio_kvm_file_op(int fd, bool add);
 /*
+ * VFIO_DEVICE_FEATURE: @flags (GET, SET or PROBE with the feature's
+ * number) and its @size bytes of @data, in and out; 0 or -errno.
+ */
+int vfio_device_feature(VFIODevice *vbasedev, uint32_t flags, void *data,
+                        size_t size);
+/*
  * Takes the fd that @str names (a number, or a name given to the monitor's
  * getfd) into *@fd, closing the one there before; @what names the option.
  */
@@ -117,6 +187,8 @@ void vfio_container_destroy(VFIOContainer *container);
  */
 bool vfio_container_start_dma(VFIOContainer *container, Error **errp);
 void vfio_container_stop_dma(VFIOContainer *container);
+/* Whether the backend itself tracks the pages DMA writes (type1) */
+bool vfio_container_tracks_dirty(VFIOContainer *container);
 /* Joins @vbasedev to the devices that DMA through @container */
 void vfio_container_add_device(VFIOContainer *container,
                                VFIODevice *vbasedev);
@@ -133,6 +205,10 @@ struct vfio_region_info *vfio_get_region_info_caps(VFIODevice *vbasedev,
  */
 struct vfio_info_cap_header *vfio_region_info_cap(
     const struct vfio_region_info *info, uint16_t id, size_t min_size);
+/* The same in any info struct: @argsz bytes, the chain from @off */
+struct vfio_info_cap_header *vfio_info_cap(const void *info, uint32_t argsz,
+                                           uint32_t off, size_t head_size,
+                                           uint16_t id, size_t min_size);
 
 int vfio_set_irq_fds(VFIODevice *vbasedev, int index, int start, int count,
                      const int32_t *fds);
@@ -141,7 +217,13 @@ int vfio_set_irq_action(VFIODevice *vbasedev, int index, int start,
 void vfio_disable_irqindex(VFIODevice *vbasedev, int index);
 bool vfio_irqindex_resizable(VFIODevice *vbasedev, int index);
 
-/* Assigned devices cannot migrate; migration/target.c asks anyway. */
+/*
+ * migration.c: makes @vbasedev migratable, or blocks migration with the
+ * reason it cannot be; false (with that reason) for enable-migration=on.
+ */
+bool vfio_migration_realize(VFIODevice *vbasedev, Error **errp);
+void vfio_migration_exit(VFIODevice *vbasedev);
+/* Whether a device migrates now, and its bytes so far (query-migrate) */
 bool vfio_mig_active(void);
 int64_t vfio_mig_bytes_transferred(void);
 
