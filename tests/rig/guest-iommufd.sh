@@ -13,17 +13,29 @@ set -eu
 IOMMUFD_QTESTS=${IOMMUFD_QTESTS-"vfio-pci-test vfio-pci-hotplug-test
  vfio-pci-errors-test vfio-pci-reset-test vfio-pci-fuzz-test
  vfio-pci-hardening-test vfio-pci-express-test"}
-# Any UUID: the mtty instance the mdev tests assign
+# Any UUIDs: the mtty instances of the mdev and migration tests
 MDEV_UUID=8ab6c1c6-1f3c-4e56-9d0c-2f6f1b7e6d01
-MTTY_TYPE=/sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1
+MIG_SRC_UUID=3f0f5a6e-6c1d-4c55-9a7e-2b1c0d9e8f01
+MIG_DST_UUID=3f0f5a6e-6c1d-4c55-9a7e-2b1c0d9e8f02
+MIG_OTHER_UUID=3f0f5a6e-6c1d-4c55-9a7e-2b1c0d9e8f03
+MTTY_TYPES=/sys/class/mdev_bus/mtty/mdev_supported_types
 
 # The qtests' cases for this kernel (rig_qtest passes it through)
 export VFIO_IOMMUFD=1
 
+# mdev_create UUID TYPE VAR: an mtty instance of TYPE (mtty-1: one port,
+# mtty-2: two), named to the qtests in VAR
 mdev_create() {
-    [ -d "/sys/bus/mdev/devices/$MDEV_UUID" ] ||
-        echo "$MDEV_UUID" > "$MTTY_TYPE/create" || return 1
-    export VFIO_MDEV=$MDEV_UUID
+    [ -d "/sys/bus/mdev/devices/$1" ] ||
+        echo "$1" > "$MTTY_TYPES/$2/create" || return 1
+    export "$3=$1"
+}
+
+mdevs_create() {
+    mdev_create "$MDEV_UUID" mtty-1 VFIO_MDEV &&
+        mdev_create "$MIG_SRC_UUID" mtty-1 VFIO_MIG_SRC &&
+        mdev_create "$MIG_DST_UUID" mtty-1 VFIO_MIG_DST &&
+        mdev_create "$MIG_OTHER_UUID" mtty-2 VFIO_MIG_OTHER
 }
 
 rig_bind_all
@@ -43,14 +55,22 @@ for t in $IOMMUFD_QTESTS; do
 done
 unset VFIO_BACKEND
 
-mdev_create || rig_log "error: cannot create an mtty mdev"
+mdevs_create || rig_log "error: cannot create the mtty mdevs"
 # One device back on its host driver, for the error that says so
 rig_bind_vfio restore "$VFIO_E1000E"
 export VFIO_HOST_BOUND=$VFIO_E1000E
-for t in vfio-pci-iommufd-test vfio-pci-mdev-test; do
+for t in vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-migration-test; do
     echo "rig: running $t"
     qtest_tap "/out/$t.tap" rig_qtest "$t"
     ! grep -q '^not ok' "/out/$t.tap" || rc=1
 done
 rig_bind_vfio bind "$VFIO_E1000E"
+
+# Migration with mtty's own DMA logging tracking its dirty pages
+echo "rig: running vfio-pci-migration-test on iommufd"
+export VFIO_BACKEND=iommufd
+qtest_tap /out/iommufd-vfio-pci-migration-test.tap \
+    rig_qtest vfio-pci-migration-test
+! grep -q '^not ok' /out/iommufd-vfio-pci-migration-test.tap || rc=1
+unset VFIO_BACKEND
 exit $rc

@@ -1,0 +1,494 @@
+/*
+ * Live migration of an assigned device (VFIO migration v2), between two of
+ * our QEMUs in the rig, against the kernel's mtty sample (an mdev with
+ * STOP_COPY, P2P and PRE_COPY) and the edu device (no migration in its
+ * driver).
+ *
+ * The rig kernel's boot creates mtty instances and names them:
+ * VFIO_MIG_SRC and VFIO_MIG_DST (one port each, the same type) and
+ * VFIO_MIG_OTHER (two ports: a destination whose device refuses the
+ * state).  The mtty cases run on the backend VFIO_BACKEND names: type1
+ * tracks dirty pages itself, on iommufd mtty's own DMA logging does.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "vfio-pci-util.h"
+#include "qapi/qmp/qdict.h"
+
+#define UART_TX         0
+#define UART_RX         0
+#define UART_IER        1
+#define UART_IIR        2
+#define UART_FCR        2
+#define UART_LCR        3
+#define UART_LSR        5
+#define UART_SCR        7
+#define UART_IER_RDI    0x01
+#define UART_IER_THRI   0x02
+#define UART_IIR_RDI    0x04
+#define UART_LSR_DR     0x01
+#define UART_FCR_RESET  0x07        /* FIFO on, both cleared, trigger 1 */
+
+#define MIG_WAIT_US     (120 * G_USEC_PER_SEC)
+
+static const char fifo_bytes[] = "migrate!";
+
+typedef struct MigPair {
+    Assigned src;
+    Assigned dst;
+    char *uri;
+    char *dst_log;
+} MigPair;
+
+static const char *mdev_backend_args(void)
+{
+    return backend_iommufd() ? "-object iommufd,id=ifd0" : "";
+}
+
+/* Starts QEMU with the mtty @uuid at slot 4; @args end the command line */
+static void mtty_start(Assigned *a, const char *uuid, const char *props,
+                       const char *args, const char *log)
+{
+    const char *env = g_getenv("VFIO_TEST_QEMU_ARGS");
+    g_autofree char *cmd = g_strdup_printf(
+        "-M q35 -nodefaults %s -device vfio-pci,id=mtty,"
+        "sysfsdev=/sys/bus/mdev/devices/%s,addr=%02x.0%s%s %s %s",
+        mdev_backend_args(), uuid, SLOT,
+        backend_iommufd() ? ",iommufd=ifd0" : "", props ? props : "",
+        args ? args : "", env ? env : "");
+
+    a->host = uuid;
+    a->qts = log ? qtest_init_stderr(cmd, log) : qtest_init(cmd);
+    a->bus = qpci_new_pc(a->qts, NULL);
+    a->dev = qpci_device_find(a->bus, DEVFN);
+    g_assert_nonnull(a->dev);
+}
+
+/* The source: its mtty's I/O BAR programmed and decoding */
+static void mtty_start_source(Assigned *a, const char *uuid,
+                              const char *props)
+{
+    mtty_start(a, uuid, props, NULL, NULL);
+    a->bar0 = qpci_iomap(a->dev, 0, NULL);
+    qpci_config_writew(a->dev, PCI_COMMAND, PCI_COMMAND_IO);
+    /* mtty has no reset: what an earlier test left is still there */
+    qpci_io_writeb(a->dev, a->bar0, UART_IER, 0);
+    qpci_io_writeb(a->dev, a->bar0, UART_FCR, UART_FCR_RESET);
+}
+
+/* The destination waits for the stream on @uri; its BAR comes with it */
+static void mtty_start_dest(MigPair *p, const char *uuid, const char *log)
+{
+    g_autofree char *args = g_strdup_printf("-incoming %s", p->uri);
+
+    mtty_start(&p->dst, uuid, NULL, args, log);
+}
+
+static uint8_t uart_read(Assigned *a, int reg)
+{
+    return qpci_io_readb(a->dev, a->bar0, reg);
+}
+
+static void uart_write(Assigned *a, int reg, uint8_t val)
+{
+    qpci_io_writeb(a->dev, a->bar0, reg, val);
+}
+
+static char *mig_status(QTestState *qts)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+    QDict *ret = qdict_get_qdict(resp, "return");
+    char *status = g_strdup(qdict_get_try_str(ret, "status"));
+
+    qobject_unref(resp);
+    return status;
+}
+
+/* Polls query-migrate until it says @want; false if it ends otherwise */
+static bool mig_wait(QTestState *qts, const char *want)
+{
+    gint64 end = g_get_monotonic_time() + MIG_WAIT_US;
+
+    for (;;) {
+        g_autofree char *status = mig_status(qts);
+
+        if (!g_strcmp0(status, want)) {
+            return true;
+        }
+        if (!g_strcmp0(status, "completed") || !g_strcmp0(status, "failed") ||
+            !g_strcmp0(status, "cancelled") ||
+            g_get_monotonic_time() > end) {
+            g_test_message("migration is %s, not %s", status, want);
+            return false;
+        }
+        g_usleep(20 * 1000);
+    }
+}
+
+static char *run_status(QTestState *qts)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'query-status'}");
+    char *status = g_strdup(qdict_get_str(qdict_get_qdict(resp, "return"),
+                                          "status"));
+
+    qobject_unref(resp);
+    return status;
+}
+
+static void mig_start(MigPair *p)
+{
+    qtest_qmp_assert_success(p->src.qts, "{'execute': 'migrate', "
+                             "'arguments': {'uri': %s}}", p->uri);
+}
+
+static void mig_pair_init(MigPair *p, const char *what)
+{
+    memset(p, 0, sizeof(*p));
+    p->uri = g_strdup_printf("unix:/run/vfio-mig-%d-%s.sock", getpid(),
+                             what);
+    p->dst_log = test_log_path(what);
+}
+
+/* Fills the source FIFO and sets the registers the destination must show */
+static void mtty_load_source(Assigned *a)
+{
+    int i;
+
+    uart_write(a, UART_SCR, 0xa5);
+    uart_write(a, UART_LCR, 0x03);          /* 8N1 */
+    for (i = 0; fifo_bytes[i]; i++) {
+        uart_write(a, UART_TX, fifo_bytes[i]);
+    }
+    /* Data ready with its interrupt enabled: the device's INTx state */
+    uart_write(a, UART_IER, UART_IER_RDI);
+    g_assert_true(uart_read(a, UART_LSR) & UART_LSR_DR);
+}
+
+/* What the source had is in the destination's device; INTx works there */
+static void mtty_check_dest(Assigned *d)
+{
+    char got[sizeof(fifo_bytes)] = "";
+    int i;
+
+    /* The BAR's address came with the config space */
+    d->bar0 = qpci_legacy_iomap(d->dev,
+                                qpci_config_readl(d->dev, PCI_BASE_ADDRESS_0) &
+                                PCI_BASE_ADDRESS_IO_MASK);
+    g_assert_cmphex(qpci_config_readw(d->dev, PCI_COMMAND) &
+                    PCI_COMMAND_IO, ==, PCI_COMMAND_IO);
+    g_assert_cmphex(uart_read(d, UART_SCR), ==, 0xa5);
+    g_assert_cmphex(uart_read(d, UART_LCR), ==, 0x03);
+    g_assert_cmphex(uart_read(d, UART_IER), ==, UART_IER_RDI);
+    g_assert_cmphex(uart_read(d, UART_IIR) & 0x0f, ==, UART_IIR_RDI);
+    for (i = 0; i < sizeof(fifo_bytes) - 1; i++) {
+        g_assert_true(uart_read(d, UART_LSR) & UART_LSR_DR);
+        got[i] = uart_read(d, UART_RX);
+    }
+    g_assert_cmpstr(got, ==, fifo_bytes);
+    g_assert_false(uart_read(d, UART_LSR) & UART_LSR_DR);
+
+    /* The destination's host INTx is wired: an empty FIFO fires THRI */
+    qtest_irq_intercept_in(d->qts, "ioapic");
+    uart_write(d, UART_IER, 0);
+    uart_write(d, UART_IER, UART_IER_THRI);
+    g_assert_true(wait_for_irq(d->qts, SLOT_INTX_GSI, true));
+    uart_write(d, UART_IER, 0);
+}
+
+/* A destination that fails its load exits by itself */
+static void wait_exit(QTestState *qts)
+{
+    gint64 end = g_get_monotonic_time() + MIG_WAIT_US;
+
+    while (qtest_probe_child(qts)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(20 * 1000);
+    }
+}
+
+static void mig_pair_free(MigPair *p)
+{
+    if (p->dst.qts) {
+        release(&p->dst);
+    }
+    if (p->src.qts) {
+        release(&p->src);
+    }
+    g_free(p->uri);
+    g_free(p->dst_log);
+}
+
+/* The FIFO's bytes, its registers and INTx come out of the destination. */
+static void test_mtty_migrate(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree char *status = NULL;
+    MigPair p;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "migrate");
+    mtty_start_source(&p.src, src, ",enable-migration=on");
+    mtty_load_source(&p.src);
+    mtty_start_dest(&p, dst, NULL);
+
+    mig_start(&p);
+    g_assert_true(mig_wait(p.src.qts, "completed"));
+    status = run_status(p.src.qts);
+    g_assert_cmpstr(status, ==, "postmigrate");
+    g_free(status);
+
+    qtest_qmp_eventwait(p.dst.qts, "RESUME");
+    status = run_status(p.dst.qts);
+    g_assert_cmpstr(status, ==, "running");
+    mtty_check_dest(&p.dst);
+    mig_pair_free(&p);
+}
+
+/* The source device still loops its FIFO: it is back in RUNNING */
+static void mtty_check_running(Assigned *a)
+{
+    g_autofree char *status = run_status(a->qts);
+
+    g_assert_cmpstr(status, ==, "running");
+    uart_write(a, UART_IER, 0);
+    while (uart_read(a, UART_LSR) & UART_LSR_DR) {
+        uart_read(a, UART_RX);
+    }
+    uart_write(a, UART_TX, 'Z');
+    g_assert_true(uart_read(a, UART_LSR) & UART_LSR_DR);
+    g_assert_cmphex(uart_read(a, UART_RX), ==, 'Z');
+}
+
+/*
+ * Cancelled in pre-copy (RAM crawls at 1 KiB/s): the source runs on with
+ * its device, and a second migration of it succeeds.
+ */
+static void test_mtty_cancel(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    MigPair p;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "cancel");
+    mtty_start_source(&p.src, src, NULL);
+    mtty_start_dest(&p, dst, p.dst_log);
+    qtest_set_expected_status(p.dst.qts, 1);
+
+    qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate-set-parameters',"
+                             " 'arguments': {'max-bandwidth': 1024}}");
+    mig_start(&p);
+    g_assert_true(mig_wait(p.src.qts, "active"));
+    qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate_cancel'}");
+    g_assert_true(mig_wait(p.src.qts, "cancelled"));
+    mtty_check_running(&p.src);
+    wait_exit(p.dst.qts);
+    release(&p.dst);
+    p.dst.qts = NULL;
+
+    /* Again, at full speed, to a new destination */
+    g_free(p.uri);
+    p.uri = g_strdup_printf("unix:/run/vfio-mig-%d-again.sock", getpid());
+    mtty_load_source(&p.src);
+    mtty_start_dest(&p, dst, NULL);
+    qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate-set-parameters',"
+                             " 'arguments': {'max-bandwidth': %" PRId64 "}}",
+                             (int64_t)1 << 40);
+    mig_start(&p);
+    g_assert_true(mig_wait(p.src.qts, "completed"));
+    qtest_qmp_eventwait(p.dst.qts, "RESUME");
+    mtty_check_dest(&p.dst);
+    mig_pair_free(&p);
+}
+
+/*
+ * A destination told to quit while it loads leaves its device RESUMING
+ * (mtty keeps that across opens): the next QEMU to open the device brings
+ * it back to RUNNING, and it migrates again, now as a source.
+ */
+static void test_mtty_dest_quit(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    MigPair p;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "quit");
+    mtty_start_source(&p.src, src, NULL);
+    mtty_start_dest(&p, dst, NULL);
+    qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate-set-parameters',"
+                             " 'arguments': {'max-bandwidth': 1024}}");
+    mig_start(&p);
+    g_assert_true(mig_wait(p.src.qts, "active"));
+    release(&p.dst);
+    release(&p.src);
+
+    /* The other way round: the device left RESUMING is the source now */
+    memset(&p.src, 0, sizeof(p.src));
+    memset(&p.dst, 0, sizeof(p.dst));
+    g_free(p.uri);
+    p.uri = g_strdup_printf("unix:/run/vfio-mig-%d-back.sock", getpid());
+    mtty_start_source(&p.src, dst, NULL);
+    mtty_load_source(&p.src);
+    mtty_start_dest(&p, src, NULL);
+    mig_start(&p);
+    g_assert_true(mig_wait(p.src.qts, "completed"));
+    qtest_qmp_eventwait(p.dst.qts, "RESUME");
+    mtty_check_dest(&p.dst);
+    mig_pair_free(&p);
+}
+
+/*
+ * A destination whose device refuses the state (a two-port mtty): it
+ * exits with the kernel's error, the migration fails, and the source VM
+ * and its device run on.
+ */
+static void test_mtty_refused(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *other = rig_device("VFIO_MIG_OTHER");
+    g_autofree char *log = NULL;
+    MigPair p;
+
+    if (!src || !other) {
+        return;
+    }
+    mig_pair_init(&p, "refused");
+    mtty_start_source(&p.src, src, NULL);
+    mtty_load_source(&p.src);
+    mtty_start_dest(&p, other, p.dst_log);
+    qtest_set_expected_status(p.dst.qts, 1);
+
+    mig_start(&p);
+    g_assert_true(mig_wait(p.src.qts, "failed"));
+    mtty_check_running(&p.src);
+    wait_exit(p.dst.qts);
+
+    g_assert_true(g_file_get_contents(p.dst_log, &log, NULL, NULL));
+    g_test_message("destination said: %s", log);
+    g_assert_nonnull(strstr(log, "the device refused its migration data"));
+    mig_pair_free(&p);
+}
+
+static void expect_migrate_error(QTestState *qts, const char *needle)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'migrate', 'arguments': "
+                            "{'uri': 'exec:cat >/dev/null'}}");
+    QDict *error = qdict_get_qdict(resp, "error");
+    const char *desc;
+
+    g_assert_nonnull(error);
+    desc = qdict_get_str(error, "desc");
+    g_test_message("migrate said: %s", desc);
+    g_assert_nonnull(strstr(desc, needle));
+    qobject_unref(resp);
+}
+
+/* enable-migration=off: the device blocks migration, and says so */
+static void test_mtty_off(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    g_autofree char *needle = NULL;
+    Assigned a;
+
+    if (!src) {
+        return;
+    }
+    mtty_start_source(&a, src, ",enable-migration=off");
+    needle = g_strdup_printf("vfio %s: cannot migrate: migration is off "
+                             "(enable-migration=off)", src);
+    expect_migrate_error(a.qts, needle);
+    mtty_check_running(&a);
+    release(&a);
+}
+
+/* edu's driver (vfio-pci) has no migration: auto blocks with the reason */
+static void test_edu_auto(void)
+{
+    g_autofree char *needle = NULL;
+    Assigned a;
+
+    if (!assign_on(&a, "q35", "VFIO_EDU", NULL)) {
+        return;
+    }
+    needle = g_strdup_printf("vfio %s: cannot migrate: its host driver "
+                             "(vfio-pci) does not support VFIO migration",
+                             a.host);
+    expect_migrate_error(a.qts, needle);
+    assert_qemu_alive(a.qts);
+    release(&a);
+}
+
+/* ... and enable-migration=on fails its realize with the same reason */
+static void test_edu_on(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    QTestState *qts;
+    QDict *resp;
+    const char *desc;
+
+    if (!host) {
+        return;
+    }
+    qts = qtest_initf("-M pc -nodefaults %s", backend_args());
+    resp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': "
+                     "{'driver': 'vfio-pci', 'host': %s, "
+                     "'enable-migration': 'on'}}", host);
+    g_assert_nonnull(qdict_get_qdict(resp, "error"));
+    desc = qdict_get_str(qdict_get_qdict(resp, "error"), "desc");
+    g_test_message("device_add said: %s", desc);
+    g_assert_nonnull(strstr(desc, "cannot migrate (enable-migration=on): "
+                            "its host driver (vfio-pci) does not support "
+                            "VFIO migration"));
+    qobject_unref(resp);
+
+    /* Nothing of the refused device blocks the VM's migration */
+    qtest_qmp_assert_success(qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': 'exec:cat >/dev/null'}}");
+    g_assert_true(mig_wait(qts, "completed"));
+    qtest_quit(qts);
+}
+
+static void test_mtty_elsewhere(void)
+{
+    g_test_skip("mtty is in the rig kernel's boot only (VFIO_IOMMUFD=1): "
+                "Debian's kernel has no mdev samples");
+}
+
+static void add_case(const char *name, void (*fn)(void))
+{
+    g_autofree char *path = g_strdup_printf("/vfio-pci/rig/migration/%s/%s",
+                                            backend_iommufd() ? "iommufd" :
+                                            "legacy", name);
+
+    qtest_add_func(path, fn);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {
+        return g_test_run();
+    }
+    add_case("edu-auto", test_edu_auto);
+    add_case("edu-on", test_edu_on);
+    if (g_strcmp0(g_getenv("VFIO_IOMMUFD"), "1")) {
+        add_case("mtty", test_mtty_elsewhere);
+        return g_test_run();
+    }
+    add_case("mtty", test_mtty_migrate);
+    add_case("mtty-cancel", test_mtty_cancel);
+    add_case("mtty-refused", test_mtty_refused);
+    add_case("mtty-dest-quit", test_mtty_dest_quit);
+    add_case("mtty-off", test_mtty_off);
+    return g_test_run();
+}
