@@ -7,6 +7,7 @@
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
+. "/host$REPO/tests/rig/guest-migration.sh"
 . "/host$REPO/tests/qtest-tap.sh"
 
 # The device tests that also run on the legacy backend in the other boot
@@ -73,4 +74,7 @@ qtest_tap /out/iommufd-vfio-pci-migration-test.tap \
     rig_qtest vfio-pci-migration-test
 ! grep -q '^not ok' /out/iommufd-vfio-pci-migration-test.tap || rc=1
 unset VFIO_BACKEND
+
+inner_migration_tests
+! grep -q '^not ok' /out/inner-migration.tap || rc=1
 exit $rc
