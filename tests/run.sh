@@ -83,7 +83,7 @@ RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest vfio-pci-sriov"
 
 # ... and these the boot of the rig kernel (tests/rig/guest-iommufd.sh).
 IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test iommufd-inner-guest
- vfio-pci-migration-test iommufd-vfio-pci-migration-test
+ vfio-pci-migration-test iommufd-vfio-pci-migration-test inner-migration
  iommufd-vfio-pci-test iommufd-vfio-pci-hotplug-test iommufd-vfio-pci-errors-test
  iommufd-vfio-pci-reset-test
  iommufd-vfio-pci-fuzz-test iommufd-vfio-pci-hardening-test

@@ -372,11 +372,31 @@ static int vfio_devices_query_dirty(VFIOContainer *container, hwaddr iova,
     return 0;
 }
 
+/*
+ * Global dirty logging is not only migration's (calc-dirty-rate starts it
+ * too): track only where a device can migrate, and so will need it.
+ */
+static bool vfio_container_migrates(VFIOContainer *container)
+{
+    VFIODevice *vbasedev;
+
+    QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
+        if (vbasedev->migration) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static void vfio_dirty_tracking(VFIOContainer *container, bool start)
 {
-    g_autofree char *devices = vfio_container_devices(container);
+    g_autofree char *devices = NULL;
     int ret;
 
+    if (start && !vfio_container_migrates(container)) {
+        return;
+    }
+    devices = vfio_container_devices(container);
     if (start) {
         container->dirty_by_devices = !vfio_container_tracks_dirty(container);
     }

@@ -127,20 +127,17 @@ static bool mig_wait(QTestState *qts, const char *want)
     }
 }
 
-static char *run_status(QTestState *qts)
-{
-    QDict *resp = qtest_qmp(qts, "{'execute': 'query-status'}");
-    char *status = g_strdup(qdict_get_str(qdict_get_qdict(resp, "return"),
-                                          "status"));
-
-    qobject_unref(resp);
-    return status;
-}
-
 static void mig_start(MigPair *p)
 {
     qtest_qmp_assert_success(p->src.qts, "{'execute': 'migrate', "
                              "'arguments': {'uri': %s}}", p->uri);
+}
+
+static void mig_set_bandwidth(QTestState *qts, int64_t bytes_per_sec)
+{
+    qtest_qmp_assert_success(qts, "{'execute': 'migrate-set-parameters', "
+                             "'arguments': {'max-bandwidth': %" PRId64 "}}",
+                             bytes_per_sec);
 }
 
 static void mig_pair_init(MigPair *p, const char *what)
@@ -220,6 +217,16 @@ static void mig_pair_free(MigPair *p)
     g_free(p->dst_log);
 }
 
+/* Migrates the loaded source; what it had comes out of the destination */
+static void mig_complete(MigPair *p)
+{
+    mig_start(p);
+    g_assert_true(mig_wait(p->src.qts, "completed"));
+    qtest_qmp_eventwait(p->dst.qts, "RESUME");
+    mtty_check_dest(&p->dst);
+    mig_pair_free(p);
+}
+
 /* The FIFO's bytes, its registers and INTx come out of the destination. */
 static void test_mtty_migrate(void)
 {
@@ -238,12 +245,12 @@ static void test_mtty_migrate(void)
 
     mig_start(&p);
     g_assert_true(mig_wait(p.src.qts, "completed"));
-    status = run_status(p.src.qts);
+    status = query_status(p.src.qts);
     g_assert_cmpstr(status, ==, "postmigrate");
     g_free(status);
 
     qtest_qmp_eventwait(p.dst.qts, "RESUME");
-    status = run_status(p.dst.qts);
+    status = query_status(p.dst.qts);
     g_assert_cmpstr(status, ==, "running");
     mtty_check_dest(&p.dst);
     mig_pair_free(&p);
@@ -252,7 +259,7 @@ static void test_mtty_migrate(void)
 /* The source device still loops its FIFO: it is back in RUNNING */
 static void mtty_check_running(Assigned *a)
 {
-    g_autofree char *status = run_status(a->qts);
+    g_autofree char *status = query_status(a->qts);
 
     g_assert_cmpstr(status, ==, "running");
     uart_write(a, UART_IER, 0);
@@ -282,8 +289,7 @@ static void test_mtty_cancel(void)
     mtty_start_dest(&p, dst, p.dst_log);
     qtest_set_expected_status(p.dst.qts, 1);
 
-    qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate-set-parameters',"
-                             " 'arguments': {'max-bandwidth': 1024}}");
+    mig_set_bandwidth(p.src.qts, 1024);
     mig_start(&p);
     g_assert_true(mig_wait(p.src.qts, "active"));
     qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate_cancel'}");
@@ -298,14 +304,8 @@ static void test_mtty_cancel(void)
     p.uri = g_strdup_printf("unix:/run/vfio-mig-%d-again.sock", getpid());
     mtty_load_source(&p.src);
     mtty_start_dest(&p, dst, NULL);
-    qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate-set-parameters',"
-                             " 'arguments': {'max-bandwidth': %" PRId64 "}}",
-                             (int64_t)1 << 40);
-    mig_start(&p);
-    g_assert_true(mig_wait(p.src.qts, "completed"));
-    qtest_qmp_eventwait(p.dst.qts, "RESUME");
-    mtty_check_dest(&p.dst);
-    mig_pair_free(&p);
+    mig_set_bandwidth(p.src.qts, (int64_t)1 << 40);
+    mig_complete(&p);
 }
 
 /*
@@ -325,8 +325,7 @@ static void test_mtty_dest_quit(void)
     mig_pair_init(&p, "quit");
     mtty_start_source(&p.src, src, NULL);
     mtty_start_dest(&p, dst, NULL);
-    qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate-set-parameters',"
-                             " 'arguments': {'max-bandwidth': 1024}}");
+    mig_set_bandwidth(p.src.qts, 1024);
     mig_start(&p);
     g_assert_true(mig_wait(p.src.qts, "active"));
     release(&p.dst);
@@ -340,11 +339,7 @@ static void test_mtty_dest_quit(void)
     mtty_start_source(&p.src, dst, NULL);
     mtty_load_source(&p.src);
     mtty_start_dest(&p, src, NULL);
-    mig_start(&p);
-    g_assert_true(mig_wait(p.src.qts, "completed"));
-    qtest_qmp_eventwait(p.dst.qts, "RESUME");
-    mtty_check_dest(&p.dst);
-    mig_pair_free(&p);
+    mig_complete(&p);
 }
 
 /*

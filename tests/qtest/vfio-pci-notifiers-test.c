@@ -52,16 +52,6 @@ static void aer_inject(const char *host)
     close(fd);
 }
 
-static char *query_status(QTestState *qts)
-{
-    QDict *resp = qtest_qmp(qts, "{'execute': 'query-status'}");
-    char *status = g_strdup(qdict_get_str(qdict_get_qdict(resp, "return"),
-                                          "status"));
-
-    qobject_unref(resp);
-    return status;
-}
-
 /* An uncorrectable error on the host stops the VM, and says so. */
 static void test_aer_stops_vm(void)
 {

@@ -281,6 +281,17 @@ static inline void expect_device_add_error(QTestState *qts, const char *host,
     qobject_unref(resp);
 }
 
+/* The VM's run state, as query-status says it, for g_free() */
+static inline char *query_status(QTestState *qts)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'query-status'}");
+    char *status = g_strdup(qdict_get_str(qdict_get_qdict(resp, "return"),
+                                          "status"));
+
+    qobject_unref(resp);
+    return status;
+}
+
 /* Points our stderr (and so a QEMU we start) at @log; returns the old. */
 static inline int stderr_redirect(const char *log)
 {
