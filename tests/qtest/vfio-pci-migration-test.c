@@ -194,6 +194,12 @@ static void mtty_check_dest(Assigned *d)
     uart_write(d, UART_IER, 0);
 }
 
+/* The only QEMU left, the source, holds no data fd of a session any more */
+static void assert_no_session(void)
+{
+    g_assert_cmpint(count_fds(qemu_pid(), "anon_inode:mtty_mig"), ==, 0);
+}
+
 /* A destination that fails its load exits by itself */
 static void wait_exit(QTestState *qts)
 {
@@ -298,6 +304,7 @@ static void test_mtty_cancel(void)
     wait_exit(p.dst.qts);
     release(&p.dst);
     p.dst.qts = NULL;
+    assert_no_session();
 
     /* Again, at full speed, to a new destination */
     g_free(p.uri);
@@ -367,6 +374,7 @@ static void test_mtty_refused(void)
     g_assert_true(mig_wait(p.src.qts, "failed"));
     mtty_check_running(&p.src);
     wait_exit(p.dst.qts);
+    assert_no_session();
 
     g_assert_true(g_file_get_contents(p.dst_log, &log, NULL, NULL));
     g_test_message("destination said: %s", log);

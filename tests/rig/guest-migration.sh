@@ -16,6 +16,9 @@ inner_mig_qemu() {
     _im_n=$1
     _im_u=$2
     shift 2
+    # An earlier run's console and socket would pass for this one's
+    rm -f "$RIG_HOST/run/inner-mig-$_im_n.console" \
+        "$RIG_HOST/run/inner-mig-$_im_n.qmp"
     rig_in_chroot timeout "$INNER_TIMEOUT" "$INNER_QEMU" \
         -nodefaults -machine q35 -accel tcg -smp 1 -m 256 \
         -display none -no-reboot -msg timestamp=on \
@@ -55,9 +58,11 @@ inner_mig_wait() {
     return 1
 }
 
-inner_mig_socket() {
+# QEMU answers on its QMP socket: its main loop runs, -incoming listens
+inner_mig_ready() {
     for _im_i in $(seq 30); do
-        [ -S "$RIG_HOST/run/inner-mig-$1.qmp" ] && return 0
+        [ -S "$RIG_HOST/run/inner-mig-$1.qmp" ] &&
+            inner_mig_qmp "$1" query-status >/dev/null 2>&1 && return 0
         sleep 1
     done
     return 1
@@ -88,7 +93,7 @@ inner_mig_run() {
     fi
     inner_mig_qemu dst "$VFIO_MIG_DST" -incoming "$MIG_URI"
     _im_dst_pid=$!
-    inner_mig_socket dst
+    inner_mig_ready dst
     _im_before=$(inner_mig_counter src)
     rig_tap "$_im_t: migrated mid-stream from counter $_im_before" \
         inner_mig_migrate
