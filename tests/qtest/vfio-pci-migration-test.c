@@ -223,6 +223,14 @@ static void mig_pair_free(MigPair *p)
     g_free(p->dst_log);
 }
 
+/* A migration held in pre-copy: RAM crawls at 1 KiB/s */
+static void mig_start_crawling(MigPair *p)
+{
+    mig_set_bandwidth(p->src.qts, 1024);
+    mig_start(p);
+    g_assert_true(mig_wait(p->src.qts, "active"));
+}
+
 /* Migrates the loaded source; what it had comes out of the destination */
 static void mig_complete(MigPair *p)
 {
@@ -295,9 +303,7 @@ static void test_mtty_cancel(void)
     mtty_start_dest(&p, dst, p.dst_log);
     qtest_set_expected_status(p.dst.qts, 1);
 
-    mig_set_bandwidth(p.src.qts, 1024);
-    mig_start(&p);
-    g_assert_true(mig_wait(p.src.qts, "active"));
+    mig_start_crawling(&p);
     qtest_qmp_assert_success(p.src.qts, "{'execute': 'migrate_cancel'}");
     g_assert_true(mig_wait(p.src.qts, "cancelled"));
     mtty_check_running(&p.src);
@@ -332,9 +338,7 @@ static void test_mtty_dest_quit(void)
     mig_pair_init(&p, "quit");
     mtty_start_source(&p.src, src, NULL);
     mtty_start_dest(&p, dst, NULL);
-    mig_set_bandwidth(p.src.qts, 1024);
-    mig_start(&p);
-    g_assert_true(mig_wait(p.src.qts, "active"));
+    mig_start_crawling(&p);
     release(&p.dst);
     release(&p.src);
 
