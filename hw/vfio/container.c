@@ -23,6 +23,7 @@
 #include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
+#include "qemu/range.h"
 #include "trace.h"
 
 /* /dev/vfio/vfio, empowered by the groups attached to it */
@@ -46,19 +47,18 @@ static VFIOLegacyContainer *vfio_legacy(VFIOContainer *container)
 }
 
 static int vfio_legacy_dma_map(VFIOContainer *container, hwaddr iova,
-                               uint64_t size, void *vaddr, bool readonly)
+                               uint64_t size, void *vaddr,
+                               IOMMUAccessFlags perm)
 {
     struct vfio_iommu_type1_dma_map map = {
         .argsz = sizeof(map),
-        .flags = VFIO_DMA_MAP_FLAG_READ,
+        .flags = (perm & IOMMU_RO ? VFIO_DMA_MAP_FLAG_READ : 0) |
+                 (perm & IOMMU_WO ? VFIO_DMA_MAP_FLAG_WRITE : 0),
         .vaddr = (uintptr_t)vaddr,
         .iova = iova,
         .size = size,
     };
 
-    if (!readonly) {
-        map.flags |= VFIO_DMA_MAP_FLAG_WRITE;
-    }
     return ioctl(vfio_legacy(container)->fd, VFIO_IOMMU_MAP_DMA, &map) ?
            -errno : 0;
 }
@@ -111,33 +111,73 @@ static int vfio_legacy_query_dirty_bitmap(VFIOContainer *container,
                  &query) ? -errno : 0;
 }
 
-/* Whether type1 tracks dirty pages here: its migration capability says */
-static void vfio_legacy_probe_dirty(VFIOLegacyContainer *container)
+/* VFIO_IOMMU_GET_INFO with its capability chain, for g_free(); or NULL */
+static struct vfio_iommu_type1_info *vfio_legacy_info(int fd)
 {
     struct vfio_iommu_type1_info head = { .argsz = sizeof(head) };
-    g_autofree struct vfio_iommu_type1_info *info = NULL;
-    struct vfio_iommu_type1_info_cap_migration *cap;
+    struct vfio_iommu_type1_info *info;
 
-    if (ioctl(container->fd, VFIO_IOMMU_GET_INFO, &head) ||
-        head.argsz <= sizeof(head)) {
-        return;
+    if (ioctl(fd, VFIO_IOMMU_GET_INFO, &head) || head.argsz <= sizeof(head)) {
+        return NULL;
     }
     info = g_malloc0(head.argsz);
     info->argsz = head.argsz;
-    if (ioctl(container->fd, VFIO_IOMMU_GET_INFO, info) ||
+    if (ioctl(fd, VFIO_IOMMU_GET_INFO, info) ||
         !(info->flags & VFIO_IOMMU_INFO_CAPS)) {
-        return;
+        g_free(info);
+        return NULL;
     }
-    cap = (void *)vfio_info_cap(info, info->argsz, info->cap_offset,
-                                sizeof(*info),
-                                VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION,
-                                sizeof(*cap));
+    return info;
+}
+
+static void *vfio_legacy_info_cap(struct vfio_iommu_type1_info *info,
+                                  uint16_t id, size_t min_size)
+{
+    return info ? vfio_info_cap(info, info->argsz, info->cap_offset,
+                                sizeof(*info), id, min_size) : NULL;
+}
+
+/* Whether type1 tracks dirty pages here: its migration capability says */
+static void vfio_legacy_probe_dirty(VFIOLegacyContainer *container)
+{
+    g_autofree struct vfio_iommu_type1_info *info =
+        vfio_legacy_info(container->fd);
+    struct vfio_iommu_type1_info_cap_migration *cap =
+        vfio_legacy_info_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION,
+                             sizeof(*cap));
+
     if (cap) {
         container->base.dirty_pgsizes = cap->pgsize_bitmap;
         container->base.max_dirty_bitmap_size = cap->max_dirty_bitmap_size;
     }
     trace_vfio_container_dirty_caps(container->fd, cap ? cap->pgsize_bitmap
                                                        : 0);
+}
+
+/* What the groups of the container let it map, reserved regions left out */
+static GArray *vfio_legacy_iova_ranges(VFIOContainer *container)
+{
+    g_autofree struct vfio_iommu_type1_info *info =
+        vfio_legacy_info(vfio_legacy(container)->fd);
+    struct vfio_iommu_type1_info_cap_iova_range *cap =
+        vfio_legacy_info_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+                             sizeof(*cap));
+    GArray *ranges;
+    uint32_t i;
+
+    if (!cap || (uint8_t *)&cap->iova_ranges[cap->nr_iovas] >
+                (uint8_t *)info + info->argsz) {
+        return NULL;
+    }
+    ranges = g_array_sized_new(false, false, sizeof(Range), cap->nr_iovas);
+    for (i = 0; i < cap->nr_iovas; i++) {
+        Range r;
+
+        range_set_bounds(&r, cap->iova_ranges[i].start,
+                         cap->iova_ranges[i].end);
+        g_array_append_val(ranges, r);
+    }
+    return ranges;
 }
 
 /*
@@ -547,4 +587,5 @@ const VFIOIOMMUOps vfio_legacy_ops = {
     .dma_unmap = vfio_legacy_dma_unmap,
     .set_dirty_tracking = vfio_legacy_set_dirty_tracking,
     .query_dirty_bitmap = vfio_legacy_query_dirty_bitmap,
+    .iova_ranges = vfio_legacy_iova_ranges,
 };

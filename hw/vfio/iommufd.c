@@ -18,6 +18,7 @@
 #include "hw/vfio/vfio-iommufd.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qemu/range.h"
 #include "trace.h"
 
 typedef struct VFIOIOASContainer {
@@ -36,21 +37,21 @@ static VFIOIOASContainer *vfio_ioas(VFIOContainer *container)
 }
 
 static int vfio_iommufd_dma_map(VFIOContainer *container, hwaddr iova,
-                                uint64_t size, void *vaddr, bool readonly)
+                                uint64_t size, void *vaddr,
+                                IOMMUAccessFlags perm)
 {
     VFIOIOASContainer *ioas = vfio_ioas(container);
     struct iommu_ioas_map map = {
         .size = sizeof(map),
-        .flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+        .flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+                 (perm & IOMMU_RO ? IOMMU_IOAS_MAP_READABLE : 0) |
+                 (perm & IOMMU_WO ? IOMMU_IOAS_MAP_WRITEABLE : 0),
         .ioas_id = ioas->ioas_id,
         .user_va = (uintptr_t)vaddr,
         .iova = iova,
         .length = size,
     };
 
-    if (!readonly) {
-        map.flags |= IOMMU_IOAS_MAP_WRITEABLE;
-    }
     return ioctl(ioas->be->fd, IOMMU_IOAS_MAP, &map) ? -errno : 0;
 }
 
@@ -66,6 +67,38 @@ static int vfio_iommufd_dma_unmap(VFIOContainer *container, hwaddr iova,
     };
 
     return ioctl(ioas->be->fd, IOMMU_IOAS_UNMAP, &unmap) ? -errno : 0;
+}
+
+/* What the devices attached to the IOAS let it map (they may narrow it) */
+static GArray *vfio_iommufd_iova_ranges(VFIOContainer *container)
+{
+    VFIOIOASContainer *ioas = vfio_ioas(container);
+    struct iommu_ioas_iova_ranges query = {
+        .size = sizeof(query),
+        .ioas_id = ioas->ioas_id,
+    };
+    g_autofree struct iommu_iova_range *iovas = NULL;
+    GArray *ranges;
+    uint32_t i;
+
+    /* The first call counts the ranges (EMSGSIZE), the second gets them */
+    if (ioctl(ioas->be->fd, IOMMU_IOAS_IOVA_RANGES, &query) &&
+        errno != EMSGSIZE) {
+        return NULL;
+    }
+    iovas = g_new0(struct iommu_iova_range, query.num_iovas);
+    query.allowed_iovas = (uintptr_t)iovas;
+    if (ioctl(ioas->be->fd, IOMMU_IOAS_IOVA_RANGES, &query)) {
+        return NULL;
+    }
+    ranges = g_array_sized_new(false, false, sizeof(Range), query.num_iovas);
+    for (i = 0; i < query.num_iovas; i++) {
+        Range r;
+
+        range_set_bounds(&r, iovas[i].start, iovas[i].last);
+        g_array_append_val(ranges, r);
+    }
+    return ranges;
 }
 
 char *vfio_cdev_sysfsdev(int fd, Error **errp)
@@ -332,4 +365,5 @@ const VFIOIOMMUOps vfio_iommufd_ops = {
     .detach_device = vfio_iommufd_detach_device,
     .dma_map = vfio_iommufd_dma_map,
     .dma_unmap = vfio_iommufd_dma_unmap,
+    .iova_ranges = vfio_iommufd_iova_ranges,
 };

@@ -2,10 +2,11 @@
  * VFIO: the listener that mirrors guest RAM into the host IOMMU
  *
  * Whatever the backend (type1 container or iommufd IOAS), each RAM section
- * of the guest's address space becomes one DMA map of its page-aligned
+ * of the device's address space becomes one DMA map of its page-aligned
  * part, and goes when the section goes.  Map failures get one message
  * with the RLIMIT_MEMLOCK hint; during realize they fail the device,
- * later they stop the VM.
+ * later they stop the VM.  Behind a guest IOMMU the sections are IOMMU
+ * regions instead, whose maps follow the guest's (viommu.c).
  *
  * While migration logs dirty RAM, the pages the devices write are tracked
  * too: by the backend where it can (type1), else by the devices' own DMA
@@ -42,7 +43,8 @@ static int vfio_dma_map(VFIOContainer *container, hwaddr iova,
     int ret;
 
     trace_vfio_dma_map(container->ops->name, iova, size, vaddr, readonly);
-    ret = container->ops->dma_map(container, iova, size, vaddr, readonly);
+    ret = container->ops->dma_map(container, iova, size, vaddr,
+                                  readonly ? IOMMU_RO : IOMMU_RW);
     if (ret) {
         return ret;
     }
@@ -144,8 +146,7 @@ static uint64_t vfio_ram_to_pin(VFIOContainer *container, uint64_t size)
     return MAX(total, vfio_container_mapped(container) + size);
 }
 
-/* "0000:00:02.0, 0000:00:04.0": the devices that DMA through @container. */
-static char *vfio_container_devices(VFIOContainer *container)
+char *vfio_container_devices(VFIOContainer *container)
 {
     GString *names = g_string_new(NULL);
     VFIODevice *vbasedev;
@@ -175,6 +176,31 @@ static void vfio_container_fatal(VFIOContainer *container, Error *err)
     qemu_system_vmstop_request(RUN_STATE_INTERNAL_ERROR);
 }
 
+/* While realize maps what exists, its first error fails it: true if kept */
+static bool vfio_listener_keep_error(VFIOContainer *container, Error *err)
+{
+    if (!container->replaying) {
+        return false;
+    }
+    if (!container->listener_error) {
+        container->listener_error = err;
+    } else {
+        error_free(err);
+    }
+    return true;
+}
+
+void vfio_listener_error(VFIOContainer *container, Error *err)
+{
+    g_autofree char *devices = NULL;
+
+    if (!vfio_listener_keep_error(container, err)) {
+        devices = vfio_container_devices(container);
+        error_prepend(&err, "vfio %s: ", devices);
+        error_report_err(err);
+    }
+}
+
 static void vfio_map_error(VFIOContainer *container, hwaddr iova,
                            uint64_t size, int err, const char *mr_name)
 {
@@ -202,15 +228,9 @@ static void vfio_map_error(VFIOContainer *container, hwaddr iova,
     }
 
     /* Realize reports the first failure; later ones stop the VM. */
-    if (container->replaying) {
-        if (!container->listener_error) {
-            container->listener_error = local_err;
-        } else {
-            error_free(local_err);
-        }
-        return;
+    if (!vfio_listener_keep_error(container, local_err)) {
+        vfio_container_fatal(container, local_err);
     }
-    vfio_container_fatal(container, local_err);
 }
 
 static void vfio_listener_region_add(MemoryListener *listener,
@@ -222,6 +242,10 @@ static void vfio_listener_region_add(MemoryListener *listener,
     void *vaddr;
     int ret;
 
+    if (memory_region_is_iommu(section->mr)) {
+        vfio_viommu_region_add(container, section);
+        return;
+    }
     if (!vfio_section_range(section, "add", &iova, &end)) {
         return;
     }
@@ -252,6 +276,10 @@ static void vfio_listener_region_del(MemoryListener *listener,
     hwaddr iova, end;
     int ret;
 
+    if (memory_region_is_iommu(section->mr)) {
+        vfio_viommu_region_del(container, section);
+        return;
+    }
     if (!vfio_section_range(section, "del", &iova, &end)) {
         return;
     }
@@ -498,10 +526,12 @@ void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
     container->mappings = g_hash_table_new_full(g_int64_hash, g_int64_equal,
                                                 g_free, g_free);
     QLIST_INIT(&container->device_list);
+    QLIST_INIT(&container->giommu_list);
 }
 
 void vfio_container_destroy(VFIOContainer *container)
 {
+    assert(QLIST_EMPTY(&container->giommu_list));
     g_hash_table_destroy(container->mappings);
 }
 

@@ -620,6 +620,11 @@ static char *vfio_migration_unsupported(VFIODevice *vbasedev,
     if (vbasedev->enable_migration == ON_OFF_AUTO_OFF) {
         return g_strdup("migration is off (enable-migration=off)");
     }
+    /* Dirty pages would be logged by IOVA, and the guest's IOVA is not RAM */
+    if (vfio_viommu_present(vbasedev->container->as)) {
+        return g_strdup("it is behind a guest IOMMU, through which its "
+                        "writes to guest RAM are not tracked");
+    }
     ret = vfio_device_feature(vbasedev, VFIO_DEVICE_FEATURE_GET |
                               VFIO_DEVICE_FEATURE_MIGRATION,
                               &mig, sizeof(mig));

@@ -30,7 +30,6 @@
 
 #include "hw/vfio/pci.h"
 #include "hw/vfio/vfio-iommufd.h"
-#include "exec/address-spaces.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
@@ -676,9 +675,8 @@ static bool vfio_check_host(VFIOPCIDevice *vdev, Error **errp)
 
 static bool vfio_check_options(VFIOPCIDevice *vdev, Error **errp)
 {
-    /* Guest DMA goes straight to guest RAM: no guest IOMMU can sit between */
-    if (pci_device_iommu_address_space(&vdev->pdev) != &address_space_memory) {
-        error_setg(errp, "assignment behind a guest IOMMU is not supported");
+    if (!vfio_viommu_check(pci_device_iommu_address_space(&vdev->pdev),
+                           errp)) {
         return false;
     }
     vdev->vbasedev.ops = vdev->vbasedev.iommufd ? &vfio_iommufd_ops
@@ -692,7 +690,8 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
 
     if (!vfio_check_options(vdev, errp) ||
-        !vfio_attach_device(&vdev->vbasedev, &address_space_memory, errp)) {
+        !vfio_attach_device(&vdev->vbasedev,
+                            pci_device_iommu_address_space(pdev), errp)) {
         goto error;
     }
 

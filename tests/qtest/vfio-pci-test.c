@@ -24,11 +24,6 @@
 #define EDU_IRQ_STATUS  0x24
 #define EDU_IRQ_RAISE   0x60
 #define EDU_IRQ_ACK     0x64
-#define EDU_DMA_SRC     0x80
-#define EDU_DMA_DST     0x88
-#define EDU_DMA_COUNT   0x90
-#define EDU_DMA_CMD     0x98
-#define EDU_DMA_BUF     0x40000
 
 /*
  * Tests that need no device
@@ -297,21 +292,6 @@ static void test_edu_msi(void)
         qpci_io_writel(a.dev, a.bar0, EDU_IRQ_ACK, 1 << (i % 32));
     }
     release(&a);
-}
-
-static void edu_dma(Assigned *a, uint64_t src, uint64_t dst, uint32_t len,
-                    uint32_t cmd)
-{
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
-    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_SRC, src);
-    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_DST, dst);
-    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_COUNT, len);
-    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_CMD, cmd);
-    while (qpci_io_readq(a->dev, a->bar0, EDU_DMA_CMD) & 1) {
-        g_assert_cmpint(g_get_monotonic_time(), <, end);
-        g_usleep(1000);
-    }
 }
 
 /* Through the IOMMU mapping our listener made: RAM -> edu -> RAM. */

@@ -44,6 +44,34 @@ static inline bool wait_for_ram(QTestState *qts, uint64_t addr, uint32_t want)
     return true;
 }
 
+/* edu's DMA engine (docs/specs/edu.txt) */
+#define EDU_DMA_SRC     0x80
+#define EDU_DMA_DST     0x88
+#define EDU_DMA_COUNT   0x90
+#define EDU_DMA_CMD     0x98
+#define EDU_DMA_BUF     0x40000     /* edu's own buffer, in its DMA space */
+#define EDU_DMA_START   1
+#define EDU_DMA_TO_RAM  2           /* else from RAM to edu's buffer */
+
+/*
+ * One DMA of edu's, BAR0 mapped at a->bar0; edu finishes it whether the
+ * IOMMU lets it through or not.
+ */
+static inline void edu_dma(Assigned *a, uint64_t src, uint64_t dst,
+                           uint32_t len, uint32_t cmd)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
+    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_SRC, src);
+    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_DST, dst);
+    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_COUNT, len);
+    qpci_io_writeq(a->dev, a->bar0, EDU_DMA_CMD, cmd);
+    while (qpci_io_readq(a->dev, a->bar0, EDU_DMA_CMD) & EDU_DMA_START) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(1000);
+    }
+}
+
 /* The host address the rig put in @var; a test failure if it did not. */
 static inline const char *rig_device(const char *var)
 {

@@ -73,6 +73,7 @@ typedef struct VFIODevice VFIODevice;
 typedef struct VFIOGroup VFIOGroup;
 typedef struct IOMMUFDBackend IOMMUFDBackend;
 typedef struct VFIOMigration VFIOMigration;
+typedef struct VFIOGuestIOMMU VFIOGuestIOMMU;
 
 /*
  * An IOMMU backend: how a device reaches the host IOMMU and how the DMA
@@ -86,8 +87,9 @@ typedef struct VFIOIOMMUOps {
     bool (*attach_device)(VFIODevice *vbasedev, AddressSpace *as,
                           Error **errp);
     void (*detach_device)(VFIODevice *vbasedev);
+    /* @perm: IOMMU_RO, IOMMU_WO or IOMMU_RW, as the device may access */
     int (*dma_map)(VFIOContainer *container, hwaddr iova, uint64_t size,
-                   void *vaddr, bool readonly);
+                   void *vaddr, IOMMUAccessFlags perm);
     int (*dma_unmap)(VFIOContainer *container, hwaddr iova, uint64_t size);
     /* Dirty tracking of the DMA maps; NULL where the backend has none */
     int (*set_dirty_tracking)(VFIOContainer *container, bool start);
@@ -95,6 +97,8 @@ typedef struct VFIOIOMMUOps {
     int (*query_dirty_bitmap)(VFIOContainer *container, hwaddr iova,
                               uint64_t size, uint64_t pgsize,
                               uint64_t *bitmap);
+    /* The IOVA ranges the host IOMMU can map, as an array of Range */
+    GArray *(*iova_ranges)(VFIOContainer *container);
 } VFIOIOMMUOps;
 
 /* An IOMMU address space that mirrors guest RAM, whatever the backend */
@@ -111,6 +115,7 @@ struct VFIOContainer {
     bool dirty_by_devices;        /* the devices' own DMA logging does it */
     bool dirty_sync_failed;       /* reported once */
     QLIST_HEAD(, VFIODevice) device_list;
+    QLIST_HEAD(, VFIOGuestIOMMU) giommu_list; /* behind a guest IOMMU */
 };
 
 /* What the backends and the listener need of an assigned device */
@@ -189,10 +194,24 @@ bool vfio_container_start_dma(VFIOContainer *container, Error **errp);
 void vfio_container_stop_dma(VFIOContainer *container);
 /* Whether the backend itself tracks the pages DMA writes (type1) */
 bool vfio_container_tracks_dirty(VFIOContainer *container);
+/* "0000:00:02.0, 0000:00:04.0": the devices that DMA through @container */
+char *vfio_container_devices(VFIOContainer *container);
+/* Fails a realize that is mapping what exists, else reports @err */
+void vfio_listener_error(VFIOContainer *container, Error *err);
 /* Joins @vbasedev to the devices that DMA through @container */
 void vfio_container_add_device(VFIOContainer *container,
                                VFIODevice *vbasedev);
 void vfio_container_del_device(VFIODevice *vbasedev);
+
+/* viommu.c: the IOMMU sections of the listener, behind a guest IOMMU */
+void vfio_viommu_region_add(VFIOContainer *container,
+                            MemoryRegionSection *section);
+void vfio_viommu_region_del(VFIOContainer *container,
+                            MemoryRegionSection *section);
+/* Whether DMA in @as goes through a guest IOMMU */
+bool vfio_viommu_present(AddressSpace *as);
+/* Whether the guest IOMMU of @as (if any) can tell an assigned device */
+bool vfio_viommu_check(AddressSpace *as, Error **errp);
 
 bool vfio_get_region_info(VFIODevice *vbasedev, int index,
                           struct vfio_region_info *info, Error **errp);

@@ -43,6 +43,21 @@ struct iommu_ioas_alloc {
 };
 #define IOMMU_IOAS_ALLOC            _IO(IOMMUFD_TYPE, 0x81)
 
+struct iommu_iova_range {
+    __aligned_u64 start;
+    __aligned_u64 last;
+};
+
+struct iommu_ioas_iova_ranges {
+    __u32 size;
+    __u32 ioas_id;
+    __u32 num_iovas;
+    __u32 __reserved;
+    __aligned_u64 allowed_iovas;
+    __aligned_u64 out_iova_alignment;
+};
+#define IOMMU_IOAS_IOVA_RANGES      _IO(IOMMUFD_TYPE, 0x84)
+
 #define IOMMU_IOAS_MAP_FIXED_IOVA   (1 << 0)
 #define IOMMU_IOAS_MAP_WRITEABLE    (1 << 1)
 #define IOMMU_IOAS_MAP_READABLE     (1 << 2)
