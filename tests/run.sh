@@ -87,7 +87,7 @@ IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test iommufd-inner-guest
  iommufd-vfio-pci-test iommufd-vfio-pci-hotplug-test iommufd-vfio-pci-errors-test
  iommufd-vfio-pci-reset-test
  iommufd-vfio-pci-fuzz-test iommufd-vfio-pci-hardening-test
- iommufd-vfio-pci-express-test"
+ iommufd-vfio-pci-express-test iommufd-vfio-pci-viommu-test"
 
 # collect DIR PREFIX TAPS: the TAP files of a rig boot, and a failure for
 # each expected one that is missing.

@@ -5,11 +5,14 @@
 # real Linux nvme driver writes, reads back and compares blocks on it.
 #
 #   inner_guest_tests [VARIANT...]   msix (default), intx (the inner
-#                                    kernel gets pci=nomsi) and/or iommufd
+#                                    kernel gets pci=nomsi), iommufd
 #                                    (MSI-X, the device on the iommufd
 #                                    backend, QEMU given only fds of
 #                                    /dev/iommu and the cdev, as libvirt
-#                                    does); TAP to /out/$INNER_TAP
+#                                    does) and/or viommu (MSI-X, behind our
+#                                    QEMU's intel-iommu, which the inner
+#                                    kernel runs: intel_iommu=on, strict
+#                                    unmaps); TAP to /out/$INNER_TAP
 #                                    (inner-guest.tap), consoles in /out
 
 INNER_TIMEOUT=${INNER_TIMEOUT:-480}
@@ -21,12 +24,17 @@ INNER_QEMU=${INNER_QEMU:-$BUILD/qemu/build/qemu-system-x86_64}
 # no_timer_check: under TCG in TCG the kernel's IO-APIC timer check can
 # take too long and panic.
 inner_boot() {
-    # The iommufd variant's guest sees what the msix one sees
-    _in_append="console=ttyS0 panic=-1 no_timer_check inner_irq=${1%iommufd}"
-    [ "$1" != iommufd ] || _in_append="${_in_append}msix"
+    # The iommufd and viommu variants' guests see what the msix one sees
+    _in_irq=msix
+    [ "$1" != intx ] || _in_irq=intx
+    _in_append="console=ttyS0 panic=-1 no_timer_check inner_irq=$_in_irq"
     [ "$1" = intx ] && _in_append="$_in_append pci=nomsi"
     _in_dev="vfio-pci,host=$VFIO_NVME"
     _in_obj=""
+    if [ "$1" = viommu ]; then
+        _in_append="$_in_append intel_iommu=on iommu.strict=1"
+        _in_obj="-device intel-iommu,caching-mode=on"
+    fi
     if [ "$1" = iommufd ]; then
         _in_cdev=$(ls "/sys/bus/pci/devices/$VFIO_NVME/vfio-dev")
         _in_obj="-object iommufd,id=ifd0,fd=3"
@@ -82,7 +90,7 @@ inner_guest_variant() {
     fi
     grep '^INNER: ' "/out/inner-$1.console" 2>/dev/null || true
     case $1 in
-    msix|iommufd) _in_irq="PCI-MSIX" ;;
+    msix|iommufd|viommu) _in_irq="PCI-MSIX" ;;
     intx) _in_irq="IO-APIC (INTx, pci=nomsi)" ;;
     esac
     _in_t="vfio-pci/rig/inner/$1"
@@ -97,6 +105,7 @@ inner_guest_variant() {
     rig_tap "$_in_t: nvme interrupts counting on $_in_irq" \
         inner_seen "$1" '^INNER: irq ok'
     rig_tap "$_in_t: PASS" inner_seen "$1" '^INNER: PASS'
+    [ "$1" != viommu ] || inner_viommu_checks
     if [ "$RIG_TAP_FAILED" = 1 ]; then
         rig_tap_note "last 30 lines of the inner console ($1):"
         rig_tap_note "$(tail -n 30 "/out/inner-$1.console" 2>/dev/null)"
@@ -104,9 +113,36 @@ inner_guest_variant() {
     fi
 }
 
+# inner_trace_count REGEX: the lines of the viommu variant's trace matching
+inner_trace_count() { grep -c "$1" /out/inner-viommu.trace 2>/dev/null || true; }
+
+inner_viommu_counts() {
+    _in_maps=$(inner_trace_count 'vfio_viommu_map ')
+    _in_unmaps=$(inner_trace_count 'vfio_viommu_unmap ')
+    _in_failed=$(inner_trace_count 'vfio_viommu_map_failed')
+    echo "inner: viommu: $_in_maps host maps, $_in_unmaps unmaps," \
+        "$_in_failed failed"
+    [ "$_in_maps" -gt 0 ] && [ "$_in_unmaps" -gt 0 ] && [ "$_in_failed" = 0 ]
+}
+
+# The host maps followed the inner kernel's: its IOMMU on (the IOMMU
+# region's notifier registered), each DMA map made and unmapped again
+inner_viommu_checks() {
+    _in_t="vfio-pci/rig/inner/viommu"
+    rig_tap "$_in_t: the inner kernel turned its IOMMU on in front of the nvme" \
+        grep -q 'vfio_viommu_region_add' /out/inner-viommu.trace
+    rig_tap "$_in_t: host maps and unmaps followed the inner kernel's" \
+        inner_viommu_counts
+}
+
 inner_guest_tests() {
     [ $# -gt 0 ] || set -- msix
-    rig_tap_plan "${INNER_TAP:-inner-guest.tap}" $(($# * 6))
+    _in_n=0
+    for _in_v in "$@"; do
+        _in_n=$((_in_n + 6))
+        [ "$_in_v" != viommu ] || _in_n=$((_in_n + 2))
+    done
+    rig_tap_plan "${INNER_TAP:-inner-guest.tap}" "$_in_n"
     for _in_v in "$@"; do
         inner_guest_variant "$_in_v"
     done
