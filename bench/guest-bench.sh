@@ -7,8 +7,10 @@
 # to /out/results.txt.  With BENCH_SET=iommufd (bench/iommufd.sh, in a boot
 # of the rig kernel) it runs the realize and DMA cases only, for each QEMU
 # of QEMUS: ARGS_<name> adds that QEMU's arguments (its iommufd object).
+# With BENCH_SET=viommu (bench/viommu.sh) it runs the guest IOMMU cases.
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
+. "/host$REPO/tests/rig/guest-inner.sh"
 
 RESULTS=/out/results.txt
 QTEST="-nodefaults -accel qtest"
@@ -196,6 +198,41 @@ iommufd_round() {
     done
 }
 
+# inner_rate Q VARIANT: the inner guest's 4 KiB nvme read and write rates,
+# with QEMU Q (VARIANT viommu: behind its intel-iommu, strict unmaps)
+inner_rate() {
+    eval "INNER_QEMU=\$$1"
+    INNER_APPEND="inner_mode=iorate inner_count=$INNER_COUNT" INNER_NO_TRACE=1 \
+        inner_boot "$2"
+    sed -n 's/^INNER: iorate \([a-z]*\) \([0-9]*\) x 4 KiB in \([0-9.]*\) s.*/\1 \2 \3/p' \
+        "/out/inner-$2.console" | while read -r _op _n _t; do
+        echo "$ROUND $1 inner-$2 ${_op}_per_s $(awk "BEGIN { print $_n / $_t }")"
+    done >> "$RESULTS"
+    grep -q '^INNER: iorate write' "/out/inner-$2.console" ||
+        echo "$ROUND $1 inner-$2 failed 1" >> "$RESULTS"
+    mv "/out/inner-$2.console" "/out/bench-$1-$2-$ROUND.console"
+}
+
+# The guest IOMMU set: map+unmap round trips through the guest intel-iommu
+# (and the same with no device behind it: the qtest protocol's floor),
+# then the inner guest's nvme rates with and without the guest IOMMU.
+viommu_round() {
+    _viommu="-M q35 -device intel-iommu,caching-mode=on"
+    for q in $order; do
+        qemu_set "$q"
+        # shellcheck disable=SC2086
+        bench "$q" viommu viommu slot=4 count="$COUNT" -- "$b" $_viommu $QT \
+            $(vfio "$VFIO_EDU" 04)
+    done
+    # shellcheck disable=SC2086
+    bench OURS viommu-floor viommu slot=4 count="$COUNT" -- "$OURS" \
+        $_viommu $QTEST
+    for q in $order; do
+        inner_rate "$q" msix
+        inner_rate "$q" viommu
+    done
+}
+
 one_round() {
     if [ "${BENCH_SET:-}" = iommufd ]; then
         iommufd_round
@@ -205,6 +242,10 @@ one_round() {
         order="OURS PEER"
     else
         order="PEER OURS"
+    fi
+    if [ "${BENCH_SET:-}" = viommu ]; then
+        viommu_round
+        return
     fi
     for q in $order; do
         realize_cases "$q"
@@ -221,7 +262,7 @@ one_round() {
 
 rig_bind_all
 rig_chroot_prepare
-huge_setup
+[ "${BENCH_SET:-}" = viommu ] || huge_setup
 {
     echo "rig_kernel $(uname -r)"
     echo "rig_cpu $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"

@@ -12,30 +12,16 @@ per round (the three ran back to back) and summarized as median and range.
 
 import os
 import re
-import statistics
 import sys
 from collections import defaultdict
+
+from reportlib import load, per_round, summary
 
 QEMUS = ("OURS", "OURS_IOMMUFD", "PEER10")
 # type1's MAP/UNMAP_DMA, iommufd's IOAS_MAP/UNMAP, as strace names them
 MAPS = ("VFIO_IOMMU_MAP_DMA", "0x3b71", "IOMMU_IOAS_MAP", "0x3b, 0x85")
 UNMAPS = ("VFIO_IOMMU_UNMAP_DMA", "0x3b72", "IOMMU_IOAS_UNMAP", "0x3b, 0x86")
 IOCTL = re.compile(r"^\d+ +(\d+\.\d+) ioctl\(\d+, (.*)<(\d+\.\d+)>$")
-
-
-def load(path):
-    data = defaultdict(dict)
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) != 5 or parts[0] == "0":
-                continue
-            rnd, qemu, case, metric, value = parts
-            try:
-                data[(qemu, case, metric)][int(rnd)] = float(value)
-            except ValueError:
-                pass
-    return data
 
 
 def strace_counts(path, quit_epoch):
@@ -71,22 +57,9 @@ def add_strace(data, rig):
                 data[(qemu, case, k)][rnd] = counts.get(k, 0.0)
 
 
-def num(v):
-    return "%.0f" % v if abs(v) >= 100 else "%.3g" % v
-
-
-def summary(values):
-    if not values:
-        return "–"
-    med = statistics.median(values)
-    if len(values) == 1:
-        return num(med)
-    return "%s (%s–%s)" % (num(med), num(min(values)), num(max(values)))
-
-
 def ratio(data, key_a, key_b):
-    a, b = data.get(key_a, {}), data.get(key_b, {})
-    return [a[r] / b[r] for r in a if r in b and b[r]]
+    return per_round(data.get(key_a, {}), data.get(key_b, {}),
+                     lambda a, b: a / b)
 
 
 def rows(sizes):

@@ -20,6 +20,8 @@
  *   msi       slot=4 count=N  edu MSI raise -> message in RAM -> ack
  *   msix      slot=4 count=N  nvme admin command -> MSI-X message -> ack
  *   intx      slot=4 count=N  edu INTx raise -> IOAPIC pin -> ack (q35)
+ *   viommu    slot=4 count=N  guest intel-iommu map + unmap of one page
+ *                        (q35, -device intel-iommu,caching-mode=on)
  *   mtree                QEMU's flat memory map (info mtree -f)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -830,6 +832,90 @@ static void mode_mtree(char **kv)
     print_mtree();
 }
 
+/*
+ * The guest's side of intel-iommu (VT-d spec 10.4, 9.1-9.8): root and
+ * context tables for bus 0, a 3-level second-level table for the device,
+ * the IOTLB register at ECAP.IRO.  Maps and unmaps IOVA_PAGE, invalidating
+ * it each time: with caching-mode=on every one reaches vfio-pci.
+ */
+#define DMAR_BASE       0xfed90000ull
+#define DMAR_ECAP       0x10
+#define DMAR_GCMD       0x18
+#define DMAR_GSTS       0x1c
+#define DMAR_RTADDR     0x20
+#define DMAR_CCMD       0x28
+#define DMAR_TE         (1u << 31)
+#define DMAR_SRTP       (1u << 30)
+#define DMAR_IVT        (1ull << 63)    /* also CCMD's ICC */
+#define VTD_TABLES      0x1000000ull    /* root, context, 3 levels */
+#define VTD_DID         1
+#define IOVA_PAGE       0x100000ull
+#define IOVA_TARGET     0x2000000ull
+
+static void vtd_wait(uint32_t reg, uint64_t mask, uint64_t want)
+{
+    double end = now_s() + 10;
+
+    while ((qtest_read("readq", DMAR_BASE + reg) & mask) != want) {
+        if (now_s() > end) {
+            die("intel-iommu register 0x%x never read 0x%" PRIx64, reg, want);
+        }
+    }
+}
+
+static uint32_t vtd_enable(int slot)
+{
+    uint64_t root = VTD_TABLES, ctx = root + 0x1000, l3 = ctx + 0x1000;
+    uint64_t l2 = l3 + 0x1000, l1 = l2 + 0x1000;
+    uint32_t iotlb = ((qtest_read("readq", DMAR_BASE + DMAR_ECAP) >> 8) &
+                      0x3ff) * 16 + 8;
+    uint64_t a;
+
+    for (a = root; a <= l1; a += 8) {
+        qtest_write("writeq", a, 0);
+    }
+    qtest_write("writeq", root, ctx | 1);
+    qtest_write("writeq", ctx + slot * 8 * 16 + 8, 1 | (VTD_DID << 8));
+    qtest_write("writeq", ctx + slot * 8 * 16, l3 | 1);
+    qtest_write("writeq", l3, l2 | 3);
+    qtest_write("writeq", l2, l1 | 3);
+    qtest_write("writeq", DMAR_BASE + DMAR_RTADDR, root);
+    writel(DMAR_BASE + DMAR_GCMD, DMAR_SRTP);
+    vtd_wait(DMAR_GSTS, DMAR_SRTP, DMAR_SRTP);
+    qtest_write("writeq", DMAR_BASE + DMAR_CCMD, DMAR_IVT | (1ull << 61));
+    vtd_wait(DMAR_CCMD, DMAR_IVT, 0);
+    writel(DMAR_BASE + DMAR_GCMD, DMAR_TE);
+    vtd_wait(DMAR_GSTS, DMAR_TE, DMAR_TE);
+    return iotlb;
+}
+
+static void vtd_set_page(uint32_t iotlb, uint64_t pte)
+{
+    uint64_t l1 = VTD_TABLES + 4 * 0x1000;
+
+    qtest_write("writeq", l1 + ((IOVA_PAGE >> 12) & 511) * 8, pte);
+    qtest_write("writeq", DMAR_BASE + iotlb - 8, IOVA_PAGE);
+    qtest_write("writeq", DMAR_BASE + iotlb,
+                DMAR_IVT | (3ull << 60) | ((uint64_t)VTD_DID << 32));
+    vtd_wait(iotlb, DMAR_IVT, 0);
+}
+
+static void mode_viommu(char **kv)
+{
+    int slot = opt_num(kv, "slot", "4");
+    int count = opt_num(kv, "count", "1000");
+    uint32_t iotlb = vtd_enable(slot);
+    double t0;
+    int i;
+
+    t0 = now_s();
+    for (i = 0; i < count; i++) {
+        vtd_set_page(iotlb, IOVA_TARGET | 3);
+        vtd_set_page(iotlb, 0);
+    }
+    print_rate("viommu_map_unmap", count, now_s() - t0);
+}
+
 typedef struct Mode {
     const char *name;
     void (*run)(char **kv);
@@ -844,12 +930,13 @@ static const Mode modes[] = {
     { "msix-bringup", mode_msix_bringup },
     { "intx", mode_intx },
     { "mtree", mode_mtree },
+    { "viommu", mode_viommu },
 };
 
 static void usage(void)
 {
     fprintf(stderr, "usage: vfio-bench [-s STRACE_LOG] "
-            "start|hotplug|loop|msi|msix|msix-bringup|intx|mtree "
+            "start|hotplug|loop|msi|msix|msix-bringup|intx|mtree|viommu "
             "[KEY=VALUE...] "
             "-- QEMU...\n");
     exit(2);

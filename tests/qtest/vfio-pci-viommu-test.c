@@ -397,6 +397,28 @@ static void test_unplug(void)
     release(&a);
 }
 
+/* Dirty pages are tracked by IOVA: behind a guest IOMMU, not migrated */
+static void test_migration_blocked(void)
+{
+    g_autofree char *log = test_log_path("viommu-migrate");
+    const char *desc;
+    QDict *resp;
+    Assigned a;
+
+    if (!viommu_start(&a, NULL, false, log, NULL)) {
+        return;
+    }
+    resp = qtest_qmp(a.qts, "{'execute': 'migrate', 'arguments': "
+                     "{'uri': 'exec:cat >/dev/null'}}");
+    g_assert_true(qdict_haskey(resp, "error"));
+    desc = qdict_get_str(qdict_get_qdict(resp, "error"), "desc");
+    g_test_message("migrate said: %s", desc);
+    g_assert_nonnull(strstr(desc, "cannot migrate: it is behind a guest "
+                            "IOMMU"));
+    qobject_unref(resp);
+    release(&a);
+}
+
 /* What QEMU's stderr said; the number of its lines but warnings in *@lines */
 static char *qemu_said(const char *path, int *lines)
 {
@@ -553,6 +575,8 @@ int main(int argc, char **argv)
     }
     qtest_add_func("/vfio-pci/rig/viommu/edu-dma", test_edu_dma);
     qtest_add_func("/vfio-pci/rig/viommu/unplug", test_unplug);
+    qtest_add_func("/vfio-pci/rig/viommu/migration-blocked",
+                   test_migration_blocked);
     qtest_add_func("/vfio-pci/rig/viommu/no-caching-mode",
                    test_no_caching_mode);
     qtest_add_func("/vfio-pci/rig/viommu/beyond-host-width",

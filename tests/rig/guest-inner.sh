@@ -16,6 +16,8 @@
 #                                    (inner-guest.tap), consoles in /out
 
 INNER_TIMEOUT=${INNER_TIMEOUT:-480}
+# INNER_APPEND adds to the inner kernel's command line; INNER_NO_TRACE=1
+# boots without our trace events (bench/viommu.sh, for any QEMU).
 # Another QEMU (Debian's /usr/bin/qemu-system-x86_64) for comparisons.
 INNER_QEMU=${INNER_QEMU:-$BUILD/qemu/build/qemu-system-x86_64}
 
@@ -29,6 +31,10 @@ inner_boot() {
     [ "$1" != intx ] || _in_irq=intx
     _in_append="console=ttyS0 panic=-1 no_timer_check inner_irq=$_in_irq"
     [ "$1" = intx ] && _in_append="$_in_append pci=nomsi"
+    _in_append="$_in_append ${INNER_APPEND:-}"
+    _in_trace="-trace vfio_* -trace -vfio_bar_read -trace -vfio_bar_write
+               -trace -vfio_pci_read_config"
+    [ -z "${INNER_NO_TRACE:-}" ] || _in_trace=""
     _in_dev="vfio-pci,host=$VFIO_NVME"
     _in_obj=""
     if [ "$1" = viommu ]; then
@@ -47,6 +53,8 @@ inner_boot() {
     [ "$1" != iommufd ] ||
         exec 3<>/dev/iommu 4<>"/dev/vfio/devices/$_in_cdev"
     # Per-access events would make the trace huge; keep the rest.
+    set -f
+    # shellcheck disable=SC2086
     rig_in_chroot timeout "$INNER_TIMEOUT" "$INNER_QEMU" \
         -nodefaults -machine q35 -accel tcg -smp 1 -m 256 \
         -display none -no-reboot -serial "file:/run/inner-$1.console" \
@@ -54,9 +62,9 @@ inner_boot() {
         -kernel "$BUILD/rig/inner-vmlinuz" -initrd "$BUILD/rig/inner-initrd.gz" \
         -append "$_in_append" \
         $_in_obj -device "$_in_dev" \
-        -trace 'vfio_*' -trace '-vfio_bar_read' -trace '-vfio_bar_write' \
-        -trace '-vfio_pci_read_config' \
-        -D "/run/inner-$1.trace" > "/out/inner-$1.log" 2>&1 || _in_rc=$?
+        $_in_trace -D "/run/inner-$1.trace" > "/out/inner-$1.log" 2>&1 ||
+        _in_rc=$?
+    set +f
     [ "$1" != iommufd ] || exec 3<&- 4<&-
     echo "$_in_rc" > "/out/inner-$1.rc"
     cp "$RIG_HOST/run/inner-$1.console" "$RIG_HOST/run/inner-$1.trace" /out/ || true

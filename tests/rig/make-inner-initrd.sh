@@ -232,8 +232,28 @@ mtty_counter() {
     done
 }
 
+# inner_mode=iorate: the rate of 4 KiB direct reads, then writes (from
+# block 8192, past what io_test uses), inner_count of each: bench/viommu.sh
+io_rate() {
+    wait_disk || return 1
+    n=${inner_count:-1024}
+    for op in read write; do
+        t0=$(cut -d' ' -f1 /proc/uptime)
+        if [ $op = read ]; then
+            dd if=$DISK of=/dev/null bs=4096 count=$n iflag=direct 2>/dev/null
+        else
+            dd if=/dev/zero of=$DISK bs=4096 seek=8192 count=$n oflag=direct \
+                2>/dev/null
+        fi || { echo "INNER: iorate FAIL: $op"; return 1; }
+        t1=$(cut -d' ' -f1 /proc/uptime)
+        echo "INNER: iorate $op $n x 4 KiB in $(awk "BEGIN { print $t1 - $t0 }") s"
+    done
+}
+
 if [ "${inner_mode:-}" = mtty ]; then
     mtty_counter
+elif [ "${inner_mode:-}" = iorate ]; then
+    io_rate
 elif run; then
     echo "INNER: PASS at $(cut -d' ' -f1 /proc/uptime)s"
 else
