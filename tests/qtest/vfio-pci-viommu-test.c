@@ -354,19 +354,37 @@ static void test_edu_dma(void)
     release(&a);
 }
 
-/* The guest's part of a native PCIe unplug: it powers the slot off */
-static void root_port_power_off(QPCIBus *bus)
+/*
+ * The guest's part of native PCIe hot-plug: it powers the root port's
+ * slot off to let a device go, and on to use a new one.
+ */
+static void root_port_power(QPCIBus *bus, bool on)
 {
     QPCIDevice *rp = qpci_device_find(bus, QPCI_DEVFN(1, 0));
     uint8_t exp = qpci_find_capability(rp, PCI_CAP_ID_EXP, 0);
-    uint16_t ctl = qpci_config_readw(rp, exp + PCI_EXP_SLTCTL);
+    uint16_t ctl = qpci_config_readw(rp, exp + PCI_EXP_SLTCTL) &
+                   ~(PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_AIC |
+                     PCI_EXP_SLTCTL_PIC);
 
-    qpci_config_writew(rp, exp + PCI_EXP_SLTCTL, ctl | PCI_EXP_SLTCTL_PCC |
-                       PCI_EXP_SLTCTL_PWR_IND_OFF);
+    qpci_config_writew(rp, exp + PCI_EXP_SLTCTL, ctl |
+                       (on ? PCI_EXP_SLTCTL_PWR_IND_ON :
+                        PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_PWR_IND_OFF));
     g_free(rp);
 }
 
-/* Unplug drops every map the guest made, and every fd */
+static void unplug_edu(Assigned *a)
+{
+    qtest_qmp_device_del_send(a->qts, "edu");
+    root_port_power(a->bus, false);
+    qtest_qmp_eventwait(a->qts, "DEVICE_DELETED");
+    g_free(a->dev);
+    a->dev = NULL;
+}
+
+/*
+ * Unplug drops every map the guest made, and every fd; a device plugged
+ * in while the guest translates gets what the guest's tables map.
+ */
 static void test_unplug(void)
 {
     g_autofree char *log = test_log_path("viommu-unplug");
@@ -388,12 +406,24 @@ static void test_unplug(void)
     edu_write(&a, IOVA_A, true, 0x12);
     g_assert_true(page_is(a.qts, PAGE_A, 0x12));
 
-    qtest_qmp_device_del_send(a.qts, "edu");
-    root_port_power_off(a.bus);
-    qtest_qmp_eventwait(a.qts, "DEVICE_DELETED");
+    unplug_edu(&a);
     g_assert_cmpint(viommu_maps(log), ==, 0);
     g_assert_cmpint(count_fds(pid, "/dev/vfio/"), ==, 0);
     g_assert_cmpint(count_fds(pid, "anon_inode:[vfio-device]"), ==, 0);
+
+    qtest_qmp_device_add(a.qts, "vfio-pci", "edu", "{'host': %s, "
+                         "'bus': 'rp'}", a.host);
+    g_assert_cmpint(viommu_maps(log), ==, 9);
+    root_port_power(a.bus, true);
+    a.dev = qpci_device_find(a.bus, ROOT_PORT_BUS << 8);
+    g_assert_nonnull(a.dev);
+    qpci_device_enable(a.dev);
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    fill(a.qts, PAGE_A + PAGE, 0);
+    edu_write(&a, IOVA_A + PAGE, true, 0x34);
+    g_assert_true(page_is(a.qts, PAGE_A + PAGE, 0x34));
+    unplug_edu(&a);
+    g_assert_cmpint(viommu_maps(log), ==, 0);
     release(&a);
 }
 
@@ -574,7 +604,7 @@ int main(int argc, char **argv)
         return g_test_run();
     }
     qtest_add_func("/vfio-pci/rig/viommu/edu-dma", test_edu_dma);
-    qtest_add_func("/vfio-pci/rig/viommu/unplug", test_unplug);
+    qtest_add_func("/vfio-pci/rig/viommu/unplug-replug", test_unplug);
     qtest_add_func("/vfio-pci/rig/viommu/migration-blocked",
                    test_migration_blocked);
     qtest_add_func("/vfio-pci/rig/viommu/no-caching-mode",
