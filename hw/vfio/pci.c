@@ -684,6 +684,25 @@ static bool vfio_check_options(VFIOPCIDevice *vdev, Error **errp)
     return vfio_check_host(vdev, errp);
 }
 
+/*
+ * A guest IOMMU created after the device (later on the command line) is
+ * not in front of it: the device would reach all guest RAM while the
+ * guest believes it confined.  Refuse to start like that.
+ */
+static void vfio_machine_done(Notifier *notifier, void *data)
+{
+    VFIOPCIDevice *vdev = container_of(notifier, VFIOPCIDevice,
+                                       machine_done);
+
+    if (pci_device_iommu_address_space(&vdev->pdev) !=
+        vdev->vbasedev.container->as) {
+        error_report(VFIO_MSG_PREFIX "the guest IOMMU was created after the "
+                     "device and is not in front of it: put the IOMMU's "
+                     "-device before the device's", vdev->vbasedev.name);
+        exit(1);
+    }
+}
+
 static void vfio_realize(PCIDevice *pdev, Error **errp)
 {
     ERRP_GUARD();
@@ -713,6 +732,8 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     vfio_pci_reset_probe(vdev);
     vfio_notifiers_setup(vdev);
     vfio_decode_update(vdev);
+    vdev->machine_done.notify = vfio_machine_done;
+    qemu_add_machine_init_done_notifier(&vdev->machine_done);
     return;
 
 teardown_intx_exit:
@@ -733,6 +754,7 @@ static void vfio_exitfn(PCIDevice *pdev)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(pdev);
 
+    qemu_remove_machine_init_done_notifier(&vdev->machine_done);
     vfio_migration_exit(&vdev->vbasedev);
     vfio_notifiers_teardown(vdev);
     vfio_disable_interrupts(vdev);

@@ -135,6 +135,7 @@ struct VFIOPCIDevice {
     uint32_t reported;            /* BIT(VFIOReportCause) once reported */
     int32_t bootindex;
     bool migrated_intx_pending;   /* in the vmstate */
+    Notifier machine_done;        /* checks that no guest IOMMU came after */
     /* properties */
     bool no_mmap;
     bool no_kvm_intx;

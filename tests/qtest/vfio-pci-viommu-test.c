@@ -462,30 +462,55 @@ static char *qemu_said(const char *path, int *lines)
     return g_strjoinv("\n", all);
 }
 
-/* Without caching-mode=on, realize fails with one line naming it */
-static void test_no_caching_mode(void)
+/*
+ * QEMU on q35 with the two -device options @first and @second (one of
+ * them vfio-pci with the rig's edu, "%s" its host) exits 1, saying
+ * @needle on one line, its only one but warnings.
+ */
+static void expect_start_failure(const char *first, const char *second,
+                                 const char *needle)
 {
     const char *qemu = g_getenv("QTEST_QEMU_BINARY");
     const char *host = rig_device("VFIO_EDU");
-    g_autofree char *dev = g_strdup_printf("vfio-pci,host=%s", host);
+    g_autofree char *dev1 = g_strdup_printf(first, host);
+    g_autofree char *dev2 = g_strdup_printf(second, host);
     g_autofree char *out = NULL, *err = NULL;
-    const char *argv[] = { qemu, "-M", "q35", "-nodefaults", "-display",
-                           "none", "-accel", "qtest", "-device",
-                           "intel-iommu", "-device", dev, NULL };
+    /* A QEMU that starts would run on: timeout makes that a failure */
+    const char *argv[] = { "timeout", "60", qemu, "-M", "q35", "-nodefaults",
+                           "-display", "none", "-accel", "qtest", "-device",
+                           dev1, "-device", dev2, NULL };
     g_auto(GStrv) lines = NULL;
+    int i, said = 0;
     int status;
 
     if (!host) {
         return;
     }
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, 0, NULL, NULL,
-                               &out, &err, &status, NULL));
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH,
+                               NULL, NULL, &out, &err, &status, NULL));
     g_test_message("qemu said: %s", err);
     g_assert_true(WIFEXITED(status));
     g_assert_cmpint(WEXITSTATUS(status), ==, 1);
     lines = g_strsplit(g_strchomp(err), "\n", -1);
-    g_assert_cmpint(g_strv_length(lines), ==, 1);
-    g_assert_nonnull(strstr(err, "must have caching-mode=on"));
+    for (i = 0; lines[i]; i++) {
+        said += !strstr(lines[i], "warning: ");
+    }
+    g_assert_cmpint(said, ==, 1);
+    g_assert_nonnull(strstr(err, needle));
+}
+
+/* Without caching-mode=on, realize fails with one line naming it */
+static void test_no_caching_mode(void)
+{
+    expect_start_failure("intel-iommu", "vfio-pci,host=%s",
+                         "must have caching-mode=on");
+}
+
+/* A guest IOMMU created after the device is not in front of it */
+static void test_iommu_after_device(void)
+{
+    expect_start_failure("vfio-pci,host=%s", "intel-iommu,caching-mode=on",
+                         "the guest IOMMU was created after the device");
 }
 
 /*
@@ -609,6 +634,8 @@ int main(int argc, char **argv)
                    test_migration_blocked);
     qtest_add_func("/vfio-pci/rig/viommu/no-caching-mode",
                    test_no_caching_mode);
+    qtest_add_func("/vfio-pci/rig/viommu/iommu-after-device",
+                   test_iommu_after_device);
     qtest_add_func("/vfio-pci/rig/viommu/beyond-host-width",
                    test_beyond_host_width);
     qtest_add_func("/vfio-pci/rig/viommu/entry-limit", test_entry_limit);
