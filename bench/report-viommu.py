@@ -66,6 +66,12 @@ def main():
         for line in f:
             if line.strip():
                 print("- %s" % line.strip())
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         "results-viommu-notes.md")
+    if os.path.exists(notes):
+        print()
+        with open(notes) as f:
+            print(f.read().rstrip())
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@
 #                                    does) and/or viommu (MSI-X, behind our
 #                                    QEMU's intel-iommu, which the inner
 #                                    kernel runs: intel_iommu=on, strict
-#                                    unmaps); TAP to /out/$INNER_TAP
+#                                    unmaps; on an iommufd object with
+#                                    INNER_IOMMUFD=1); TAP to /out/$INNER_TAP
 #                                    (inner-guest.tap), consoles in /out
 
 INNER_TIMEOUT=${INNER_TIMEOUT:-480}
@@ -40,6 +41,10 @@ inner_boot() {
     if [ "$1" = viommu ]; then
         _in_append="$_in_append intel_iommu=on iommu.strict=1"
         _in_obj="-device intel-iommu,caching-mode=on"
+        if [ -n "${INNER_IOMMUFD:-}" ]; then
+            _in_obj="$_in_obj -object iommufd,id=ifd0"
+            _in_dev="$_in_dev,iommufd=ifd0"
+        fi
     fi
     if [ "$1" = iommufd ]; then
         _in_cdev=$(ls "/sys/bus/pci/devices/$VFIO_NVME/vfio-dev")

@@ -3,7 +3,9 @@
 # IOMMUFD, vfio cdevs, the mtty sample): the device qtests again with every
 # device on an iommufd object (VFIO_BACKEND=iommufd), the iommufd and mdev
 # qtests, and the inner Linux guest's nvme I/O with the device and
-# /dev/iommu passed to QEMU as fds.  TAP in /out, as guest-qtests.sh.
+# /dev/iommu passed to QEMU as fds, and behind our QEMU's intel-iommu
+# (the inner kernel's own IOMMU on, the nvme on an iommufd object).  TAP
+# in /out, as guest-qtests.sh.
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
@@ -45,7 +47,7 @@ rig_chroot_prepare
 rc=0
 
 INNER_TAP=iommufd-inner-guest.tap
-inner_guest_tests iommufd
+INNER_IOMMUFD=1 inner_guest_tests iommufd viommu
 ! grep -q '^not ok' /out/iommufd-inner-guest.tap || rc=1
 
 export VFIO_BACKEND=iommufd

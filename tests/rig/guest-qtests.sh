@@ -1,10 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Rig guest script (run through tests/rig/run.sh): binds the rig's devices
 # to vfio-pci and runs every rig test against them, leaving TAP in /out:
-# a real Linux guest driving the assigned nvme with MSI-X, with INTx and
-# behind our QEMU's intel-iommu (guest-inner.sh), our qtests, bind-vfio.sh,
-# libvirt's managed hostdev (guest-libvirt.sh), then an SR-IOV VF
-# (guest-sriov.sh).
+# a real Linux guest driving the assigned nvme with MSI-X and with INTx
+# (guest-inner.sh), our qtests, bind-vfio.sh, libvirt's managed hostdev
+# (guest-libvirt.sh), then an SR-IOV VF (guest-sriov.sh).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-ich9.sh"
@@ -22,7 +21,7 @@ ls -l /dev/vfio
 # nvme keeps state across users (an MSI-X vector marked in use when an
 # earlier user enabled the controller with MSI-X on and reset it with
 # MSI-X off), which hid lost admin-queue interrupts when this ran last.
-inner_guest_tests msix intx viommu
+inner_guest_tests msix intx
 
 rc=0
 for t in $RIG_QTESTS; do
