@@ -15,6 +15,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from reportlib import print_notes
+
 QEMUS = ("OURS", "PEER10")
 ROWS = (
     ("total-time", "total time (ms)"),
@@ -82,12 +84,7 @@ def main():
     for line in lines[1:]:
         if line:
             print("- %s" % line)
-    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                         "results-migration-notes.md")
-    if os.path.exists(notes):
-        print()
-        with open(notes) as f:
-            print(f.read().rstrip())
+    print_notes("results-migration-notes.md")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ summarized as median and range.
 import os
 import sys
 
-from reportlib import load, per_round, summary
+from reportlib import load, per_round, print_notes, summary
 
 ROWS = (
     ("viommu", "viommu_map_unmap_per_s",
@@ -66,12 +66,7 @@ def main():
         for line in f:
             if line.strip():
                 print("- %s" % line.strip())
-    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                         "results-viommu-notes.md")
-    if os.path.exists(notes):
-        print()
-        with open(notes) as f:
-            print(f.read().rstrip())
+    print_notes("results-viommu-notes.md")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 metric value" lines (round 0, the warm-up, left out) and the median (min–max)
 of a metric over the rounds."""
 
+import os
 import statistics
 from collections import defaultdict
 
@@ -38,3 +39,13 @@ def summary(values):
 def per_round(a, b, op):
     """op(a, b) of each round that both dicts have (b non-zero)."""
     return [op(a[r], b[r]) for r in sorted(a) if r in b and b[r]]
+
+
+def print_notes(notes_name):
+    """bench/NOTES_NAME after a blank line, if it exists."""
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                         notes_name)
+    if os.path.exists(notes):
+        print()
+        with open(notes) as f:
+            print(f.read().rstrip())
