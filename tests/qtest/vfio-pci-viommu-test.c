@@ -82,10 +82,11 @@ static uint64_t vtd_table(Vtd *v)
     return table;
 }
 
-static void vtd_gcmd(Vtd *v, uint32_t cmd, uint32_t status_bit, bool on)
+/* Sets the command bit @bit, which GSTS reports at the same position */
+static void vtd_gcmd(Vtd *v, uint32_t bit)
 {
-    qtest_writel(v->qts, DMAR_BASE + DMAR_GCMD, cmd);
-    vtd_wait(v, DMAR_GSTS, status_bit, on ? status_bit : 0);
+    qtest_writel(v->qts, DMAR_BASE + DMAR_GCMD, bit);
+    vtd_wait(v, DMAR_GSTS, bit, bit);
 }
 
 static void vtd_invalidate_context(Vtd *v)
@@ -135,10 +136,10 @@ static void vtd_enable(Vtd *v, QTestState *qts, int bus, int devfn,
     qtest_writeq(qts, root + bus * 16, ctx | VTD_P);
 
     qtest_writeq(qts, DMAR_BASE + DMAR_RTADDR, root);
-    vtd_gcmd(v, DMAR_GCMD_SRTP, DMAR_GCMD_SRTP, true);
+    vtd_gcmd(v, DMAR_GCMD_SRTP);
     vtd_set_context(v, false);
     vtd_invalidate(v, DMAR_IOTLB_GLOBAL, 0);
-    vtd_gcmd(v, DMAR_GCMD_TE, DMAR_GCMD_TE, true);
+    vtd_gcmd(v, DMAR_GCMD_TE);
 }
 
 /* The leaf entry of @iova, its tables made on the way */
