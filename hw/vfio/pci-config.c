@@ -21,7 +21,7 @@
 
 #include "qemu/osdep.h"
 
-#include "hw/vfio/pci.h"
+#include "hw/vfio/pci-device.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
 #include "hw/pci/pci_bus.h"
@@ -233,11 +233,6 @@ void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
         trace_vfio_guest_flr(vdev->vbasedev.name);
         pci_device_reset(pdev);
     }
-}
-
-void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len)
-{
-    memset(vdev->emulated_config_bits + pos, 0xff, len);
 }
 
 uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id)

@@ -21,7 +21,7 @@
 #include "qemu/osdep.h"
 #include <sys/ioctl.h>
 
-#include "hw/vfio/pci.h"
+#include "hw/vfio/pci-device.h"
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
 #include "qapi/error.h"

@@ -19,7 +19,7 @@
 #include "qemu/osdep.h"
 #include <sys/ioctl.h>
 
-#include "hw/vfio/pci.h"
+#include "hw/vfio/pci-device.h"
 #include "hw/vfio/vfio-iommufd.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"

@@ -1,6 +1,11 @@
 /*
  * vfio based device assignment support - PCI device model types
  *
+ * The state that the parts of the vfio-pci model share, and what each
+ * part offers the ones above it: pci.c (realize, BARs) uses them all,
+ * pci-reset.c uses config and interrupts, pci-config.c the interrupts,
+ * and everything the few helpers of pci-device.c.
+ *
  * Copyright Red Hat, Inc. 2012
  *
  * Authors:
@@ -12,8 +17,8 @@
  * SPDX-License-Identifier: GPL-2.0-only
  */
 
-#ifndef HW_VFIO_PCI_H
-#define HW_VFIO_PCI_H
+#ifndef HW_VFIO_PCI_DEVICE_H
+#define HW_VFIO_PCI_DEVICE_H
 
 #include "hw/pci/pci.h"
 #include "hw/vfio/vfio-common.h"
@@ -130,7 +135,8 @@ struct VFIOPCIDevice {
     EventNotifier req_notifier;   /* the host wants the device back */
     bool err_notifier_on;
     bool req_notifier_on;
-    bool unplug_requested;        /* the guest was asked, once */
+    bool unplug_requested;        /* the host asked for the device */
+    bool unplug_refused;          /* asking the guest failed: said once */
     unsigned int fast_path_blocks; /* VFIO_FAST_PATH_*; mmaps on when 0 */
     uint32_t reported;            /* BIT(VFIOReportCause) once reported */
     int32_t bootindex;
@@ -147,10 +153,11 @@ struct VFIOPCIDevice {
     uint32_t intx_mmap_timeout_ms;
 };
 
-/* pci.c, for the other pci-*.c */
+/* pci-device.c, for every part of the model */
 bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause);
 void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
                           bool block);
+void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len);
 
 /* pci-config.c, for pci.c, pci-irq.c and pci-reset.c */
 uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len);
@@ -159,7 +166,6 @@ void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
 bool vfio_read_config_space(VFIOPCIDevice *vdev, Error **errp);
 void vfio_pcie_config_size(VFIOPCIDevice *vdev);
 bool vfio_add_capabilities(VFIOPCIDevice *vdev, Error **errp);
-void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len);
 bool vfio_host_config_read(VFIOPCIDevice *vdev, uint32_t addr, int len,
                            uint32_t *val);
 void vfio_host_config_write(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
@@ -193,4 +199,4 @@ void vfio_irq_write_config(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
                            int len);
 void vfio_irq_restore(VFIOPCIDevice *vdev, bool intx_pending);
 
-#endif /* HW_VFIO_PCI_H */
+#endif /* HW_VFIO_PCI_DEVICE_H */
