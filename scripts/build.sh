@@ -78,6 +78,11 @@ compile() {
     log "ninja $targets"
     ninja -C "$QEMU_BUILD" $targets > "$QEMU_BUILD/ninja.log" 2>&1 ||
         { grep -B2 -A10 "error" "$QEMU_BUILD/ninja.log" | head -60; die "ninja failed"; }
+    # The faults test's shim: an LD_PRELOAD library, not part of QEMU
+    cc -shared -fPIC -O2 -Wall -Wextra -Werror \
+        -o "$QEMU_BUILD/tests/qtest/vfio-fault-shim.so" \
+        "$REPO/tests/fault/vfio-fault-shim.c" -ldl ||
+        die "the fault shim does not build"
     # Our code builds without a warning.
     if grep -A3 "hw/vfio/.*warning:\|tests/qtest/vfio.*warning:" "$QEMU_BUILD/ninja.log"; then
         touch "$REPO"/hw/vfio/*.c

@@ -24,6 +24,7 @@
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qemu/range.h"
+#include "qemu/units.h"
 #include "trace.h"
 
 /* /dev/vfio/vfio, empowered by the groups attached to it */
@@ -111,22 +112,34 @@ static int vfio_legacy_query_dirty_bitmap(VFIOContainer *container,
                  &query) ? -errno : 0;
 }
 
-/* VFIO_IOMMU_GET_INFO with its capability chain, for g_free(); or NULL */
+/* A kernel that needs more than this for the container's info is broken */
+#define VFIO_IOMMU_INFO_MAX     (64 * KiB)
+
+/*
+ * VFIO_IOMMU_GET_INFO with its capability chain, for g_free(); or NULL.
+ * The second answer may claim more than the first asked for: what lies
+ * past our buffer is not ours to read.
+ */
 static struct vfio_iommu_type1_info *vfio_legacy_info(int fd)
 {
     struct vfio_iommu_type1_info head = { .argsz = sizeof(head) };
     struct vfio_iommu_type1_info *info;
+    uint32_t argsz;
 
-    if (ioctl(fd, VFIO_IOMMU_GET_INFO, &head) || head.argsz <= sizeof(head)) {
+    if (ioctl(fd, VFIO_IOMMU_GET_INFO, &head) || head.argsz <= sizeof(head) ||
+        head.argsz > VFIO_IOMMU_INFO_MAX) {
         return NULL;
     }
-    info = g_malloc0(head.argsz);
-    info->argsz = head.argsz;
+    argsz = head.argsz;
+    info = g_malloc0(argsz);
+    info->argsz = argsz;
     if (ioctl(fd, VFIO_IOMMU_GET_INFO, info) ||
         !(info->flags & VFIO_IOMMU_INFO_CAPS)) {
         g_free(info);
         return NULL;
     }
+    trace_vfio_container_info(fd, argsz, info->argsz);
+    info->argsz = MIN(info->argsz, argsz);
     return info;
 }
 
@@ -165,8 +178,10 @@ static GArray *vfio_legacy_iova_ranges(VFIOContainer *container)
     GArray *ranges;
     uint32_t i;
 
-    if (!cap || (uint8_t *)&cap->iova_ranges[cap->nr_iovas] >
-                (uint8_t *)info + info->argsz) {
+    if (!cap || !cap->nr_iovas ||
+        cap->nr_iovas > ((uint8_t *)info + info->argsz -
+                                 (uint8_t *)cap->iova_ranges) /
+                                sizeof(cap->iova_ranges[0])) {
         return NULL;
     }
     ranges = g_array_sized_new(false, false, sizeof(Range), cap->nr_iovas);

@@ -53,6 +53,19 @@ VFIODevice *vfio_find_device(const char *name)
     return NULL;
 }
 
+/* The names of the devices in @container, for messages */
+char *vfio_container_devices(VFIOContainer *container)
+{
+    GString *names = g_string_new(NULL);
+    VFIODevice *vbasedev;
+
+    QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
+        g_string_append_printf(names, "%s%s", names->len ? ", " : "",
+                               vbasedev->name);
+    }
+    return g_string_free(names, false);
+}
+
 bool vfio_attach_device(VFIODevice *vbasedev, AddressSpace *as, Error **errp)
 {
     if (vfio_find_device(vbasedev->name)) {
@@ -77,10 +90,16 @@ void vfio_detach_device(VFIODevice *vbasedev)
 }
 
 bool vfio_set_fd_param(int *fd, const char *str, const char *what,
-                       Error **errp)
+                       bool in_use, Error **errp)
 {
-    int new_fd = monitor_fd_param(monitor_cur(), str, errp);
+    int new_fd;
 
+    if (in_use) {
+        error_setg(errp, "%s fd=%s: the fd cannot change once it is in use",
+                   what, str);
+        return false;
+    }
+    new_fd = monitor_fd_param(monitor_cur(), str, errp);
     if (new_fd < 0) {
         error_prepend(errp, "%s fd=%s: ", what, str);
         return false;

@@ -20,7 +20,9 @@
 
 static void vfio_iommufd_set_fd(Object *obj, const char *str, Error **errp)
 {
-    vfio_set_fd_param(&IOMMUFD_BACKEND(obj)->fd, str, "iommufd", errp);
+    IOMMUFDBackend *be = IOMMUFD_BACKEND(obj);
+
+    vfio_set_fd_param(&be->fd, str, "iommufd", be->complete, errp);
 }
 
 static void vfio_iommufd_complete(UserCreatable *uc, Error **errp)
@@ -30,6 +32,7 @@ static void vfio_iommufd_complete(UserCreatable *uc, Error **errp)
 
     if (be->fd >= 0) {
         trace_vfio_iommufd_backend(be->fd, "passed");
+        be->complete = true;
         return;
     }
     be->fd = qemu_open("/dev/iommu", O_RDWR, errp);
@@ -49,6 +52,7 @@ static void vfio_iommufd_complete(UserCreatable *uc, Error **errp)
         return;
     }
     trace_vfio_iommufd_backend(be->fd, "opened");
+    be->complete = true;
 }
 
 static bool vfio_iommufd_can_be_deleted(UserCreatable *uc)

@@ -69,6 +69,9 @@ static int vfio_iommufd_dma_unmap(VFIOContainer *container, hwaddr iova,
     return ioctl(ioas->be->fd, IOMMU_IOAS_UNMAP, &unmap) ? -errno : 0;
 }
 
+/* Far more than the reserved holes of any real IOMMU */
+#define VFIO_IOVA_RANGES_MAX    4096
+
 /* What the devices attached to the IOAS let it map (they may narrow it) */
 static GArray *vfio_iommufd_iova_ranges(VFIOContainer *container)
 {
@@ -79,20 +82,26 @@ static GArray *vfio_iommufd_iova_ranges(VFIOContainer *container)
     };
     g_autofree struct iommu_iova_range *iovas = NULL;
     GArray *ranges;
-    uint32_t i;
+    uint32_t i, count;
 
     /* The first call counts the ranges (EMSGSIZE), the second gets them */
     if (ioctl(ioas->be->fd, IOMMU_IOAS_IOVA_RANGES, &query) &&
         errno != EMSGSIZE) {
         return NULL;
     }
-    iovas = g_new0(struct iommu_iova_range, query.num_iovas);
+    /* No ranges, or more than any IOMMU has: the answer is no answer */
+    if (!query.num_iovas || query.num_iovas > VFIO_IOVA_RANGES_MAX) {
+        return NULL;
+    }
+    count = query.num_iovas;
+    iovas = g_new0(struct iommu_iova_range, count);
     query.allowed_iovas = (uintptr_t)iovas;
     if (ioctl(ioas->be->fd, IOMMU_IOAS_IOVA_RANGES, &query)) {
         return NULL;
     }
-    ranges = g_array_sized_new(false, false, sizeof(Range), query.num_iovas);
-    for (i = 0; i < query.num_iovas; i++) {
+    count = MIN(count, query.num_iovas);
+    ranges = g_array_sized_new(false, false, sizeof(Range), count);
+    for (i = 0; i < count; i++) {
         Range r;
 
         range_set_bounds(&r, iovas[i].start, iovas[i].last);

@@ -28,7 +28,7 @@
 #include "qemu/osdep.h"
 #include <sys/ioctl.h>
 
-#include "hw/vfio/pci.h"
+#include "hw/vfio/pci-device.h"
 #include "hw/vfio/vfio-iommufd.h"
 #include "hw/qdev-properties.h"
 #include "hw/qdev-properties-system.h"
@@ -41,20 +41,6 @@
 #include "qemu/range.h"
 #include "sysemu/sysemu.h"
 #include "trace.h"
-
-/*
- * A guest can repeat whatever makes the host refuse it as often as it
- * likes: each cause is reported once per device (traces show the rest).
- */
-bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause)
-{
-    if (vdev->reported & BIT(cause)) {
-        trace_vfio_report_repeated(vdev->vbasedev.name, cause);
-        return false;
-    }
-    vdev->reported |= BIT(cause);
-    return true;
-}
 
 /*
  * IO Port/MMIO - Beware of the endians, VFIO is always little endian
@@ -193,35 +179,6 @@ static bool vfio_msix_early_setup(VFIOPCIDevice *vdev, Error **errp)
 /*
  * Resource setup
  */
-/*
- * The one switch for the BARs' mmaps.  The interrupt code takes them away
- * while an INTx waits for the guest's EOI (which only the slow path sees),
- * the config code while the host does not decode memory; they are back
- * when no @reason holds any more.
- */
-void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
-                                 bool block)
-{
-    unsigned int was = vdev->fast_path_blocks;
-    int i, j;
-
-    vdev->fast_path_blocks = block ? was | reason : was & ~reason;
-    if (!was == !vdev->fast_path_blocks) {
-        return;
-    }
-    trace_vfio_fast_path(vdev->vbasedev.name, !vdev->fast_path_blocks,
-                         vdev->fast_path_blocks);
-
-    memory_region_transaction_begin();
-    for (i = 0; i < PCI_ROM_SLOT; i++) {
-        for (j = 0; j < vdev->bars[i].nr_mmaps; j++) {
-            memory_region_set_enabled(&vdev->bars[i].mmaps[j].mem,
-                                      !vdev->fast_path_blocks);
-        }
-    }
-    memory_region_transaction_commit();
-}
-
 static bool vfio_bar_mmap_window(VFIOPCIDevice *vdev, VFIOBAR *bar,
                                  hwaddr start, hwaddr end)
 {
@@ -559,6 +516,43 @@ static void vfio_bar_read_caps(VFIOBAR *bar,
     }
 }
 
+/*
+ * A host driver's answer is checked before QEMU builds on it: a BAR that
+ * is not a power of two would trip the PCI core's asserts, a region that
+ * wraps around the fd's offsets would make every access wrong.
+ */
+static bool vfio_region_info_valid(const struct vfio_region_info *info,
+                                   bool is_bar, Error **errp)
+{
+    const char *what = is_bar ? "BAR" : "region";
+    int nr = info->index;
+
+    if (!info->size) {
+        return true;
+    }
+    if (info->offset > INT64_MAX || info->size > INT64_MAX - info->offset) {
+        error_setg(errp, "the host driver gives %s %d an offset of 0x%"
+                   PRIx64 " and a size of 0x%" PRIx64 ", beyond what a file "
+                   "offset can reach", what, nr, (uint64_t)info->offset,
+                   (uint64_t)info->size);
+        return false;
+    }
+    /* A ROM the host cannot read is no ROM (vfio_set_rom_info) */
+    if (is_bar && !(info->flags & (VFIO_REGION_INFO_FLAG_READ |
+                                   VFIO_REGION_INFO_FLAG_WRITE))) {
+        error_setg(errp, "the host driver gives BAR %d (0x%" PRIx64 " bytes) "
+                   "neither read nor write access", nr, (uint64_t)info->size);
+        return false;
+    }
+    if (is_bar && !is_power_of_2(info->size)) {
+        error_setg(errp, "the host driver gives BAR %d a size of 0x%" PRIx64
+                   ", which is not a power of two", nr,
+                   (uint64_t)info->size);
+        return false;
+    }
+    return true;
+}
+
 static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
 {
     VFIODevice *vbasedev = &vdev->vbasedev;
@@ -569,7 +563,7 @@ static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
         g_autofree struct vfio_region_info *bar_info =
             vfio_get_region_info_caps(vbasedev, i, errp);
 
-        if (!bar_info) {
+        if (!bar_info || !vfio_region_info_valid(bar_info, true, errp)) {
             return false;
         }
         vdev->bars[i].vdev = vdev;
@@ -581,16 +575,19 @@ static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
     }
 
     if (!vfio_get_region_info(vbasedev, VFIO_PCI_ROM_REGION_INDEX, &info,
-                              errp)) {
+                              errp) ||
+        !vfio_region_info_valid(&info, false, errp)) {
         return false;
     }
     vfio_set_rom_info(vdev, &info);
 
     if (!vfio_get_region_info(vbasedev, VFIO_PCI_CONFIG_REGION_INDEX, &info,
-                              errp)) {
+                              errp) ||
+        !vfio_region_info_valid(&info, false, errp)) {
         return false;
     }
-    vdev->config_size = info.size;
+    /* No more of it than PCI Express has is ever read */
+    vdev->config_size = MIN(info.size, PCIE_CONFIG_SPACE_SIZE);
     vdev->config_offset = info.offset;
     vfio_pcie_config_size(vdev);
     /* Shorter than 256 bytes (the mtty sample's 255): the rest reads 0 */
@@ -795,7 +792,7 @@ static void vfio_instance_finalize(Object *obj)
 static void vfio_pci_set_fd(Object *obj, const char *str, Error **errp)
 {
     vfio_set_fd_param(&VFIO_PCI(obj)->vbasedev.passed_fd, str, "vfio-pci",
-                      errp);
+                      DEVICE(obj)->realized, errp);
 }
 
 static Property vfio_pci_properties[] = {

@@ -13,6 +13,7 @@
 
 #include "qemu/osdep.h"
 #include "vfio-pci-util.h"
+#include "qapi/qmp/qdict.h"
 
 #define EDU_ID          0x00
 #define EDU_ID_VALUE    0x010000edU
@@ -83,6 +84,41 @@ static void test_fd_not_cdev(void)
 
     qemu_fails(args, "is not a vfio device cdev");
     close(fd);
+}
+
+/* qom-set of @path's fd to @fd is refused, saying why */
+static void expect_fd_fixed(QTestState *qts, const char *path, int fd)
+{
+    g_autofree char *value = g_strdup_printf("%d", fd);
+    QDict *resp = qtest_qmp(qts, "{'execute': 'qom-set', 'arguments': "
+                            "{'path': %s, 'property': 'fd', 'value': %s}}",
+                            path, value);
+    QDict *error = qdict_get_qdict(resp, "error");
+
+    g_assert_nonnull(error);
+    g_test_message("qom-set said: %s", qdict_get_str(error, "desc"));
+    g_assert_nonnull(strstr(qdict_get_str(error, "desc"),
+                            "cannot change once it is in use"));
+    qobject_unref(resp);
+}
+
+/* The object's fd, once it is created, stays the one it has */
+static void test_fd_fixed(void)
+{
+    int fd = open_inherited("/dev/null");
+    int other = open_inherited("/dev/zero");
+    QTestState *qts = qtest_initf("-M none -object iommufd,id=ifd0,fd=%d",
+                                  fd);
+    g_autofree char *link = g_strdup_printf("/proc/%d/fd/%d", qemu_pid(),
+                                            fd);
+    g_autofree char *target = NULL;
+
+    expect_fd_fixed(qts, "/objects/ifd0", other);
+    target = g_file_read_link(link, NULL);
+    g_assert_cmpstr(target, ==, "/dev/null");
+    qtest_quit(qts);
+    close(fd);
+    close(other);
 }
 
 static void test_host_and_sysfsdev(void)
@@ -180,8 +216,11 @@ static void test_fd_passing(void)
     iommu = open_inherited("/dev/iommu");
     dev = open_inherited(cdev);
     a.qts = qtest_initf("-M pc -nodefaults -object iommufd,id=ifd0,fd=%d "
-                        "-device vfio-pci,fd=%d,iommufd=ifd0,addr=%02x.0",
-                        iommu, dev, SLOT);
+                        "-device vfio-pci,id=dev0,fd=%d,iommufd=ifd0,"
+                        "addr=%02x.0", iommu, dev, SLOT);
+    /* Neither live fd can be swapped (and so closed) under the device */
+    expect_fd_fixed(a.qts, "/objects/ifd0", dev);
+    expect_fd_fixed(a.qts, "/machine/peripheral/dev0", iommu);
     close(iommu);
     close(dev);
     a.bus = qpci_new_pc(a.qts, NULL);
@@ -295,6 +334,7 @@ int main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     qtest_add_func("/vfio-pci/host/iommufd/fd-not-open", test_fd_not_open);
     qtest_add_func("/vfio-pci/host/iommufd/fd-not-cdev", test_fd_not_cdev);
+    qtest_add_func("/vfio-pci/host/iommufd/fd-fixed", test_fd_fixed);
     qtest_add_func("/vfio-pci/host/iommufd/host-and-sysfsdev",
                    test_host_and_sysfsdev);
     if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {

@@ -286,6 +286,41 @@ static inline uint64_t proc_status_kib(pid_t pid, const char *field)
     return kib;
 }
 
+/* What QEMU holds, as seen from /proc. */
+typedef struct Footprint {
+    int fds;            /* all open fds */
+    int containers;     /* fds on /dev/vfio/vfio (or /dev/iommu) */
+    int groups;         /* fds on /dev/vfio/N (or the device cdevs) */
+    uint64_t locked;    /* guest RAM pinned for DMA, in KiB */
+    uint64_t rss;       /* VmRSS, in KiB */
+} Footprint;
+
+static inline void footprint(pid_t pid, Footprint *f)
+{
+    f->fds = count_fds(pid, NULL);
+    f->containers = count_fds(pid, container_path());
+    /* Group fds, or device cdevs on iommufd */
+    f->groups = count_fds(pid, "/dev/vfio/") - count_fds(pid, "/dev/vfio/vfio");
+    f->locked = proc_status_kib(pid, pinned_field());
+    f->rss = proc_status_kib(pid, "VmRSS:");
+}
+
+static inline void log_footprint(const char *when, Footprint *f)
+{
+    g_test_message("%s: %d fds, %d containers, %d groups, %" PRIu64
+                   " KiB locked, %" PRIu64 " KiB RSS", when, f->fds,
+                   f->containers, f->groups, f->locked, f->rss);
+}
+
+/* Everything but RSS is exactly as it was. */
+static inline void assert_same_fds(Footprint *now, Footprint *then)
+{
+    g_assert_cmpint(now->fds, ==, then->fds);
+    g_assert_cmpint(now->containers, ==, then->containers);
+    g_assert_cmpint(now->groups, ==, then->groups);
+    g_assert_cmpuint(now->locked, ==, then->locked);
+}
+
 /* device_add of vfio-pci with @host (none if NULL) fails naming @needle. */
 static inline void expect_device_add_error(QTestState *qts, const char *host,
                                            const char *needle)

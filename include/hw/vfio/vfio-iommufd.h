@@ -25,6 +25,7 @@ struct IOMMUFDBackend {
     Object parent_obj;
     int fd;                       /* -1 until complete */
     unsigned int users;           /* devices bound to it */
+    bool complete;                /* fd is live: it no longer changes */
 };
 
 #ifndef IOMMUFD_TYPE
