@@ -6,7 +6,7 @@
 # share these so that they use the same compiler, flags and ccache.
 
 CONFIGURE_ARGS="--target-list=x86_64-softmmu --meson=meson
-    --without-default-features --enable-kvm --enable-tcg
+    --without-default-features --enable-kvm --enable-tcg --enable-tpm
     --disable-docs --disable-werror --disable-tools"
 
 # Hard links keep the copy cheap; QEMU's files are never edited in place

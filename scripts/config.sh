@@ -26,5 +26,5 @@ PACKAGES="build-essential ninja-build meson pkg-config ccache python3-venv
  libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev flex bison dpkg-dev
  qemu-system-x86 qemu-utils seabios ipxe-qemu
  busybox-static cpio kmod xz-utils python3-sphinx
- strace python3-matplotlib libelf-dev bc
+ strace python3-matplotlib libelf-dev bc swtpm
  libvirt-daemon-system libvirt-clients"

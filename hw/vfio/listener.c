@@ -82,8 +82,44 @@ static bool vfio_listener_skipped_section(MemoryRegionSection *section)
            memory_region_is_ram_device(section->mr);
 }
 
+/*
+ * RAM that is known to sit at an offset no host page can map, and that no
+ * device DMAs to: tpm-crb's command buffer, just past its registers.
+ */
+static bool vfio_unaligned_is_expected(MemoryRegionSection *section)
+{
+    Object *owner = memory_region_owner(section->mr);
+
+    return owner && object_dynamic_cast(owner, "tpm-crb");
+}
+
+/*
+ * A RAM section whose guest address and host page disagree cannot be
+ * mapped.  Said once per container when it is added (the same section
+ * comes back on every remap and every dirty sync), traced otherwise.
+ */
+static void vfio_section_unaligned(VFIOContainer *container,
+                                   MemoryRegionSection *section,
+                                   const char *op)
+{
+    hwaddr start = section->offset_within_address_space;
+    bool expected = vfio_unaligned_is_expected(section);
+
+    trace_vfio_listener_unaligned(op, memory_region_name(section->mr), start,
+                                  section->offset_within_region, expected);
+    if (expected || strcmp(op, "add") || container->unaligned_reported) {
+        return;
+    }
+    container->unaligned_reported = true;
+    error_report("vfio: cannot map unaligned section \"%s\" at 0x%"
+                 HWADDR_PRIx " (region offset 0x%" HWADDR_PRIx "): assigned "
+                 "devices cannot DMA there", memory_region_name(section->mr),
+                 start, section->offset_within_region);
+}
+
 /* The page-aligned part of a RAM @section, false when there is none. */
-static bool vfio_section_range(MemoryRegionSection *section, const char *op,
+static bool vfio_section_range(VFIOContainer *container,
+                               MemoryRegionSection *section, const char *op,
                                hwaddr *iova, hwaddr *end)
 {
     hwaddr start = section->offset_within_address_space;
@@ -96,9 +132,7 @@ static bool vfio_section_range(MemoryRegionSection *section, const char *op,
     }
 
     if ((start & ~mask) != (section->offset_within_region & ~mask)) {
-        error_report("vfio: cannot map unaligned section at 0x%" HWADDR_PRIx
-                     " (region offset 0x%" HWADDR_PRIx ")", start,
-                     section->offset_within_region);
+        vfio_section_unaligned(container, section, op);
         return false;
     }
 
@@ -146,18 +180,6 @@ static uint64_t vfio_ram_to_pin(VFIOContainer *container, uint64_t size)
     return MAX(total, vfio_container_mapped(container) + size);
 }
 
-char *vfio_container_devices(VFIOContainer *container)
-{
-    GString *names = g_string_new(NULL);
-    VFIODevice *vbasedev;
-
-    QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
-        g_string_append_printf(names, "%s%s", names->len ? ", " : "",
-                               vbasedev->name);
-    }
-    return g_string_free(names, false);
-}
-
 /*
  * RAM that appears after realize (memory hot-plug) and cannot be mapped
  * would leave the devices unable to reach part of guest RAM, and the
@@ -190,7 +212,7 @@ static bool vfio_listener_keep_error(VFIOContainer *container, Error *err)
     return true;
 }
 
-void vfio_listener_error(VFIOContainer *container, Error *err)
+static void vfio_listener_error(VFIOContainer *container, Error *err)
 {
     g_autofree char *devices = NULL;
 
@@ -230,66 +252,6 @@ static void vfio_map_error(VFIOContainer *container, hwaddr iova,
     /* Realize reports the first failure; later ones stop the VM. */
     if (!vfio_listener_keep_error(container, local_err)) {
         vfio_container_fatal(container, local_err);
-    }
-}
-
-static void vfio_listener_region_add(MemoryListener *listener,
-                                     MemoryRegionSection *section)
-{
-    VFIOContainer *container = container_of(listener, VFIOContainer,
-                                            listener);
-    hwaddr iova, end;
-    void *vaddr;
-    int ret;
-
-    if (memory_region_is_iommu(section->mr)) {
-        vfio_viommu_region_add(container, section);
-        return;
-    }
-    if (!vfio_section_range(section, "add", &iova, &end)) {
-        return;
-    }
-
-    /* Realize fails on the first failure: pin nothing more for it */
-    if (container->replaying && container->listener_error) {
-        return;
-    }
-
-    vaddr = memory_region_get_ram_ptr(section->mr) +
-            section->offset_within_region +
-            (iova - section->offset_within_address_space);
-    trace_vfio_listener_region_add(iova, end - 1, vaddr);
-
-    ret = vfio_dma_map(container, iova, end - iova, vaddr,
-                       section->readonly);
-    if (ret) {
-        vfio_map_error(container, iova, end - iova, ret,
-                       memory_region_name(section->mr));
-    }
-}
-
-static void vfio_listener_region_del(MemoryListener *listener,
-                                     MemoryRegionSection *section)
-{
-    VFIOContainer *container = container_of(listener, VFIOContainer,
-                                            listener);
-    hwaddr iova, end;
-    int ret;
-
-    if (memory_region_is_iommu(section->mr)) {
-        vfio_viommu_region_del(container, section);
-        return;
-    }
-    if (!vfio_section_range(section, "del", &iova, &end)) {
-        return;
-    }
-
-    trace_vfio_listener_region_del(iova, end - 1);
-    ret = vfio_dma_unmap(container, iova);
-    if (ret) {
-        error_report("vfio: failed to unmap [0x%" HWADDR_PRIx " - 0x%"
-                     HWADDR_PRIx "] (%s): %s", iova, end - 1,
-                     container->ops->name, strerror(-ret));
     }
 }
 
@@ -348,13 +310,17 @@ static void vfio_device_dma_logging_stop(VFIODevice *vbasedev)
                         VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
 }
 
-/* Starts or stops the logging of all devices, undoing a partial start */
+/*
+ * Starts or stops the logging of all devices, undoing a partial start.
+ * The ranges they log are kept: a map outside them needs a restart.
+ */
 static int vfio_devices_dma_logging(VFIOContainer *container, bool start)
 {
-    g_autoptr(GArray) ranges = NULL;
+    GArray *ranges;
     VFIODevice *vbasedev, *done;
     int ret = 0;
 
+    g_clear_pointer(&container->dirty_ranges, g_array_unref);
     if (!start) {
         QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
             vfio_device_dma_logging_stop(vbasedev);
@@ -362,6 +328,7 @@ static int vfio_devices_dma_logging(VFIOContainer *container, bool start)
         return 0;
     }
     ranges = vfio_dma_logging_ranges(container);
+    container->dirty_ranges = ranges;
     QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
         ret = vbasedev->dma_logging ?
               vfio_device_dma_logging_start(vbasedev, ranges) : -ENOTSUP;
@@ -373,7 +340,56 @@ static int vfio_devices_dma_logging(VFIOContainer *container, bool start)
          done = QLIST_NEXT(done, container_next)) {
         vfio_device_dma_logging_stop(done);
     }
+    if (ret) {
+        g_clear_pointer(&container->dirty_ranges, g_array_unref);
+    }
     return ret;
+}
+
+static bool vfio_dirty_ranges_cover(VFIOContainer *container, hwaddr iova,
+                                    uint64_t size)
+{
+    typedef struct vfio_device_feature_dma_logging_range VFIODMARange;
+    guint i;
+
+    for (i = 0; i < container->dirty_ranges->len; i++) {
+        VFIODMARange *r = &g_array_index(container->dirty_ranges,
+                                         VFIODMARange, i);
+
+        if (iova >= r->iova && iova + size <= r->iova + r->length) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * RAM mapped while the devices log (PAM or SMRAM toggled, RAM plugged)
+ * lies outside what they were told to log: restart their logging over
+ * every map, and count each map wholly dirty at its next sync, since
+ * what they logged before the restart is gone with it.
+ */
+static void vfio_dirty_ranges_update(VFIOContainer *container, hwaddr iova,
+                                     uint64_t size)
+{
+    GHashTableIter iter;
+    gpointer mapped;
+    int ret;
+
+    if (!container->dirty_tracking || !container->dirty_by_devices ||
+        (container->dirty_ranges &&
+         vfio_dirty_ranges_cover(container, iova, size))) {
+        return;
+    }
+    vfio_devices_dma_logging(container, false);
+    ret = vfio_devices_dma_logging(container, true);
+    trace_vfio_dirty_ranges_restart(iova, size, ret);
+    g_hash_table_iter_init(&iter, container->mappings);
+    while (g_hash_table_iter_next(&iter, &mapped, NULL)) {
+        g_hash_table_add(container->dirty_all,
+                         g_memdup2(mapped, sizeof(hwaddr)));
+    }
+    container->dirty_logging_lost = ret != 0;
 }
 
 static int vfio_devices_query_dirty(VFIOContainer *container, hwaddr iova,
@@ -416,6 +432,24 @@ static bool vfio_container_migrates(VFIOContainer *container)
     return false;
 }
 
+/* Whether every device of @container logs its own DMA */
+static bool vfio_devices_all_log(VFIOContainer *container)
+{
+    VFIODevice *vbasedev;
+
+    QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
+        if (!vbasedev->dma_logging) {
+            return false;
+        }
+    }
+    return !QLIST_EMPTY(&container->device_list);
+}
+
+/*
+ * The devices' own logging, where all of them have it, rather than the
+ * backend's: type1 can only say that every pinned page is dirty, and a
+ * pre-copy that resends all RAM each pass never converges.
+ */
 static void vfio_dirty_tracking(VFIOContainer *container, bool start)
 {
     g_autofree char *devices = NULL;
@@ -426,7 +460,11 @@ static void vfio_dirty_tracking(VFIOContainer *container, bool start)
     }
     devices = vfio_container_devices(container);
     if (start) {
-        container->dirty_by_devices = !vfio_container_tracks_dirty(container);
+        container->dirty_by_devices = vfio_devices_all_log(container) ||
+                                      !vfio_container_tracks_dirty(container);
+        container->dirty_sync_failed = false;
+        container->dirty_logging_lost = false;
+        g_hash_table_remove_all(container->dirty_all);
     }
     ret = container->dirty_by_devices ?
           vfio_devices_dma_logging(container, start) :
@@ -441,6 +479,75 @@ static void vfio_dirty_tracking(VFIOContainer *container, bool start)
                      container->ops->name, strerror(-ret));
     }
     container->dirty_tracking = start && !ret;
+}
+
+/*
+ * The listener
+ */
+static void vfio_listener_region_add(MemoryListener *listener,
+                                     MemoryRegionSection *section)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+    hwaddr iova, end;
+    void *vaddr;
+    int ret;
+
+    if (memory_region_is_iommu(section->mr)) {
+        Error *err = NULL;
+
+        if (!vfio_viommu_region_add(container, section, &err)) {
+            vfio_listener_error(container, err);
+        }
+        return;
+    }
+    if (!vfio_section_range(container, section, "add", &iova, &end)) {
+        return;
+    }
+
+    /* Realize fails on the first failure: pin nothing more for it */
+    if (container->replaying && container->listener_error) {
+        return;
+    }
+
+    vaddr = memory_region_get_ram_ptr(section->mr) +
+            section->offset_within_region +
+            (iova - section->offset_within_address_space);
+    trace_vfio_listener_region_add(iova, end - 1, vaddr);
+
+    ret = vfio_dma_map(container, iova, end - iova, vaddr,
+                       section->readonly);
+    if (ret) {
+        vfio_map_error(container, iova, end - iova, ret,
+                       memory_region_name(section->mr));
+        return;
+    }
+    vfio_dirty_ranges_update(container, iova, end - iova);
+}
+
+static void vfio_listener_region_del(MemoryListener *listener,
+                                     MemoryRegionSection *section)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+    hwaddr iova, end;
+    int ret;
+
+    if (memory_region_is_iommu(section->mr)) {
+        vfio_viommu_region_del(container, section);
+        return;
+    }
+    if (!vfio_section_range(container, section, "del", &iova, &end)) {
+        return;
+    }
+
+    trace_vfio_listener_region_del(iova, end - 1);
+    ret = vfio_dma_unmap(container, iova);
+    if (ret) {
+        error_report("vfio: failed to unmap [0x%" HWADDR_PRIx " - 0x%"
+                     HWADDR_PRIx "] (%s): %s", iova, end - 1,
+                     container->ops->name, strerror(-ret));
+    }
 }
 
 static void vfio_listener_log_global_start(MemoryListener *listener)
@@ -478,7 +585,7 @@ static void vfio_listener_log_sync(MemoryListener *listener,
     int ret;
 
     if (!container->dirty_tracking ||
-        !vfio_section_range(section, "sync", &iova, &end)) {
+        !vfio_section_range(container, section, "sync", &iova, &end)) {
         return;
     }
     mapped = g_hash_table_lookup(container->mappings, &iova);
@@ -487,10 +594,17 @@ static void vfio_listener_log_sync(MemoryListener *listener,
     }
     pages = *mapped / pgsize;
     bitmap = g_new0(uint64_t, DIV_ROUND_UP(pages, 64));
-    ret = container->dirty_by_devices ?
-          vfio_devices_query_dirty(container, iova, *mapped, bitmap) :
-          container->ops->query_dirty_bitmap(container, iova, *mapped,
-                                             pgsize, bitmap);
+    if (container->dirty_logging_lost) {
+        ret = -EIO;
+    } else if (container->dirty_by_devices) {
+        ret = vfio_devices_query_dirty(container, iova, *mapped, bitmap);
+        if (!ret && g_hash_table_remove(container->dirty_all, &iova)) {
+            memset(bitmap, 0xff, DIV_ROUND_UP(pages, 64) * sizeof(uint64_t));
+        }
+    } else {
+        ret = container->ops->query_dirty_bitmap(container, iova, *mapped,
+                                                 pgsize, bitmap);
+    }
     if (ret) {
         if (!container->dirty_sync_failed) {
             error_report("vfio: cannot read the dirty pages of [0x%"
@@ -525,6 +639,8 @@ void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
     container->as = as;
     container->mappings = g_hash_table_new_full(g_int64_hash, g_int64_equal,
                                                 g_free, g_free);
+    container->dirty_all = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+                                                 g_free, NULL);
     QLIST_INIT(&container->device_list);
     QLIST_INIT(&container->giommu_list);
 }
@@ -533,6 +649,8 @@ void vfio_container_destroy(VFIOContainer *container)
 {
     assert(QLIST_EMPTY(&container->giommu_list));
     g_hash_table_destroy(container->mappings);
+    g_hash_table_destroy(container->dirty_all);
+    g_clear_pointer(&container->dirty_ranges, g_array_unref);
 }
 
 bool vfio_container_start_dma(VFIOContainer *container, Error **errp)

@@ -12,8 +12,10 @@
  *
  * A map the host cannot make (beyond the host IOMMU's IOVA ranges, past
  * type1's dma_entry_limit, of something that is not guest RAM) is the
- * guest's problem, not QEMU's: the device faults there.  The first such
- * failure of a section is reported, later ones are guest errors in the log.
+ * guest's problem, not QEMU's: the device faults there.  Each cause is
+ * reported once per container (a device's, behind a guest IOMMU), however
+ * often the guest toggles translation and so re-creates its sections;
+ * later failures are guest errors in the log.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -22,6 +24,7 @@
 
 #include "hw/vfio/vfio-common.h"
 #include "qapi/error.h"
+#include "qemu/bitops.h"
 #include "qemu/error-report.h"
 #include "qemu/iova-tree.h"
 #include "qemu/log.h"
@@ -39,7 +42,6 @@ struct VFIOGuestIOMMU {
     IOVATree *maps;               /* the host maps made for the guest */
     unsigned int nr_maps;
     GArray *iova_ranges;          /* Ranges the host can map; NULL: unknown */
-    bool failure_reported;
     QLIST_ENTRY(VFIOGuestIOMMU) next;
 };
 
@@ -107,6 +109,30 @@ bool vfio_viommu_check(AddressSpace *as, Error **errp)
     return true;
 }
 
+/* Why a guest map cannot be made: reported once each, per container */
+typedef enum VFIOGuestMapFailure {
+    VFIO_GMAP_OK,
+    VFIO_GMAP_BEYOND_IOVA,
+    VFIO_GMAP_NOT_RAM,
+    VFIO_GMAP_SPANS_BLOCKS,
+    VFIO_GMAP_ROM_WRITABLE,
+    VFIO_GMAP_ENTRY_LIMIT,
+    VFIO_GMAP_MEMLOCK,
+    VFIO_GMAP_HOST_ERROR,
+} VFIOGuestMapFailure;
+
+static const char *const vfio_gmap_why[] = {
+    [VFIO_GMAP_BEYOND_IOVA] = "it is beyond the IOVA ranges of the host IOMMU",
+    [VFIO_GMAP_NOT_RAM] = "that is not guest RAM",
+    [VFIO_GMAP_SPANS_BLOCKS] = "that spans more than one block of guest RAM",
+    [VFIO_GMAP_ROM_WRITABLE] = "it makes guest ROM writable",
+    [VFIO_GMAP_ENTRY_LIMIT] = "the host's limit of DMA maps is reached "
+                              "(vfio_iommu_type1 dma_entry_limit)",
+    [VFIO_GMAP_MEMLOCK] = "QEMU's locked memory limit (RLIMIT_MEMLOCK) is "
+                          "reached",
+    [VFIO_GMAP_HOST_ERROR] = "the host refuses the map",
+};
+
 static bool vfio_viommu_iova_valid(VFIOGuestIOMMU *giommu, hwaddr iova,
                                    hwaddr last)
 {
@@ -127,51 +153,53 @@ static bool vfio_viommu_iova_valid(VFIOGuestIOMMU *giommu, hwaddr iova,
 }
 
 /* Where in QEMU the guest RAM of @map lies, or why it is none */
-static const char *vfio_viommu_translate(VFIOGuestIOMMU *giommu,
-                                         AddressSpace *target,
-                                         const DMAMap *map, void **vaddr)
+static VFIOGuestMapFailure vfio_viommu_translate(VFIOGuestIOMMU *giommu,
+                                                 AddressSpace *target,
+                                                 const DMAMap *map,
+                                                 void **vaddr)
 {
     hwaddr xlat, len = map->size + 1;
     MemoryRegion *mr;
 
     if (!vfio_viommu_iova_valid(giommu, map->iova, map->iova + map->size)) {
-        return "it is beyond the IOVA ranges of the host IOMMU";
+        return VFIO_GMAP_BEYOND_IOVA;
     }
     RCU_READ_LOCK_GUARD();
     mr = address_space_translate(target, map->translated_addr, &xlat, &len,
                                  map->perm & IOMMU_WO,
                                  MEMTXATTRS_UNSPECIFIED);
     if (!memory_region_is_ram(mr) || memory_region_is_ram_device(mr)) {
-        return "that is not guest RAM";
+        return VFIO_GMAP_NOT_RAM;
     }
     if (len <= map->size) {
-        return "that spans more than one block of guest RAM";
+        return VFIO_GMAP_SPANS_BLOCKS;
     }
     if ((map->perm & IOMMU_WO) && memory_region_is_rom(mr)) {
-        return "it makes guest ROM writable";
+        return VFIO_GMAP_ROM_WRITABLE;
     }
     *vaddr = memory_region_get_ram_ptr(mr) + xlat;
-    return NULL;
+    return VFIO_GMAP_OK;
 }
 
 static void vfio_viommu_map_failed(VFIOGuestIOMMU *giommu, const DMAMap *map,
-                                   const char *why, int err)
+                                   VFIOGuestMapFailure why, int err)
 {
-    g_autofree char *devices = vfio_container_devices(giommu->container);
+    VFIOContainer *container = giommu->container;
+    g_autofree char *devices = vfio_container_devices(container);
     g_autofree char *msg = g_strdup_printf(
         "vfio %s: the guest IOMMU maps [0x%" HWADDR_PRIx " - 0x%" HWADDR_PRIx
         "] to 0x%" HWADDR_PRIx ", which the host cannot map: %s%s%s",
         devices, map->iova, map->iova + map->size, map->translated_addr,
-        why ? why : "", why && err ? ": " : "", err ? strerror(-err) : "");
+        vfio_gmap_why[why], err ? ": " : "", err ? strerror(-err) : "");
 
-    trace_vfio_viommu_map_failed(map->iova, map->size + 1, err);
-    if (giommu->failure_reported) {
+    trace_vfio_viommu_map_failed(map->iova, map->size + 1, why, err);
+    if (container->guest_map_reported & BIT(why)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s\n", msg);
         return;
     }
-    giommu->failure_reported = true;
-    error_report("%s (the device faults there; later failures are guest "
-                 "errors, -d guest_errors)", msg);
+    container->guest_map_reported |= BIT(why);
+    error_report("%s (the device faults there; later failures for this "
+                 "reason are guest errors, -d guest_errors)", msg);
 }
 
 /* Unmaps every host map that overlaps [@iova, @last]: none may be split */
@@ -199,16 +227,15 @@ static void vfio_viommu_unmap(VFIOGuestIOMMU *giommu, hwaddr iova,
     }
 }
 
-static const char *vfio_viommu_map_errno(int err)
+static VFIOGuestMapFailure vfio_viommu_map_errno(int err)
 {
     switch (err) {
     case -ENOSPC:
-        return "the host's limit of DMA maps is reached "
-               "(vfio_iommu_type1 dma_entry_limit)";
+        return VFIO_GMAP_ENTRY_LIMIT;
     case -ENOMEM:
-        return "QEMU's locked memory limit (RLIMIT_MEMLOCK) is reached";
+        return VFIO_GMAP_MEMLOCK;
     default:
-        return NULL;
+        return VFIO_GMAP_HOST_ERROR;
     }
 }
 
@@ -222,14 +249,14 @@ static void vfio_viommu_map(VFIOGuestIOMMU *giommu, IOMMUTLBEntry *entry,
         .translated_addr = entry->translated_addr,
         .perm = entry->perm,
     };
-    const char *why;
+    VFIOGuestMapFailure why;
     void *vaddr = NULL;
     int ret;
 
     /* A new map replaces what it overlaps, as in the guest's tables */
     vfio_viommu_unmap(giommu, iova, iova + map.size);
     why = vfio_viommu_translate(giommu, entry->target_as, &map, &vaddr);
-    if (why) {
+    if (why != VFIO_GMAP_OK) {
         vfio_viommu_map_failed(giommu, &map, why, 0);
         return;
     }
@@ -268,8 +295,8 @@ static void vfio_viommu_free(VFIOGuestIOMMU *giommu)
 }
 
 /* Follows the guest's maps of @section, the ones it has already first */
-void vfio_viommu_region_add(VFIOContainer *container,
-                            MemoryRegionSection *section)
+bool vfio_viommu_region_add(VFIOContainer *container,
+                            MemoryRegionSection *section, Error **errp)
 {
     IOMMUMemoryRegion *iommu_mr = IOMMU_MEMORY_REGION(section->mr);
     VFIOGuestIOMMU *giommu = g_new0(VFIOGuestIOMMU, 1);
@@ -277,7 +304,6 @@ void vfio_viommu_region_add(VFIOContainer *container,
     hwaddr last = int128_get64(int128_sub(int128_add(int128_make64(start),
                                                      section->size),
                                           int128_one()));
-    Error *err = NULL;
 
     memory_region_ref(section->mr);
     giommu->container = container;
@@ -295,14 +321,14 @@ void vfio_viommu_region_add(VFIOContainer *container,
                                  last + giommu->iova_offset);
 
     if (memory_region_register_iommu_notifier(section->mr, &giommu->n,
-                                              &err)) {
-        error_prepend(&err, "the guest IOMMU cannot report its maps: ");
-        vfio_listener_error(container, err);
+                                              errp)) {
+        error_prepend(errp, "the guest IOMMU cannot report its maps: ");
         vfio_viommu_free(giommu);
-        return;
+        return false;
     }
     QLIST_INSERT_HEAD(&container->giommu_list, giommu, next);
     memory_region_iommu_replay(iommu_mr, &giommu->n);
+    return true;
 }
 
 /* Drops every map the guest made in @section */

@@ -51,6 +51,9 @@
 #define IOVA_SRC            0x180000ULL
 #define PAGE                0x1000
 #define DMA_LEN             0x800   /* edu refuses a whole 4 KiB buffer */
+#define HPET_MMIO           0xfed00000ULL
+#define TOGGLES             20
+#define TPM_TOGGLES         10
 
 #define ROOT_PORT_BUS       1
 
@@ -87,6 +90,19 @@ static void vtd_gcmd(Vtd *v, uint32_t bit)
 {
     qtest_writel(v->qts, DMAR_BASE + DMAR_GCMD, bit);
     vtd_wait(v, DMAR_GSTS, bit, bit);
+}
+
+/* Turns translation off and back on @times: the section goes and comes */
+static void vtd_toggle(Vtd *v, int times)
+{
+    int i;
+
+    for (i = 0; i < times; i++) {
+        qtest_writel(v->qts, DMAR_BASE + DMAR_GCMD, 0);
+        vtd_wait(v, DMAR_GSTS, DMAR_GCMD_TE, 0);
+        qtest_writel(v->qts, DMAR_BASE + DMAR_GCMD, DMAR_GCMD_TE);
+        vtd_wait(v, DMAR_GSTS, DMAR_GCMD_TE, DMAR_GCMD_TE);
+    }
 }
 
 static void vtd_invalidate_context(Vtd *v)
@@ -552,6 +568,108 @@ static void test_beyond_host_width(void)
     release(&a);
 }
 
+/*
+ * One bad guest map (an IOVA pointing at the HPET's MMIO) is said once,
+ * however often the guest turns translation off and on: each toggle makes
+ * the section anew and replays the map.  The rest are guest errors.
+ */
+static void test_bad_map_toggled(void)
+{
+    g_autofree char *log = test_log_path("viommu-toggle");
+    g_autofree char *err_log = test_log_path("viommu-toggle-stderr");
+    g_autofree char *said = NULL;
+    Assigned a;
+    int lines;
+    Vtd v;
+
+    if (!viommu_start(&a, NULL, false, log, err_log)) {
+        return;
+    }
+    viommu_enable(&v, &a, 0, DEVFN, 3);
+    vtd_map(&v, IOVA_C, HPET_MMIO, VTD_R | VTD_W);
+    vtd_toggle(&v, TOGGLES);
+    assert_qemu_alive(a.qts);
+    said = qemu_said(err_log, &lines);
+    g_test_message("QEMU said: %s", said);
+    g_assert_cmpint(lines, ==, 1);
+    g_assert_nonnull(strstr(said, "that is not guest RAM"));
+    g_assert_cmpint(count_log_lines(log, "which the host cannot map"), ==,
+                    TOGGLES);
+    release(&a);
+}
+
+/* swtpm on a control socket in @dir, as libvirt runs it; its pid */
+static GPid swtpm_start(const char *dir, const char *sock)
+{
+    g_autofree char *ctrl = g_strdup_printf("type=unixio,path=%s", sock);
+    g_autofree char *state = g_strdup_printf("dir=%s", dir);
+    char *argv[] = { (char *)"swtpm", (char *)"socket", (char *)"--tpm2",
+                     (char *)"--terminate", (char *)"--ctrl", ctrl,
+                     (char *)"--tpmstate", state, NULL };
+    g_autoptr(GError) err = NULL;
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+    GPid pid;
+
+    g_assert_true(g_mkdir_with_parents(dir, 0700) == 0);
+    if (!g_spawn_async(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                       &pid, &err)) {
+        g_test_message("swtpm (Debian's swtpm, which scripts/setup.sh "
+                       "installs): %s", err->message);
+        g_test_fail();
+        return 0;
+    }
+    while (!g_file_test(sock, G_FILE_TEST_EXISTS)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(10 * 1000);
+    }
+    return pid;
+}
+
+/*
+ * tpm-crb's command buffer is RAM that starts at no page boundary; no
+ * device DMAs there, and every VM with a TPM 2.0 CRB has one.  Neither
+ * realize nor the guest turning translation off and on (which adds the
+ * section again each time) says anything of it.
+ */
+static void test_tpm_crb_quiet(void)
+{
+    g_autofree char *dir = g_strdup_printf("/run/vfio-swtpm-%d", getpid());
+    g_autofree char *sock = g_strdup_printf("%s/ctrl.sock", dir);
+    g_autofree char *log = test_log_path("viommu-tpm");
+    g_autofree char *err_log = test_log_path("viommu-tpm-stderr");
+    g_autofree char *tpm = NULL;
+    GPid swtpm;
+    Assigned a;
+    Vtd v;
+
+    swtpm = swtpm_start(dir, sock);
+    if (!swtpm) {
+        return;
+    }
+    tpm = g_strdup_printf(",aw-bits=39 -chardev socket,id=chrtpm,path=%s "
+                          "-tpmdev emulator,id=tpm0,chardev=chrtpm "
+                          "-device tpm-crb,tpmdev=tpm0 "
+                          "-trace enable=vfio_listener_unaligned", sock);
+    if (!viommu_start(&a, tpm, false, log, err_log)) {
+        kill(swtpm, SIGTERM);
+        return;
+    }
+    viommu_enable(&v, &a, 0, DEVFN, 3);
+    vtd_toggle(&v, TPM_TOGGLES);
+    assert_qemu_alive(a.qts);
+    release(&a);
+    g_assert_cmpint(count_log_lines(err_log, "unaligned"), ==, 0);
+    /* It was there: at realize, and each time translation went off */
+    g_assert_cmpint(count_log_lines(log, "\"tpm-crb-cmd\" at 0xfed40080 "
+                                    "(region offset 0x80) unaligned, "
+                                    "expected 1"), >, TPM_TOGGLES);
+    kill(swtpm, SIGTERM);
+    waitpid(swtpm, NULL, 0);
+    g_spawn_close_pid(swtpm);
+    unlink(err_log);
+    unlink(log);
+}
+
 #define ENTRY_LIMIT "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
 
 /* type1's dma_entry_limit at 16: map 24 pages, unmap 8, map 8 more */
@@ -639,6 +757,9 @@ int main(int argc, char **argv)
                    test_iommu_after_device);
     qtest_add_func("/vfio-pci/rig/viommu/beyond-host-width",
                    test_beyond_host_width);
+    qtest_add_func("/vfio-pci/rig/viommu/bad-map-toggled",
+                   test_bad_map_toggled);
+    qtest_add_func("/vfio-pci/rig/viommu/tpm-crb-quiet", test_tpm_crb_quiet);
     qtest_add_func("/vfio-pci/rig/viommu/entry-limit", test_entry_limit);
     return g_test_run();
 }

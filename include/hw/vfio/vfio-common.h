@@ -113,7 +113,12 @@ struct VFIOContainer {
     uint64_t max_dirty_bitmap_size; /* bytes of one bitmap query, at most */
     bool dirty_tracking;          /* on, while migration logs dirty RAM */
     bool dirty_by_devices;        /* the devices' own DMA logging does it */
-    bool dirty_sync_failed;       /* reported once */
+    bool dirty_sync_failed;       /* reported once per migration */
+    GArray *dirty_ranges;         /* what the devices were told to log */
+    GHashTable *dirty_all;        /* iovas to sync wholly dirty, once */
+    bool dirty_logging_lost;      /* a restart failed: all RAM is dirty */
+    bool unaligned_reported;      /* a RAM section no page can map: said */
+    uint32_t guest_map_reported;  /* guest IOMMU map failures said (viommu.c) */
     QLIST_HEAD(, VFIODevice) device_list;
     QLIST_HEAD(, VFIOGuestIOMMU) giommu_list; /* behind a guest IOMMU */
 };
@@ -160,6 +165,8 @@ bool vfio_attach_device(VFIODevice *vbasedev, AddressSpace *as, Error **errp);
 void vfio_detach_device(VFIODevice *vbasedev);
 /* The assigned device named @name (a host address), or NULL */
 VFIODevice *vfio_find_device(const char *name);
+/* "0000:00:02.0, 0000:00:04.0": the devices that DMA through @container */
+char *vfio_container_devices(VFIOContainer *container);
 /* Takes the device info of the open vbasedev->fd; fails a non-PCI one */
 bool vfio_check_device_info(VFIODevice *vbasedev, Error **errp);
 void vfio_kvm_file_op(int fd, bool add);
@@ -172,9 +179,11 @@ int vfio_device_feature(VFIODevice *vbasedev, uint32_t flags, void *data,
 /*
  * Takes the fd that @str names (a number, or a name given to the monitor's
  * getfd) into *@fd, closing the one there before; @what names the option.
+ * Once @in_use (the object created, the device realized) it is refused:
+ * the fd there is live.
  */
 bool vfio_set_fd_param(int *fd, const char *str, const char *what,
-                       Error **errp);
+                       bool in_use, Error **errp);
 
 /* iommufd.c: the sysfs directory of the device whose cdev @fd is open */
 char *vfio_cdev_sysfsdev(int fd, Error **errp);
@@ -194,18 +203,14 @@ bool vfio_container_start_dma(VFIOContainer *container, Error **errp);
 void vfio_container_stop_dma(VFIOContainer *container);
 /* Whether the backend itself tracks the pages DMA writes (type1) */
 bool vfio_container_tracks_dirty(VFIOContainer *container);
-/* "0000:00:02.0, 0000:00:04.0": the devices that DMA through @container */
-char *vfio_container_devices(VFIOContainer *container);
-/* Fails a realize that is mapping what exists, else reports @err */
-void vfio_listener_error(VFIOContainer *container, Error *err);
 /* Joins @vbasedev to the devices that DMA through @container */
 void vfio_container_add_device(VFIOContainer *container,
                                VFIODevice *vbasedev);
 void vfio_container_del_device(VFIODevice *vbasedev);
 
 /* viommu.c: the IOMMU sections of the listener, behind a guest IOMMU */
-void vfio_viommu_region_add(VFIOContainer *container,
-                            MemoryRegionSection *section);
+bool vfio_viommu_region_add(VFIOContainer *container,
+                            MemoryRegionSection *section, Error **errp);
 void vfio_viommu_region_del(VFIOContainer *container,
                             MemoryRegionSection *section);
 /* Whether DMA in @as goes through a guest IOMMU */
