@@ -17,7 +17,7 @@
 #include "qemu/osdep.h"
 #include <sys/ioctl.h>
 
-#include "hw/vfio/pci.h"
+#include "hw/vfio/pci-device.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
@@ -95,9 +95,11 @@ static void vfio_err_notifier_handler(void *opaque)
 }
 
 /*
- * The kernel asks again every few seconds until the device is released;
- * a second unplug request could cancel the first (a PCI Express slot's
- * attention button toggles), so only the first one is passed on.
+ * The kernel asks again every few seconds until the device is released.
+ * Each request is passed on: one that could not be (a migration running,
+ * the slot busy, the guest still in firmware) may succeed the next time.
+ * A request already on its way to the guest is not cancelled by another:
+ * QEMU's hot-plug controllers refuse or ignore the repeat.
  */
 static void vfio_req_notifier_handler(void *opaque)
 {
@@ -109,17 +111,22 @@ static void vfio_req_notifier_handler(void *opaque)
     }
     trace_vfio_host_signal(vdev->vbasedev.name, vdev->unplug_requested ?
                            "request, again" : "request");
-    if (vdev->unplug_requested) {
-        return;
-    }
     vdev->unplug_requested = true;
     qdev_unplug(DEVICE(vdev), &err);
-    if (err) {
-        warn_reportf_err(err, VFIO_MSG_PREFIX "the host wants the device "
-                         "back, but the guest cannot be asked to unplug it "
-                         "(the host waits until QEMU exits): ",
-                         vdev->vbasedev.name);
+    if (!err) {
+        return;
     }
+    trace_vfio_unplug_refused(vdev->vbasedev.name, error_get_pretty(err));
+    if (vdev->unplug_refused) {
+        error_free(err);
+        return;
+    }
+    vdev->unplug_refused = true;
+    warn_reportf_err(err, VFIO_MSG_PREFIX "the host wants the device "
+                     "back, but the guest cannot be asked to unplug it now "
+                     "(asked again each time the host repeats its request; "
+                     "the host waits until the device is unplugged or QEMU "
+                     "exits): ", vdev->vbasedev.name);
 }
 
 void vfio_notifiers_setup(VFIOPCIDevice *vdev)

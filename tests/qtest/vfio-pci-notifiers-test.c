@@ -13,6 +13,7 @@
 
 #include "qemu/osdep.h"
 #include <sys/wait.h>
+#include "hw/pci/pci_regs.h"
 #include "vfio-pci-util.h"
 #include "qapi/qmp/qdict.h"
 
@@ -214,6 +215,85 @@ static void test_unbind_no_hotplug(void)
     unlink(errlog);
 }
 
+/* Sets the power indicator of the root port at 00:01.0, and its power */
+static void slot_control(QPCIBus *bus, uint16_t indicator, bool power_off)
+{
+    QPCIDevice *rp = qpci_device_find(bus, QPCI_DEVFN(1, 0));
+    uint8_t exp = qpci_find_capability(rp, PCI_CAP_ID_EXP, 0);
+    uint16_t ctl = qpci_config_readw(rp, exp + PCI_EXP_SLTCTL) &
+                   ~(PCI_EXP_SLTCTL_PCC | PCI_EXP_SLTCTL_PIC);
+
+    qpci_config_writew(rp, exp + PCI_EXP_SLTCTL, ctl | indicator |
+                       (power_off ? PCI_EXP_SLTCTL_PCC : 0));
+    g_free(rp);
+}
+
+/* Waits until the root port's Attention Button Pressed bit is set */
+static bool wait_attention(QPCIBus *bus, int secs)
+{
+    QPCIDevice *rp = qpci_device_find(bus, QPCI_DEVFN(1, 0));
+    uint8_t exp = qpci_find_capability(rp, PCI_CAP_ID_EXP, 0);
+    gint64 end = g_get_monotonic_time() + secs * G_USEC_PER_SEC;
+    bool pressed = false;
+
+    for (;;) {
+        pressed = qpci_config_readw(rp, exp + PCI_EXP_SLTSTA) &
+                  PCI_EXP_SLTSTA_ABP;
+        if (pressed || g_get_monotonic_time() >= end) {
+            break;
+        }
+        g_usleep(100 * 1000);
+    }
+    g_free(rp);
+    return pressed;
+}
+
+/*
+ * While the guest cannot be asked (its hot-plug driver busy, the slot's
+ * power indicator blinking) the request is refused, and said once; the
+ * kernel's next request, once the guest is ready, presses the slot's
+ * attention button, and the unbind returns when the guest powers it off.
+ */
+static void test_unbind_retried(void)
+{
+    g_autofree char *log = test_log_path("req-retry");
+    g_autofree char *errlog = test_log_path("req-retry-stderr");
+    const char *host = rig_device("VFIO_EDU");
+    g_autofree char *args = NULL;
+    QTestState *qts;
+    QPCIBus *bus;
+    pid_t pid;
+
+    if (!host) {
+        return;
+    }
+    args = g_strdup_printf("-M q35 -nodefaults "
+        "-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off "
+        "-device pcie-root-port,id=rp,chassis=1,addr=01.0 "
+        "-device vfio-pci,host=%s,id=" DEV_ID ",bus=rp "
+        "-trace enable=vfio_host_signal -trace enable=vfio_unplug_refused "
+        "-D %s %s", host, log, backend_args());
+    qts = qtest_init_stderr(args, errlog);
+    bus = qpci_new_pc(qts, NULL);
+    slot_control(bus, PCI_EXP_SLTCTL_PWR_IND_BLINK, false);
+    pid = unbind_start(host);
+    g_assert_true(wait_log(log, "unplug refused", 1, KERNEL_REPEAT_S * 3));
+    g_assert_false(wait_attention(bus, 0));
+    slot_control(bus, PCI_EXP_SLTCTL_PWR_IND_ON, false);
+    g_assert_true(wait_attention(bus, KERNEL_REPEAT_S * 3));
+    slot_control(bus, PCI_EXP_SLTCTL_PWR_IND_OFF, true);
+    qtest_qmp_eventwait(qts, "DEVICE_DELETED");
+    g_assert_cmpint(unbind_wait(pid, 30), ==, 0);
+    g_assert_cmpint(count_log_lines(errlog, "cannot be asked to unplug it "
+                                    "now"), ==, 1);
+    assert_qemu_alive(qts);
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+    rebind(host);
+    unlink(log);
+    unlink(errlog);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -226,5 +306,6 @@ int main(int argc, char **argv)
     qtest_add_func("/vfio-pci/rig/edu/unbind-unplugs", test_unbind_unplugs);
     qtest_add_func("/vfio-pci/rig/edu/unbind-no-hotplug",
                    test_unbind_no_hotplug);
+    qtest_add_func("/vfio-pci/rig/edu/unbind-retried", test_unbind_retried);
     return g_test_run();
 }
