@@ -32,6 +32,7 @@
 #include "migration/vmstate.h"
 #include "qapi/error.h"
 #include "qemu/error-report.h"
+#include "qemu/main-loop.h"
 #include "qemu/units.h"
 #include "sysemu/runstate.h"
 #include "trace.h"
@@ -49,7 +50,8 @@
 #define VFIO_MIG_PRIO_P2P       1
 
 struct VFIOMigration {
-    VFIODevice *vbasedev;
+    VFIODevice *vbasedev;         /* NULL: removed during a migration */
+    char *idstr;                  /* of its savevm handlers */
     uint64_t flags;               /* VFIO_MIGRATION_* the device offers */
     uint32_t state;               /* the device's, as last set or read */
     int data_fd;                  /* of the current session, or -1 */
@@ -213,6 +215,26 @@ static void vfio_mig_fail_migration(int err)
     }
 }
 
+static void vfio_mig_free(VFIOMigration *mig)
+{
+    remove_migration_state_change_notifier(&mig->migration_state);
+    unregister_savevm(NULL, mig->idstr, mig);
+    vfio_mig_close_data(mig);
+    g_free(mig->buffer);
+    g_free(mig->idstr);
+    g_free(mig);
+}
+
+/*
+ * The device is gone but a migration it was part of still runs (a
+ * guest's ACPI eject does not ask whether one does): its handlers stay
+ * registered until the migration ends, and fail it.
+ */
+static bool vfio_mig_gone(VFIOMigration *mig)
+{
+    return !mig->vbasedev;
+}
+
 static void vfio_mig_change_state(VFIOMigration *mig, uint32_t state,
                                   uint32_t fallback)
 {
@@ -290,6 +312,12 @@ static void vfio_mig_state_notify(Notifier *notifier, void *data)
                                       migration_state);
     MigrationState *s = data;
 
+    if (vfio_mig_gone(mig)) {
+        if (!migration_is_running(s->state)) {
+            vfio_mig_free(mig);
+        }
+        return;
+    }
     trace_vfio_mig_notify(mig->vbasedev->name, MigrationStatus_str(s->state));
     if (!migration_has_failed(s)) {
         return;
@@ -331,11 +359,38 @@ static void vfio_mig_report(VFIOMigration *mig, const char *what, int err)
                  strerror(-err));
 }
 
-static int vfio_save_setup(QEMUFile *f, void *opaque)
+/*
+ * QEMU 7.2 calls save_setup, save_live_pending and save_live_iterate from
+ * the migration thread without the BQL, while the main thread's run-state
+ * and migration-state handlers change the device's state and close its
+ * data fd.  Those three take it, and look at the state and the fd only
+ * under it.  savevm calls them from the main thread, which holds it.
+ */
+static bool vfio_mig_lock(void)
 {
-    VFIOMigration *mig = opaque;
-    VFIOContainer *container = mig->vbasedev->container;
+    if (qemu_mutex_iothread_locked()) {
+        return false;
+    }
+    qemu_mutex_lock_iothread();
+    return true;
+}
+
+static void vfio_mig_unlock(bool taken)
+{
+    if (taken) {
+        qemu_mutex_unlock_iothread();
+    }
+}
+
+static int vfio_save_setup_locked(QEMUFile *f, VFIOMigration *mig)
+{
+    VFIOContainer *container;
     int ret;
+
+    if (vfio_mig_gone(mig)) {
+        return -ENODEV;
+    }
+    container = mig->vbasedev->container;
 
     /* Without it, what the device writes to guest RAM would be lost */
     if (!container->dirty_tracking) {
@@ -360,6 +415,15 @@ static int vfio_save_setup(QEMUFile *f, void *opaque)
     trace_vfio_save_setup(mig->vbasedev->name,
                           vfio_mig_state_name(mig->state));
     return qemu_file_get_error(f);
+}
+
+static int vfio_save_setup(QEMUFile *f, void *opaque)
+{
+    bool taken = vfio_mig_lock();
+    int ret = vfio_save_setup_locked(f, opaque);
+
+    vfio_mig_unlock(taken);
+    return ret;
 }
 
 /* What is left to send once the VM stops, as far as the device knows */
@@ -393,20 +457,27 @@ static void vfio_save_pending(QEMUFile *f, void *opaque,
                               uint64_t *res_postcopy_only)
 {
     VFIOMigration *mig = opaque;
-    uint64_t stop_copy = vfio_mig_stop_copy_size(mig);
+    bool taken = vfio_mig_lock();
+    uint64_t stop_copy;
 
-    vfio_mig_update_precopy(mig);
-    *res_precopy_only += mig->precopy_ready + stop_copy;
-    trace_vfio_save_pending(mig->vbasedev->name, mig->precopy_ready,
-                            stop_copy);
+    if (!vfio_mig_gone(mig)) {
+        stop_copy = vfio_mig_stop_copy_size(mig);
+        vfio_mig_update_precopy(mig);
+        *res_precopy_only += mig->precopy_ready + stop_copy;
+        trace_vfio_save_pending(mig->vbasedev->name, mig->precopy_ready,
+                                stop_copy);
+    }
+    vfio_mig_unlock(taken);
 }
 
 /* While the VM runs: what the device has ready, a buffer at a time */
-static int vfio_save_iterate(QEMUFile *f, void *opaque)
+static int vfio_save_iterate_locked(QEMUFile *f, VFIOMigration *mig)
 {
-    VFIOMigration *mig = opaque;
     ssize_t n = 0;
 
+    if (vfio_mig_gone(mig)) {
+        return -ENODEV;
+    }
     if (vfio_mig_precopy(mig) && mig->data_fd >= 0) {
         n = vfio_save_chunk(mig, f);
         if (n < 0) {
@@ -422,6 +493,15 @@ static int vfio_save_iterate(QEMUFile *f, void *opaque)
     return n && mig->precopy_ready ? 0 : 1;
 }
 
+static int vfio_save_iterate(QEMUFile *f, void *opaque)
+{
+    bool taken = vfio_mig_lock();
+    int ret = vfio_save_iterate_locked(f, opaque);
+
+    vfio_mig_unlock(taken);
+    return ret;
+}
+
 /* The VM is stopped, the device in STOP_COPY: the rest of its state */
 static int vfio_save_complete(QEMUFile *f, void *opaque)
 {
@@ -429,6 +509,9 @@ static int vfio_save_complete(QEMUFile *f, void *opaque)
     ssize_t n;
     int ret;
 
+    if (vfio_mig_gone(mig)) {
+        return -ENODEV;
+    }
     if (mig->session_lost) {
         error_report(VFIO_MSG_PREFIX "cannot migrate: the VM ran again after "
                      "the device's state was being copied",
@@ -679,9 +762,10 @@ static void vfio_migration_init(VFIODevice *vbasedev, uint64_t flags)
                                              oid ? "/" : "");
 
     mig->vbasedev = vbasedev;
+    mig->idstr = g_steal_pointer(&idstr);
     mig->flags = flags;
     mig->data_fd = -1;
-    register_savevm_live(idstr, VMSTATE_INSTANCE_ID_ANY, 1,
+    register_savevm_live(mig->idstr, VMSTATE_INSTANCE_ID_ANY, 1,
                          &vfio_savevm_handlers, mig);
     mig->vm_state = qemu_add_vm_change_state_handler_prio(vfio_mig_vm_state,
                                                           mig, VFIO_MIG_PRIO);
@@ -738,13 +822,17 @@ void vfio_migration_exit(VFIODevice *vbasedev)
     if (!mig) {
         return;
     }
-    remove_migration_state_change_notifier(&mig->migration_state);
     qemu_del_vm_change_state_handler(mig->vm_state_p2p);
     qemu_del_vm_change_state_handler(mig->vm_state);
-    unregister_savevm(VMSTATE_IF(vbasedev->dev), "vfio", mig);
-    vfio_mig_close_data(mig);
-    g_free(mig->buffer);
-    g_free(mig);
     vbasedev->migration = NULL;
     vfio_migratable_devices--;
+    if (migration_is_running(migrate_get_current()->state)) {
+        error_report(VFIO_MSG_PREFIX "the device was removed while a "
+                     "migration ran: the migration fails", vbasedev->name);
+        vfio_mig_fail_migration(-ENODEV);
+        vfio_mig_close_data(mig);
+        mig->vbasedev = NULL;
+        return;
+    }
+    vfio_mig_free(mig);
 }

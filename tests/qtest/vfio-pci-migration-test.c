@@ -14,6 +14,9 @@
  */
 
 #include "qemu/osdep.h"
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include "vfio-pci-util.h"
 #include "qapi/qmp/qdict.h"
 
@@ -35,6 +38,14 @@
 
 static const char fifo_bytes[] = "migrate!";
 
+#define ACPI_PCIHP_EJECT    0xae08      /* PIIX4 ACPI PCI hotplug: eject */
+#define RACE_ROUNDS         50
+#define RACE_MAX_US         20000
+#define SHM_SLOT            5
+#define SHM_ARGS            "-object memory-backend-ram,id=shm,size=1M," \
+                            "share=on -device ivshmem-plain,memdev=shm," \
+                            "master=on,addr=05.0"
+
 typedef struct MigPair {
     Assigned src;
     Assigned dst;
@@ -47,23 +58,40 @@ static const char *mdev_backend_args(void)
     return backend_iommufd() ? "-object iommufd,id=ifd0" : "";
 }
 
-/* Starts QEMU with the mtty @uuid at slot 4; @args end the command line */
-static void mtty_start(Assigned *a, const char *uuid, const char *props,
-                       const char *args, const char *log)
+/*
+ * Starts QEMU on @machine with the mtty @uuid at slot 4; @args end the
+ * command line
+ */
+static char *mtty_args(const char *machine, const char *uuid,
+                       const char *props)
+{
+    return g_strdup_printf("-M %s -nodefaults %s -device vfio-pci,id=mtty,"
+                           "sysfsdev=/sys/bus/mdev/devices/%s,addr=%02x.0"
+                           "%s%s", machine, mdev_backend_args(), uuid, SLOT,
+                           backend_iommufd() ? ",iommufd=ifd0" : "",
+                           props ? props : "");
+}
+
+static void mtty_start_on(Assigned *a, const char *machine, const char *uuid,
+                          const char *props, const char *args,
+                          const char *log)
 {
     const char *env = g_getenv("VFIO_TEST_QEMU_ARGS");
-    g_autofree char *cmd = g_strdup_printf(
-        "-M q35 -nodefaults %s -device vfio-pci,id=mtty,"
-        "sysfsdev=/sys/bus/mdev/devices/%s,addr=%02x.0%s%s %s %s",
-        mdev_backend_args(), uuid, SLOT,
-        backend_iommufd() ? ",iommufd=ifd0" : "", props ? props : "",
-        args ? args : "", env ? env : "");
+    g_autofree char *mtty = mtty_args(machine, uuid, props);
+    g_autofree char *cmd = g_strdup_printf("%s %s %s", mtty,
+                                           args ? args : "", env ? env : "");
 
     a->host = uuid;
     a->qts = log ? qtest_init_stderr(cmd, log) : qtest_init(cmd);
     a->bus = qpci_new_pc(a->qts, NULL);
     a->dev = qpci_device_find(a->bus, DEVFN);
     g_assert_nonnull(a->dev);
+}
+
+static void mtty_start(Assigned *a, const char *uuid, const char *props,
+                       const char *args, const char *log)
+{
+    mtty_start_on(a, "q35", uuid, props, args, log);
 }
 
 /* The source: its mtty's I/O BAR programmed and decoding */
@@ -481,6 +509,397 @@ static void test_mtty_elsewhere(void)
                 "Debian's kernel has no mdev samples");
 }
 
+/*
+ * The guest ejects the device through ACPI during pre-copy (nothing asks
+ * whether a migration runs): the migration fails, saying why, and the
+ * source VM runs on without the device.
+ */
+static void test_mtty_eject(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree char *src_log = test_log_path("mig-eject-src");
+    g_autofree char *args = NULL;
+    g_autofree char *status = NULL;
+    MigPair p;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "eject");
+    mtty_start_on(&p.src, "pc", src, NULL, NULL, src_log);
+    args = g_strdup_printf("-incoming %s", p.uri);
+    mtty_start_on(&p.dst, "pc", dst, NULL, args, p.dst_log);
+    qtest_set_expected_status(p.dst.qts, 1);
+    mig_start_crawling(&p);
+
+    qtest_outl(p.src.qts, ACPI_PCIHP_EJECT, 1 << SLOT);
+    qtest_qmp_eventwait(p.src.qts, "DEVICE_DELETED");
+    g_assert_true(mig_wait(p.src.qts, "failed"));
+    status = query_status(p.src.qts);
+    g_assert_cmpstr(status, ==, "running");
+    g_assert_cmpint(count_log_lines(src_log, "the device was removed while "
+                                    "a migration ran"), ==, 1);
+    wait_exit(p.dst.qts);
+    release(&p.dst);
+    p.dst.qts = NULL;
+    mig_pair_free(&p);
+    unlink(src_log);
+}
+
+/* Polls query-migrate until the migration ended; its last status */
+static char *mig_wait_end(QTestState *qts)
+{
+    gint64 end = g_get_monotonic_time() + MIG_WAIT_US;
+
+    for (;;) {
+        char *status = mig_status(qts);
+
+        if (!g_strcmp0(status, "completed") || !g_strcmp0(status, "failed") ||
+            !g_strcmp0(status, "cancelled")) {
+            return status;
+        }
+        g_free(status);
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(5 * 1000);
+    }
+}
+
+/* What query-migrate says of the migration of round @round that ended */
+static void mig_log_end(QTestState *qts, int round)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'query-migrate'}");
+    QDict *ret = qdict_get_qdict(resp, "return");
+
+    g_test_message("round %d: %s%s%s", round,
+                   qdict_get_try_str(ret, "status"),
+                   qdict_haskey(ret, "error-desc") ? ": " : "",
+                   qdict_get_try_str(ret, "error-desc") ?: "");
+    qobject_unref(resp);
+}
+
+/* QMP @command, whose answer (success or error) does not matter here */
+static void qmp_either(QTestState *qts, const char *command)
+{
+    qobject_unref(qtest_qmp(qts, "{'execute': %s}", command));
+}
+
+/*
+ * stop and cont at random points of setup and pre-copy: the run-state
+ * handlers (main thread) and the save handlers (the migration thread)
+ * take turns on the device's state and data fd.  Each migration (into a
+ * pipe) completes or fails cleanly, and the device works after each.
+ */
+static void test_mtty_stop_cont(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    g_autoptr(GRand) rand = g_rand_new();
+    Assigned a;
+    int i;
+
+    if (!src) {
+        return;
+    }
+    mtty_start_source(&a, src, NULL, NULL);
+    mig_set_bandwidth(a.qts, (int64_t)1 << 40);
+    for (i = 0; i < RACE_ROUNDS; i++) {
+        qtest_qmp_assert_success(a.qts, "{'execute': 'migrate', 'arguments': "
+                                 "{'uri': 'exec:cat > /dev/null'}}");
+        g_usleep(g_rand_int_range(rand, 0, RACE_MAX_US));
+        qmp_either(a.qts, "stop");
+        g_usleep(g_rand_int_range(rand, 0, RACE_MAX_US));
+        qmp_either(a.qts, "cont");
+        g_free(mig_wait_end(a.qts));
+        mig_log_end(a.qts, i);
+        qmp_either(a.qts, "cont");
+        mtty_check_running(&a);
+    }
+    assert_no_session();
+    release(&a);
+}
+
+/*
+ * RAM that appears while the devices log their DMA (here an ivshmem BAR
+ * the guest maps during pre-copy) lies outside the ranges they were told
+ * to log: their logging restarts over every map, and the migration
+ * completes with the device's state.
+ */
+static void test_mtty_ram_appears(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree char *trace = test_log_path("mig-ram-appears");
+    g_autofree char *args = NULL;
+    QPCIDevice *shm;
+    QPCIBar bar2;
+    MigPair p;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "ram-appears");
+    args = g_strdup_printf("%s -trace enable=vfio_dirty_* -D %s", SHM_ARGS,
+                           trace);
+    mtty_start_source(&p.src, src, NULL, args);
+    mtty_load_source(&p.src);
+    g_free(args);
+    args = g_strdup_printf("-incoming %s %s", p.uri, SHM_ARGS);
+    mtty_start(&p.dst, dst, NULL, args, NULL);
+    mig_start_crawling(&p);
+
+    shm = qpci_device_find(p.src.bus, QPCI_DEVFN(SHM_SLOT, 0));
+    g_assert_nonnull(shm);
+    bar2 = qpci_iomap(shm, 2, NULL);
+    qpci_device_enable(shm);
+    qpci_io_writel(shm, bar2, 0, 0x5eed);
+    g_free(shm);
+
+    mig_set_bandwidth(p.src.qts, (int64_t)1 << 40);
+    g_assert_true(mig_wait(p.src.qts, "completed"));
+    qtest_qmp_eventwait(p.dst.qts, "RESUME");
+    mtty_check_dest(&p.dst);
+    mig_pair_free(&p);
+    g_assert_cmpint(count_log_lines(trace, "outside the logged ranges: "
+                                    "logging restarted (0)"), >=, 1);
+    unlink(trace);
+}
+
+/*
+ * Migration faults
+ */
+/* A QEMU of the test's own: libqtest's cannot die of a SIGKILL */
+static GPid spawn_qemu(const char *args, const char *log)
+{
+    g_autofree char *cmd = g_strdup_printf("exec %s -display none %s 2>%s",
+                                           g_getenv("QTEST_QEMU_BINARY"),
+                                           args, log);
+    char *argv[] = { (char *)"sh", (char *)"-c", cmd, NULL };
+    GPid pid;
+
+    g_assert_true(g_spawn_async(NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
+                                G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                                NULL));
+    return pid;
+}
+
+static void kill_spawned(GPid pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    g_spawn_close_pid(pid);
+}
+
+static void wait_socket(const char *path)
+{
+    gint64 end = g_get_monotonic_time() + MIG_WAIT_US;
+
+    while (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(20 * 1000);
+    }
+}
+
+static int unix_connect(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), ==,
+                    0);
+    return fd;
+}
+
+/* The socket path of a unix: URI */
+static const char *uri_path(const char *uri)
+{
+    g_assert_true(g_str_has_prefix(uri, "unix:"));
+    return uri + strlen("unix:");
+}
+
+/* A second migration to a new destination goes through */
+static void mig_again(MigPair *p, const char *dst)
+{
+    g_free(p->uri);
+    p->uri = g_strdup_printf("unix:/run/vfio-mig-%d-again.sock", getpid());
+    mtty_load_source(&p->src);
+    mtty_start_dest(p, dst, NULL);
+    mig_set_bandwidth(p->src.qts, (int64_t)1 << 40);
+    mig_complete(p);
+}
+
+/*
+ * The destination killed mid-stream: the source runs on with its device
+ * back in RUNNING, and migrates again to a destination whose device the
+ * dead one left in RESUMING.
+ */
+static void test_mtty_dest_killed(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree char *mtty = NULL;
+    g_autofree char *args = NULL;
+    MigPair p;
+    GPid pid;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "dest-killed");
+    mtty_start_source(&p.src, src, NULL, NULL);
+    mtty = mtty_args("q35", dst, NULL);
+    args = g_strdup_printf("%s -incoming %s", mtty, p.uri);
+    pid = spawn_qemu(args, p.dst_log);
+    wait_socket(uri_path(p.uri));
+    mig_start_crawling(&p);
+    kill_spawned(pid);
+    g_assert_true(mig_wait(p.src.qts, "failed"));
+    mtty_check_running(&p.src);
+    mig_again(&p, dst);
+}
+
+/*
+ * The source killed mid-stream: the destination exits, saying why, its
+ * device reset out of RESUMING, and the device works for its next user.
+ */
+static void test_mtty_src_killed(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree char *trace = test_log_path("mig-src-killed-trace");
+    g_autofree char *src_log = test_log_path("mig-src-killed-src");
+    g_autofree char *qmp = g_strdup_printf("/run/vfio-mig-%d-qmp.sock",
+                                           getpid());
+    g_autofree char *mtty = NULL;
+    g_autofree char *args = NULL;
+    Assigned next;
+    MigPair p;
+    GPid pid;
+    int fd;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "src-killed");
+    args = g_strdup_printf("-incoming %s -trace enable=vfio_mig_reset -D %s",
+                           p.uri, trace);
+    mtty_start(&p.dst, dst, NULL, args, p.dst_log);
+    qtest_set_expected_status(p.dst.qts, 1);
+    mtty = mtty_args("q35", src, NULL);
+    g_free(args);
+    args = g_strdup_printf("%s -qmp unix:%s,server=on,wait=off", mtty, qmp);
+    pid = spawn_qemu(args, src_log);
+    wait_socket(qmp);
+    fd = unix_connect(qmp);
+    qobject_unref(qmp_fd_receive(fd));
+    qobject_unref(qmp_fd(fd, "{'execute': 'qmp_capabilities'}"));
+    qobject_unref(qmp_fd(fd, "{'execute': 'migrate-set-parameters', "
+                         "'arguments': {'max-bandwidth': 1024}}"));
+    qobject_unref(qmp_fd(fd, "{'execute': 'migrate', 'arguments': "
+                         "{'uri': %s}}", p.uri));
+    g_assert_true(mig_wait(p.dst.qts, "active"));
+    kill_spawned(pid);
+    close(fd);
+    wait_exit(p.dst.qts);
+    g_assert_cmpint(count_log_lines(trace, "vfio_mig_reset"), >=, 1);
+    mig_pair_free(&p);
+
+    mtty_start_source(&next, dst, NULL, NULL);
+    mtty_check_running(&next);
+    release(&next);
+    unlink(trace);
+    unlink(src_log);
+    unlink(qmp);
+}
+
+/* The source's whole stream, saved through exec: */
+static gchar *mig_save_stream(const char *src, gsize *len)
+{
+    g_autofree char *file = g_strdup_printf("/run/vfio-mig-%d.stream",
+                                            getpid());
+    g_autofree char *uri = g_strdup_printf("exec:cat > %s", file);
+    gchar *stream = NULL;
+    Assigned a;
+
+    mtty_start_source(&a, src, NULL, NULL);
+    mtty_load_source(&a);
+    mig_set_bandwidth(a.qts, (int64_t)1 << 40);
+    qtest_qmp_assert_success(a.qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': %s}}", uri);
+    g_assert_true(mig_wait(a.qts, "completed"));
+    release(&a);
+    g_assert_true(g_file_get_contents(file, &stream, len, NULL));
+    unlink(file);
+    return stream;
+}
+
+/* Where the device's first data chunk starts in @stream (its marker) */
+static gsize mig_chunk_offset(const gchar *stream, gsize len)
+{
+    static const guint8 marker[] = { 'V', 'F', 'I', 'O', 'M', 'I', 'G', 1 };
+    gsize i;
+
+    for (i = 0; i + sizeof(marker) + 8 <= len; i++) {
+        if (!memcmp(stream + i, marker, sizeof(marker))) {
+            return i;
+        }
+    }
+    g_assert_not_reached();
+}
+
+/* A destination fed @len bytes of @stream fails, its device reset */
+static void mig_feed_damaged(const char *dst, const gchar *stream, gsize len,
+                             const char *what)
+{
+    g_autofree char *trace = test_log_path("mig-damaged-trace");
+    g_autofree char *args = NULL;
+    MigPair p;
+    int fd;
+
+    mig_pair_init(&p, what);
+    args = g_strdup_printf("-incoming %s -trace enable=vfio_mig_reset -D %s",
+                           p.uri, trace);
+    mtty_start(&p.dst, dst, NULL, args, p.dst_log);
+    qtest_set_expected_status(p.dst.qts, 1);
+    fd = unix_connect(uri_path(p.uri));
+    g_assert_cmpint(write(fd, stream, len), ==, len);
+    close(fd);
+    wait_exit(p.dst.qts);
+    g_test_message("%s: the destination exited", what);
+    g_assert_cmpint(count_log_lines(trace, "vfio_mig_reset"), >=, 1);
+    mig_pair_free(&p);
+    unlink(trace);
+}
+
+/*
+ * The device's section of the stream cut short, or its chunk length
+ * corrupted: the load fails cleanly and the device is reset.
+ */
+static void test_mtty_stream_damaged(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree gchar *stream = NULL;
+    gsize len, chunk;
+    Assigned next;
+
+    if (!src || !dst) {
+        return;
+    }
+    stream = mig_save_stream(src, &len);
+    chunk = mig_chunk_offset(stream, len);
+    /* Cut inside the chunk's data */
+    mig_feed_damaged(dst, stream, chunk + 16 + 2, "truncated");
+    /* A chunk length far past the end of the stream */
+    memset(stream + chunk + 8, 0x7f, 8);
+    mig_feed_damaged(dst, stream, len, "corrupted");
+
+    mtty_start_source(&next, dst, NULL, NULL);
+    mtty_check_running(&next);
+    release(&next);
+}
+
 static void add_case(const char *name, void (*fn)(void))
 {
     g_autofree char *path = g_strdup_printf("/vfio-pci/rig/migration/%s/%s",
@@ -507,5 +926,11 @@ int main(int argc, char **argv)
     add_case("mtty-refused", test_mtty_refused);
     add_case("mtty-dest-quit", test_mtty_dest_quit);
     add_case("mtty-off", test_mtty_off);
+    add_case("mtty-eject", test_mtty_eject);
+    add_case("mtty-stop-cont", test_mtty_stop_cont);
+    add_case("mtty-ram-appears", test_mtty_ram_appears);
+    add_case("mtty-dest-killed", test_mtty_dest_killed);
+    add_case("mtty-src-killed", test_mtty_src_killed);
+    add_case("mtty-stream-damaged", test_mtty_stream_damaged);
     return g_test_run();
 }
