@@ -20,7 +20,10 @@
 
 #include "qemu/osdep.h"
 
+#include <sys/mman.h>
+
 #include "hw/vfio/pci-device.h"
+#include "qemu/error-report.h"
 #include "trace.h"
 
 /*
@@ -37,6 +40,89 @@ bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause)
     return true;
 }
 
+int vfio_bar_prot(VFIOBAR *bar)
+{
+    return (bar->flags & VFIO_REGION_INFO_FLAG_READ ? PROT_READ : 0) |
+           (bar->flags & VFIO_REGION_INFO_FLAG_WRITE ? PROT_WRITE : 0);
+}
+
+/*
+ * Anonymous memory in the place of a window, at the same address: an
+ * access that still reaches it reads zeroes and writes nowhere, where
+ * the device's pages could cost QEMU a SIGBUS.
+ */
+bool vfio_mmap_to_anon(VFIOPCIDevice *vdev, VFIOMmap *m)
+{
+    if (mmap(m->mmap, m->map_size, PROT_READ | PROT_WRITE,
+             MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
+        warn_report(VFIO_MSG_PREFIX "cannot take a BAR mmap away: %s",
+                    vdev->vbasedev.name, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* The device's pages back in the window, where they were */
+static void vfio_mmap_to_device(VFIOPCIDevice *vdev, VFIOBAR *bar,
+                                VFIOMmap *m)
+{
+    if (mmap(m->mmap, m->map_size, vfio_bar_prot(bar),
+             MAP_FIXED | MAP_SHARED, vdev->vbasedev.fd,
+             bar->fd_offset + m->offset) != MAP_FAILED) {
+        return;
+    }
+    /* The window stays on the slow path, anonymous memory behind it */
+    warn_report(VFIO_MSG_PREFIX "BAR %d mmap at 0x%" PRIx64 " cannot be "
+                "restored (%s): it runs on the slow path", vdev->vbasedev.name,
+                bar->nr, (uint64_t)m->offset, strerror(errno));
+    m->lost = true;
+    vfio_mmap_to_anon(vdev, m);
+}
+
+/*
+ * While the host does not decode memory, a touch of a BAR mmap is a
+ * SIGBUS for QEMU.  Disabling the windows reaches the other vCPUs only
+ * when they flush their TLBs, which multi-threaded TCG does on its own
+ * time: one could still write through a window after the host stopped
+ * decoding.  So anonymous memory takes the windows' place before the
+ * host stops, and the device's pages return before the windows do.
+ */
+static void vfio_fast_path_swap(VFIOPCIDevice *vdev, bool device)
+{
+    int i, j;
+
+    trace_vfio_fast_path_swap(vdev->vbasedev.name, device);
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        for (j = 0; j < vdev->bars[i].nr_mmaps; j++) {
+            VFIOMmap *m = &vdev->bars[i].mmaps[j];
+
+            if (m->lost) {
+                continue;
+            }
+            if (device) {
+                vfio_mmap_to_device(vdev, &vdev->bars[i], m);
+            } else {
+                vfio_mmap_to_anon(vdev, m);
+            }
+        }
+    }
+}
+
+static void vfio_fast_path_enable(VFIOPCIDevice *vdev, bool on)
+{
+    int i, j;
+
+    memory_region_transaction_begin();
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        for (j = 0; j < vdev->bars[i].nr_mmaps; j++) {
+            VFIOMmap *m = &vdev->bars[i].mmaps[j];
+
+            memory_region_set_enabled(&m->mem, on && !m->lost);
+        }
+    }
+    memory_region_transaction_commit();
+}
+
 /*
  * The one switch for the BARs' mmaps.  The interrupt code takes them away
  * while an INTx waits for the guest's EOI (which only the slow path sees),
@@ -47,23 +133,20 @@ void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
                           bool block)
 {
     unsigned int was = vdev->fast_path_blocks;
-    int i, j;
+    unsigned int now = block ? was | reason : was & ~reason;
+    bool decode_change = (was ^ now) & VFIO_FAST_PATH_DECODE;
 
-    vdev->fast_path_blocks = block ? was | reason : was & ~reason;
-    if (!was == !vdev->fast_path_blocks) {
-        return;
+    vdev->fast_path_blocks = now;
+    if (decode_change && (now & VFIO_FAST_PATH_DECODE)) {
+        vfio_fast_path_swap(vdev, false);
     }
-    trace_vfio_fast_path(vdev->vbasedev.name, !vdev->fast_path_blocks,
-                         vdev->fast_path_blocks);
-
-    memory_region_transaction_begin();
-    for (i = 0; i < PCI_ROM_SLOT; i++) {
-        for (j = 0; j < vdev->bars[i].nr_mmaps; j++) {
-            memory_region_set_enabled(&vdev->bars[i].mmaps[j].mem,
-                                      !vdev->fast_path_blocks);
-        }
+    if (!was != !now) {
+        trace_vfio_fast_path(vdev->vbasedev.name, !now, now);
+        vfio_fast_path_enable(vdev, !now);
     }
-    memory_region_transaction_commit();
+    if (decode_change && !(now & VFIO_FAST_PATH_DECODE)) {
+        vfio_fast_path_swap(vdev, true);
+    }
 }
 
 /* Config bits QEMU answers for, instead of the host */

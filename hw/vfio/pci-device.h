@@ -35,8 +35,10 @@ OBJECT_DECLARE_SIMPLE_TYPE(VFIOPCIDevice, VFIO_PCI)
 typedef struct VFIOMmap {
     MemoryRegion mem;
     void *mmap;
+    off_t offset;                 /* of the window, within its BAR */
     size_t size;                  /* of the window */
     size_t map_size;              /* mmap'd: the window up to a host page */
+    bool lost;                    /* the device's pages could not return */
 } VFIOMmap;
 
 typedef struct VFIOBAR {
@@ -158,6 +160,8 @@ bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause);
 void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
                           bool block);
 void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len);
+int vfio_bar_prot(VFIOBAR *bar);
+bool vfio_mmap_to_anon(VFIOPCIDevice *vdev, VFIOMmap *m);
 
 /* pci-config.c, for pci.c, pci-irq.c and pci-reset.c */
 uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len);

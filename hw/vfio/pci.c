@@ -184,18 +184,11 @@ static bool vfio_bar_mmap_window(VFIOPCIDevice *vdev, VFIOBAR *bar,
 {
     VFIOMmap *m = &bar->mmaps[bar->nr_mmaps];
     g_autofree char *name = NULL;
-    int prot = 0;
-
-    if (bar->flags & VFIO_REGION_INFO_FLAG_READ) {
-        prot |= PROT_READ;
-    }
-    if (bar->flags & VFIO_REGION_INFO_FLAG_WRITE) {
-        prot |= PROT_WRITE;
-    }
 
     m->map_size = ROUND_UP(end - start, qemu_real_host_page_size());
-    m->mmap = mmap(NULL, m->map_size, prot, MAP_SHARED, vdev->vbasedev.fd,
-                   bar->fd_offset + start);
+    m->offset = start;
+    m->mmap = mmap(NULL, m->map_size, vfio_bar_prot(bar), MAP_SHARED,
+                   vdev->vbasedev.fd, bar->fd_offset + start);
     if (m->mmap == MAP_FAILED) {
         m->mmap = NULL;
         warn_report(VFIO_MSG_PREFIX "BAR %d [0x%" HWADDR_PRIx "-0x%"
@@ -368,18 +361,10 @@ static bool vfio_bars_setup(VFIOPCIDevice *vdev, Error **errp)
  * An mmap holds the device file open, and the kernel keeps the device, its
  * group and their container busy until the last mmap goes; but a reader
  * that started before the unplug may still use the window until finalize.
- * Anonymous memory takes the window's place: such a late reader sees zeroes,
- * and the device goes back to the host as soon as we close its fd.
+ * Anonymous memory takes the window's place (vfio_mmap_to_anon): such a
+ * late reader sees zeroes, and the device goes back to the host as soon
+ * as we close its fd.
  */
-static void vfio_bar_mmap_release(VFIOPCIDevice *vdev, VFIOMmap *m)
-{
-    if (mmap(m->mmap, m->map_size, PROT_READ | PROT_WRITE,
-             MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) {
-        warn_report(VFIO_MSG_PREFIX "cannot release a BAR mmap: %s",
-                    vdev->vbasedev.name, strerror(errno));
-    }
-}
-
 static void vfio_bars_exit(VFIOPCIDevice *vdev)
 {
     int i, j;
@@ -389,7 +374,7 @@ static void vfio_bars_exit(VFIOPCIDevice *vdev)
 
         for (j = 0; j < bar->nr_mmaps; j++) {
             memory_region_del_subregion(&bar->mem, &bar->mmaps[j].mem);
-            vfio_bar_mmap_release(vdev, &bar->mmaps[j]);
+            vfio_mmap_to_anon(vdev, &bar->mmaps[j]);
         }
     }
 }

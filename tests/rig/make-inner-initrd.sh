@@ -250,15 +250,67 @@ io_rate() {
     done
 }
 
-if [ "${inner_mode:-}" = mtty ]; then
-    mtty_counter
-elif [ "${inner_mode:-}" = iorate ]; then
-    io_rate
-elif run; then
-    echo "INNER: PASS at $(cut -d' ' -f1 /proc/uptime)s"
-else
-    echo "INNER: FAIL at $(cut -d' ' -f1 /proc/uptime)s"
-fi
+# inner_mode=hammer: bar-hammer on the assigned edu (vendor 1234, device
+# 11e8): one vCPU hammers its BAR0, the other toggles Memory Space Enable
+# inner_count times (guest-inner.sh's hammer test; -smp 2).
+bar_hammer() {
+    for d in /sys/bus/pci/devices/*; do
+        if [ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1234:0x11e8 ]; then
+            bar-hammer "$d" "${inner_count:-10000}"
+            return
+        fi
+    done
+    echo "INNER: hammer FAIL: no edu device"
+    return 1
+}
+
+# inner_mode=remove: reads the disk until it leaves (the rig's host
+# removes the device; the guest's hot-plug driver lets it go).
+remove_io() {
+    wait_disk || return 1
+    echo "INNER: remove: I/O running"
+    i=0
+    while [ -b $DISK ]; do
+        dd if=$DISK of=/dev/null bs=4096 count=64 iflag=direct 2>/dev/null
+        i=$((i + 1))
+    done
+    echo "INNER: remove: the disk left after $i reads"
+    # The rig looks at QEMU's fds meanwhile
+    sleep 10
+}
+
+# inner_mode=soak: write, drop caches, read back and compare, round after
+# round, for inner_count seconds (tests/soak.sh plugs a second device in
+# and out meanwhile).
+soak_io() {
+    wait_disk || return 1
+    end=$(( $(cut -d. -f1 /proc/uptime) + ${inner_count:-1800} ))
+    n=0
+    echo "INNER: soak: I/O running"
+    while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
+        io_test > /tmp/io.log || { cat /tmp/io.log; return 1; }
+        n=$((n + 1))
+    done
+    echo "INNER: soak: $n rounds, every block read back equal"
+}
+
+# verdict CMD: runs CMD, then says PASS or FAIL
+verdict() {
+    if "$@"; then
+        echo "INNER: PASS at $(cut -d' ' -f1 /proc/uptime)s"
+    else
+        echo "INNER: FAIL at $(cut -d' ' -f1 /proc/uptime)s"
+    fi
+}
+
+case ${inner_mode:-} in
+mtty) mtty_counter ;;
+iorate) io_rate ;;
+hammer) verdict bar_hammer ;;
+remove) verdict remove_io ;;
+soak) verdict soak_io ;;
+*) verdict run ;;
+esac
 poweroff -f
 EOF
 }
@@ -276,9 +328,13 @@ build() {
         echo "${x%.xz}" >> "$d/root/mods/order"
     done
     write_init > "$d/root"/init
+    cc -static -O2 -o "$d/root/bin/bar-hammer" "$REPO/tests/rig/bar-hammer.c" ||
+        die "bar-hammer does not build"
     initrd_pack "$d/root" "$OUT"
     ln -sf "$KERNEL_DIR/boot/vmlinuz-$v" "${OUT%/*}/inner-vmlinuz"
     log "built $OUT (kernel $v; modules: $(echo $(cat "$d/root/mods/order")))"
 }
 
-initrd_fresh "$OUT" || build
+# bar-hammer.c is in it too
+{ initrd_fresh "$OUT" && [ "$OUT" -nt "$REPO/tests/rig/bar-hammer.c" ]; } ||
+    build
