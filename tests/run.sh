@@ -79,7 +79,7 @@ host_tests() {
 
 # Every TAP file the rig leaves in its /out is tallied, and all of its
 # results count as rig tests; these ones must be there.
-RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest vfio-pci-sriov"
+RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest inner-hammer vfio-pci-sriov"
 
 # ... and these the boot of the rig kernel (tests/rig/guest-iommufd.sh).
 IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test iommufd-inner-guest
@@ -87,7 +87,7 @@ IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test iommufd-inner-guest
  iommufd-vfio-pci-test iommufd-vfio-pci-hotplug-test iommufd-vfio-pci-errors-test
  iommufd-vfio-pci-reset-test
  iommufd-vfio-pci-fuzz-test iommufd-vfio-pci-hardening-test
- iommufd-vfio-pci-express-test iommufd-vfio-pci-viommu-test"
+ iommufd-vfio-pci-express-test iommufd-vfio-pci-viommu-test inner-remove"
 
 # collect DIR PREFIX TAPS: the TAP files of a rig boot, and a failure for
 # each expected one that is missing.

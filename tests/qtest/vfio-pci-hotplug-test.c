@@ -95,7 +95,7 @@ static void test_hotplug_cycles(void)
                                             backend_args());
     g_autofree char *log = g_strdup_printf("%s/vfio-hotplug-%d.err",
                                            g_get_tmp_dir(), getpid());
-    Footprint empty, plugged, now;
+    Footprint empty, plugged = { 0 }, now;
     uint64_t warm = 0;
     QTestState *qts;
     pid_t pid;

@@ -132,30 +132,6 @@ static void rebind(const char *host)
     g_assert_true(g_file_test(drv, G_FILE_TEST_EXISTS));
 }
 
-/* Waits until @log has @n lines with @what. */
-static bool wait_log(const char *log, const char *what, int n, int secs)
-{
-    gint64 end = g_get_monotonic_time() + secs * G_USEC_PER_SEC;
-
-    while (g_get_monotonic_time() < end) {
-        g_auto(GStrv) lines = NULL;
-        g_autofree char *text = NULL;
-        int i, seen = 0;
-
-        if (g_file_get_contents(log, &text, NULL, NULL)) {
-            lines = g_strsplit(text, "\n", -1);
-            for (i = 0; lines[i]; i++) {
-                seen += !!strstr(lines[i], what);
-            }
-            if (seen >= n) {
-                return true;
-            }
-        }
-        g_usleep(100 * 1000);
-    }
-    return false;
-}
-
 /*
  * The host asks for the device back: the guest is asked to unplug it,
  * it leaves, the unbind returns, and QEMU runs on without its fds.

@@ -506,6 +506,30 @@ static inline bool assign_logged(Assigned *a, const char *machine,
     return ok;
 }
 
+/* Waits until @log has @n lines with @what. */
+static inline bool wait_log(const char *log, const char *what, int n, int secs)
+{
+    gint64 end = g_get_monotonic_time() + secs * G_USEC_PER_SEC;
+
+    while (g_get_monotonic_time() < end) {
+        g_auto(GStrv) lines = NULL;
+        g_autofree char *text = NULL;
+        int i, seen = 0;
+
+        if (g_file_get_contents(log, &text, NULL, NULL)) {
+            lines = g_strsplit(text, "\n", -1);
+            for (i = 0; lines[i]; i++) {
+                seen += !!strstr(lines[i], what);
+            }
+            if (seen >= n) {
+                return true;
+            }
+        }
+        g_usleep(100 * 1000);
+    }
+    return false;
+}
+
 /* The lines of @log that contain @what; the first one is shown. */
 static inline int count_log_lines(const char *log, const char *what)
 {

@@ -15,6 +15,12 @@
 #                                    unmaps; on an iommufd object with
 #                                    INNER_IOMMUFD=1); TAP to /out/$INNER_TAP
 #                                    (inner-guest.tap), consoles in /out
+#   inner_remove_test                the host removes the nvme while the
+#                                    inner guest reads it (inner-remove.tap)
+#   inner_hammer_test                the rig's edu, -smp 2 on multi-threaded
+#                                    TCG: BAR0 hammered by one vCPU while the
+#                                    other toggles Memory Space Enable
+#                                    (inner-hammer.tap)
 
 INNER_TIMEOUT=${INNER_TIMEOUT:-480}
 # INNER_APPEND adds to the inner kernel's command line; INNER_NO_TRACE=1
@@ -38,6 +44,25 @@ inner_boot() {
     [ -z "${INNER_NO_TRACE:-}" ] || _in_trace=""
     _in_dev="vfio-pci,host=$VFIO_NVME"
     _in_obj=""
+    _in_cpus="-accel tcg -smp 1"
+    if [ "$1" = remove ]; then
+        _in_obj="-device pcie-root-port,id=rp1,chassis=1"
+        _in_dev="vfio-pci,host=$VFIO_NVME,bus=rp1"
+        _in_append="$_in_append inner_mode=remove"
+    fi
+    if [ "$1" = soak ]; then
+        _in_obj="-device pcie-root-port,id=rp1,chassis=1
+                 -device vfio-pci,host=$VFIO_EDU,id=edu,bus=rp1
+                 -qmp unix:/run/soak.qmp,server=on,wait=off"
+        _in_append="$_in_append inner_mode=soak inner_count=$INNER_SOAK_S"
+        _in_trace=""
+    fi
+    if [ "$1" = hammer ]; then
+        _in_cpus="-accel tcg,thread=multi -smp 2"
+        _in_dev="vfio-pci,host=$VFIO_EDU"
+        _in_append="$_in_append inner_mode=hammer inner_count=$INNER_HAMMER_COUNT"
+        _in_trace="-trace vfio_fast_path_swap"
+    fi
     if [ "$1" = viommu ]; then
         _in_append="$_in_append intel_iommu=on iommu.strict=1"
         _in_obj="-device intel-iommu,caching-mode=on"
@@ -61,7 +86,7 @@ inner_boot() {
     set -f
     # shellcheck disable=SC2086
     rig_in_chroot timeout "$INNER_TIMEOUT" "$INNER_QEMU" \
-        -nodefaults -machine q35 -accel tcg -smp 1 -m 256 \
+        -nodefaults -machine q35 $_in_cpus -m 256 \
         -display none -no-reboot -serial "file:/run/inner-$1.console" \
         -msg timestamp=on \
         -kernel "$BUILD/rig/inner-vmlinuz" -initrd "$BUILD/rig/inner-initrd.gz" \
@@ -93,14 +118,19 @@ inner_early_crash() {
         inner_seen "$1" 'Kernel panic\|double fault\|Oops'
 }
 
-inner_guest_variant() {
-    RIG_TAP_FAILED=0
+# inner_boot, and once more when the inner kernel died before its /init
+inner_boot_retried() {
     inner_boot "$1"
     if inner_early_crash "$1"; then
         echo "inner: $1: the inner kernel died before its /init; booting again"
         mv "/out/inner-$1.console" "/out/inner-$1.first-boot.console"
         inner_boot "$1"
     fi
+}
+
+inner_guest_variant() {
+    RIG_TAP_FAILED=0
+    inner_boot_retried "$1"
     grep '^INNER: ' "/out/inner-$1.console" 2>/dev/null || true
     case $1 in
     msix|iommufd|viommu) _in_irq="PCI-MSIX" ;;
@@ -146,6 +176,87 @@ inner_viommu_checks() {
         grep -q 'vfio_viommu_region_add' /out/inner-viommu.trace
     rig_tap "$_in_t: host maps and unmaps followed the inner kernel's" \
         inner_viommu_counts
+}
+
+INNER_HAMMER_COUNT=${INNER_HAMMER_COUNT:-2000}
+
+# The BAR mmaps under two vCPUs (multi-threaded TCG): the inner guest's
+# bar-hammer toggles the edu's Memory Space Enable INNER_HAMMER_COUNT
+# times while its other vCPU hammers BAR0; our QEMU runs on to the end.
+inner_hammer_counts() {
+    _in_swaps=$(grep -c 'vfio_fast_path_swap' /out/inner-hammer.trace \
+                2>/dev/null || true)
+    echo "inner: hammer: $_in_swaps swaps of the BAR mmaps"
+    [ "$_in_swaps" -ge "$INNER_HAMMER_COUNT" ]
+}
+
+inner_hammer_test() {
+    rig_tap_plan inner-hammer.tap 3
+    inner_boot_retried hammer
+    grep '^INNER: ' /out/inner-hammer.console 2>/dev/null || true
+    _in_t="vfio-pci/rig/inner/hammer"
+    rig_tap "$_in_t: QEMU ran on until the guest powered off" \
+        inner_finished hammer
+    rig_tap "$_in_t: $INNER_HAMMER_COUNT toggles of Memory Space Enable" \
+        inner_seen hammer '^INNER: hammer ok'
+    rig_tap "$_in_t: the mmaps left and came back with decoding" \
+        inner_hammer_counts
+    if [ "$RIG_TAP_FAILED" = 1 ]; then
+        rig_tap_note "last 30 lines of the inner console (hammer):"
+        rig_tap_note "$(tail -n 30 /out/inner-hammer.console 2>/dev/null)"
+        rig_tap_note "$(tail -n 5 /out/inner-hammer.log)"
+    fi
+}
+
+# inner_no_group_fd PID GROUP: the process holds no fd of /dev/vfio/GROUP
+inner_no_group_fd() {
+    ! ls -l "/proc/$1/fd" 2>/dev/null | grep -q "/dev/vfio/$2\$"
+}
+
+# Waits (up to 600 s) for the running inner guest VARIANT to say REGEX
+inner_wait_for() {
+    _in_i=0
+    until grep -q "$2" "$RIG_HOST/run/inner-$1.console" 2>/dev/null; do
+        [ $_in_i -lt 600 ] || return 1
+        sleep 1
+        _in_i=$((_in_i + 1))
+    done
+}
+
+# The host takes the nvme back (its sysfs remove) while the inner guest
+# reads it: the kernel's request reaches our QEMU, the inner guest's ACPI
+# hot-plug lets the device go, the removal returns, and QEMU runs on
+# without an fd of the group.  Last in a boot: the nvme is rescanned and
+# bound back to vfio-pci.
+inner_remove_test() {
+    rig_tap_plan inner-remove.tap 4
+    _in_t="vfio-pci/rig/inner/remove"
+    _in_group=$(basename "$(readlink "/sys/bus/pci/devices/$VFIO_NVME/iommu_group")")
+    inner_boot remove &
+    _in_bg=$!
+    inner_wait_for remove '^INNER: remove: I/O running' ||
+        rig_log "error: the inner guest's I/O never started"
+    _in_qemu=$(pgrep qemu-system-x86 | head -n 1)
+    _in_rm=0
+    timeout 120 sh -c "echo 1 > /sys/bus/pci/devices/$VFIO_NVME/remove" ||
+        _in_rm=$?
+    rig_tap "$_in_t: the host's removal of the device returned" \
+        [ "$_in_rm" = 0 ]
+    rig_tap "$_in_t: QEMU holds no fd of group $_in_group any more" \
+        inner_no_group_fd "$_in_qemu" "$_in_group"
+    wait "$_in_bg" || true
+    rig_tap "$_in_t: the inner guest saw its disk leave" \
+        inner_seen remove '^INNER: remove: the disk left'
+    rig_tap "$_in_t: QEMU ran on until the guest powered off" \
+        inner_finished remove
+    if [ "$RIG_TAP_FAILED" = 1 ]; then
+        rig_tap_note "last 30 lines of the inner console (remove):"
+        rig_tap_note "$(tail -n 30 /out/inner-remove.console 2>/dev/null)"
+        rig_tap_note "$(tail -n 5 /out/inner-remove.log)"
+    fi
+    echo 1 > /sys/bus/pci/rescan
+    rig_bind_vfio bind "$VFIO_NVME" ||
+        rig_log "error: cannot bind $VFIO_NVME back to vfio-pci"
 }
 
 inner_guest_tests() {

@@ -4,8 +4,9 @@
 # device on an iommufd object (VFIO_BACKEND=iommufd), the iommufd and mdev
 # qtests, and the inner Linux guest's nvme I/O with the device and
 # /dev/iommu passed to QEMU as fds, and behind our QEMU's intel-iommu
-# (the inner kernel's own IOMMU on, the nvme on an iommufd object).  TAP
-# in /out, as guest-qtests.sh.
+# (the inner kernel's own IOMMU on, the nvme on an iommufd object), and
+# last the rig's host removing the nvme while the inner guest reads it.
+# TAP in /out, as guest-qtests.sh.
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
@@ -79,4 +80,8 @@ unset VFIO_BACKEND
 
 inner_migration_tests
 ! grep -q '^not ok' /out/inner-migration.tap || rc=1
+
+# Last: it takes the nvme away from the rig (and rescans it back)
+inner_remove_test
+! grep -q '^not ok' /out/inner-remove.tap || rc=1
 exit $rc

@@ -22,6 +22,7 @@ ls -l /dev/vfio
 # earlier user enabled the controller with MSI-X on and reset it with
 # MSI-X off), which hid lost admin-queue interrupts when this ran last.
 inner_guest_tests msix intx
+inner_hammer_test
 
 rc=0
 for t in $RIG_QTESTS; do
