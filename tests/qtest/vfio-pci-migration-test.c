@@ -782,8 +782,9 @@ static void test_mtty_src_killed(void)
         return;
     }
     mig_pair_init(&p, "src-killed");
-    args = g_strdup_printf("-incoming %s -trace enable=vfio_mig_reset -D %s",
-                           p.uri, trace);
+    args = g_strdup_printf("-incoming %s -trace enable=vfio_mig_reset "
+                           "-trace enable=vfio_mig_set_state -D %s", p.uri,
+                           trace);
     mtty_start(&p.dst, dst, NULL, args, p.dst_log);
     qtest_set_expected_status(p.dst.qts, 1);
     mtty = mtty_args("q35", src, NULL);
@@ -798,7 +799,9 @@ static void test_mtty_src_killed(void)
                          "'arguments': {'max-bandwidth': 1024}}"));
     qobject_unref(qmp_fd(fd, "{'execute': 'migrate', 'arguments': "
                          "{'uri': %s}}", p.uri));
-    g_assert_true(mig_wait(p.dst.qts, "active"));
+    /* Mid-stream: the destination's device takes data */
+    g_assert_true(wait_log(trace, "-> RESUMING: 0", 1, MIG_WAIT_US /
+                           G_USEC_PER_SEC));
     kill_spawned(pid);
     close(fd);
     wait_exit(p.dst.qts);
