@@ -344,6 +344,13 @@ static ssize_t vfio_save_chunk(VFIOMigration *mig, QEMUFile *f)
         /* In PRE_COPY, the device has nothing new for now */
         return errno == ENOMSG && vfio_mig_precopy(mig) ? 0 : -errno;
     }
+    /* A driver that claims more than the buffer holds is not believed */
+    if (n > VFIO_MIG_BUFFER_SIZE) {
+        error_report(VFIO_MSG_PREFIX "its migration data fd answered a read "
+                     "of %d bytes with %zd", mig->vbasedev->name,
+                     (int)VFIO_MIG_BUFFER_SIZE, n);
+        return -EIO;
+    }
     if (n) {
         qemu_put_be64(f, VFIO_MIG_CHUNK);
         qemu_put_be64(f, n);

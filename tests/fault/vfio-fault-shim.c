@@ -7,9 +7,10 @@
  * changes the answer the way the one fault NAME says: a BAR size that is
  * no power of two, a capability chain that loops, an argsz larger than
  * the buffer, an IRQ count of 0 or 65,536, a short config-space read, an
- * EINTR, ...  tests/qtest/vfio-pci-faults-test.c lists what each must do
- * to QEMU (fail realize naming the device, or run on), and checks that
- * nothing stays behind.  Built by scripts/build.sh; never installed.
+ * EINTR, a migration data fd that claims more than it was asked, ...
+ * tests/qtest/vfio-pci-faults-test.c lists what each must do to QEMU (fail
+ * realize naming the device, or run on), and checks that nothing stays
+ * behind; vfio-pci-migration-test.c has the migration's case.  Built by scripts/build.sh; never installed.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -152,6 +153,20 @@ static void iommu_info(struct vfio_iommu_type1_info *info, uint32_t asked)
     }
 }
 
+/* The data fd of the migration session the device last opened */
+static int mig_data_fd = -1;
+
+static void mig_state(struct vfio_device_feature *feature)
+{
+    struct vfio_device_feature_mig_state *mig = (void *)feature->data;
+
+    if ((feature->flags & VFIO_DEVICE_FEATURE_SET) &&
+        (feature->flags & VFIO_DEVICE_FEATURE_MASK) ==
+        VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE && mig->data_fd >= 0) {
+        mig_data_fd = mig->data_fd;
+    }
+}
+
 /* Faults that replace the kernel's answer: the call never reaches it */
 static int refused(unsigned long req, void *arg)
 {
@@ -207,6 +222,9 @@ static int changed(unsigned long req, void *arg, uint32_t asked, int ret)
         break;
     case VFIO_GET_API_VERSION:
         return is("api-version") ? 1 : ret;
+    case VFIO_DEVICE_FEATURE:
+        mig_state(arg);
+        break;
     }
     return ret;
 }
@@ -260,6 +278,22 @@ static ssize_t short_config(int fd, void *buf, size_t count, off_t off,
         return -1;
     }
     return real(fd, buf, count, off);
+}
+
+/* mig-read-overlong: the data fd claims one byte more than was asked */
+ssize_t read(int fd, void *buf, size_t count)
+{
+    static ssize_t (*real)(int, void *, size_t);
+    ssize_t n;
+
+    if (!real) {
+        real = dlsym(RTLD_NEXT, "read");
+    }
+    n = real(fd, buf, count);
+    if (n > 0 && fd == mig_data_fd && is("mig-read-overlong")) {
+        return count + 1;
+    }
+    return n;
 }
 
 ssize_t pread64(int fd, void *buf, size_t count, off_t off)

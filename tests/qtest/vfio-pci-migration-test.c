@@ -903,6 +903,45 @@ static void test_mtty_stream_damaged(void)
     release(&next);
 }
 
+/*
+ * The device's data fd answers a read with more bytes than it was asked
+ * for (a broken driver, played by tests/fault/vfio-fault-shim.c): the
+ * migration fails, saying so, and the source runs on with its device.
+ */
+static void test_mtty_data_overlong(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree char *shim = realpath("tests/qtest/vfio-fault-shim.so", NULL);
+    g_autofree char *src_log = test_log_path("mig-overlong-src");
+    MigPair p;
+    int saved;
+
+    if (!src || !dst) {
+        return;
+    }
+    g_assert_nonnull(shim);
+    mig_pair_init(&p, "overlong");
+    g_setenv("LD_PRELOAD", shim, true);
+    g_setenv("VFIO_FAULT", "mig-read-overlong", true);
+    saved = stderr_redirect(src_log);
+    mtty_start_source(&p.src, src, NULL, NULL);
+    stderr_restore(saved);
+    g_unsetenv("LD_PRELOAD");
+    g_unsetenv("VFIO_FAULT");
+    mtty_load_source(&p.src);
+    mtty_start_dest(&p, dst, p.dst_log);
+    qtest_set_expected_status(p.dst.qts, 1);
+
+    mig_start(&p);
+    g_assert_true(mig_wait(p.src.qts, "failed"));
+    mtty_check_running(&p.src);
+    g_assert_cmpint(count_log_lines(src_log, "answered a read of"), ==, 1);
+    wait_exit(p.dst.qts);
+    mig_pair_free(&p);
+    unlink(src_log);
+}
+
 static void add_case(const char *name, void (*fn)(void))
 {
     g_autofree char *path = g_strdup_printf("/vfio-pci/rig/migration/%s/%s",
@@ -935,5 +974,6 @@ int main(int argc, char **argv)
     add_case("mtty-dest-killed", test_mtty_dest_killed);
     add_case("mtty-src-killed", test_mtty_src_killed);
     add_case("mtty-stream-damaged", test_mtty_stream_damaged);
+    add_case("mtty-data-overlong", test_mtty_data_overlong);
     return g_test_run();
 }
