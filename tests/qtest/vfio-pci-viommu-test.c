@@ -598,18 +598,14 @@ static void test_bad_map_toggled(void)
     release(&a);
 }
 
-/*
- * swtpm on a control socket in @dir, as libvirt runs it; its pid.  Not
- * its own seccomp filter: the rig kernel has no seccomp.
- */
+/* swtpm on a control socket in @dir, as libvirt runs it; its pid */
 static GPid swtpm_start(const char *dir, const char *sock)
 {
     g_autofree char *ctrl = g_strdup_printf("type=unixio,path=%s", sock);
     g_autofree char *state = g_strdup_printf("dir=%s", dir);
     char *argv[] = { (char *)"swtpm", (char *)"socket", (char *)"--tpm2",
                      (char *)"--terminate", (char *)"--ctrl", ctrl,
-                     (char *)"--tpmstate", state, (char *)"--seccomp",
-                     (char *)"action=none", NULL };
+                     (char *)"--tpmstate", state, NULL };
     g_autoptr(GError) err = NULL;
     gint64 end = g_get_monotonic_time() + WAIT_US;
     GPid pid;
@@ -646,6 +642,12 @@ static void test_tpm_crb_quiet(void)
     Assigned a;
     Vtd v;
 
+    if (backend_iommufd()) {
+        g_test_skip("the rig kernel (the iommufd boot) has no file locking, "
+                    "which swtpm needs; the listener's path is the same on "
+                    "both backends, and the legacy boot runs this");
+        return;
+    }
     swtpm = swtpm_start(dir, sock);
     if (!swtpm) {
         return;

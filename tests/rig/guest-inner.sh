@@ -213,11 +213,14 @@ inner_no_group_fd() {
     ! ls -l "/proc/$1/fd" 2>/dev/null | grep -q "/dev/vfio/$2\$"
 }
 
-# Waits (up to 600 s) for the running inner guest VARIANT to say REGEX
+# Waits (up to 600 s) for the running inner guest VARIANT to say REGEX;
+# its console so far is in /out meanwhile
 inner_wait_for() {
     _in_i=0
     until grep -q "$2" "$RIG_HOST/run/inner-$1.console" 2>/dev/null; do
         [ $_in_i -lt 600 ] || return 1
+        [ $((_in_i % 10)) != 0 ] ||
+            cp "$RIG_HOST/run/inner-$1.console" /out/ 2>/dev/null || true
         sleep 1
         _in_i=$((_in_i + 1))
     done
