@@ -208,9 +208,22 @@ inner_hammer_test() {
     fi
 }
 
-# inner_no_group_fd PID GROUP: the process holds no fd of /dev/vfio/GROUP
+# The pid of the inner QEMU that runs (busybox has no pgrep)
+inner_qemu_pid() {
+    for _in_p in /proc/[0-9]*; do
+        if [ "$(cat "$_in_p/comm" 2>/dev/null)" = qemu-system-x86 ]; then
+            echo "${_in_p#/proc/}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# inner_no_group_fd PID GROUP: the process runs and holds no fd of
+# /dev/vfio/GROUP
 inner_no_group_fd() {
-    ! ls -l "/proc/$1/fd" 2>/dev/null | grep -q "/dev/vfio/$2\$"
+    [ -n "$1" ] && [ -d "/proc/$1/fd" ] &&
+        ! ls -l "/proc/$1/fd" | grep -q "/dev/vfio/$2\$"
 }
 
 # Waits (up to 600 s) for the running inner guest VARIANT to say REGEX;
@@ -239,7 +252,7 @@ inner_remove_test() {
     _in_bg=$!
     inner_wait_for remove '^INNER: remove: I/O running' ||
         rig_log "error: the inner guest's I/O never started"
-    _in_qemu=$(pgrep qemu-system-x86 | head -n 1)
+    _in_qemu=$(inner_qemu_pid || true)
     _in_rm=0
     timeout 120 sh -c "echo 1 > /sys/bus/pci/devices/$VFIO_NVME/remove" ||
         _in_rm=$?
