@@ -37,6 +37,8 @@
 /* What the kernel takes in one DMA logging start (vfio_main.c) */
 #define VFIO_DMA_LOGGING_MAX_RANGES 256
 
+typedef struct vfio_device_feature_dma_logging_range VFIODMARange;
+
 static int vfio_dma_map(VFIOContainer *container, hwaddr iova,
                         uint64_t size, void *vaddr, bool readonly)
 {
@@ -267,7 +269,6 @@ bool vfio_container_tracks_dirty(VFIOContainer *container)
 /* The ranges a device logs: every map, or one span where there are many */
 static GArray *vfio_dma_logging_ranges(VFIOContainer *container)
 {
-    typedef struct vfio_device_feature_dma_logging_range VFIODMARange;
     GArray *ranges = g_array_new(false, false, sizeof(VFIODMARange));
     VFIODMARange range, span = { 0 };
     GHashTableIter iter;
@@ -349,7 +350,6 @@ static int vfio_devices_dma_logging(VFIOContainer *container, bool start)
 static bool vfio_dirty_ranges_cover(VFIOContainer *container, hwaddr iova,
                                     uint64_t size)
 {
-    typedef struct vfio_device_feature_dma_logging_range VFIODMARange;
     guint i;
 
     for (i = 0; i < container->dirty_ranges->len; i++) {
