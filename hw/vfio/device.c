@@ -279,6 +279,31 @@ struct vfio_region_info *vfio_get_region_info_caps(VFIODevice *vbasedev,
     return info;
 }
 
+/*
+ * The device-specific region of @type and @subtype (an EDID, say): those
+ * follow the fixed regions, and name themselves with a type capability.
+ */
+struct vfio_region_info *vfio_get_dev_region_info(VFIODevice *vbasedev,
+                                                  uint32_t type,
+                                                  uint32_t subtype)
+{
+    unsigned int i;
+
+    for (i = VFIO_PCI_NUM_REGIONS; i < vbasedev->num_regions; i++) {
+        g_autofree struct vfio_region_info *info =
+            vfio_get_region_info_caps(vbasedev, i, NULL);
+        struct vfio_region_info_cap_type *cap;
+
+        cap = info ? (void *)vfio_region_info_cap(info,
+                                                  VFIO_REGION_INFO_CAP_TYPE,
+                                                  sizeof(*cap)) : NULL;
+        if (cap && cap->type == type && cap->subtype == subtype) {
+            return g_steal_pointer(&info);
+        }
+    }
+    return NULL;
+}
+
 struct vfio_info_cap_header *vfio_info_cap(const void *info, uint32_t argsz,
                                            uint32_t off, size_t head_size,
                                            uint16_t id, size_t min_size)

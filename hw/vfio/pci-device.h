@@ -4,7 +4,8 @@
  * The state that the parts of the vfio-pci model share, and what each
  * part offers the ones above it: pci.c (realize, BARs) uses them all,
  * pci-reset.c uses config and interrupts, pci-config.c the interrupts,
- * and everything the few helpers of pci-device.c.
+ * and everything the few helpers of pci-device.c.  The legacy VGA ranges
+ * (vga.c) and the device's display (display.c) serve pci.c alone.
  *
  * Copyright Red Hat, Inc. 2012
  *
@@ -29,6 +30,7 @@
 #include "qom/object.h"
 
 #define TYPE_VFIO_PCI "vfio-pci"
+#define TYPE_VFIO_PCI_NOHOTPLUG "vfio-pci-nohotplug"
 OBJECT_DECLARE_SIMPLE_TYPE(VFIOPCIDevice, VFIO_PCI)
 
 /* A direct-mapped window into a BAR, laid around what must be emulated */
@@ -106,8 +108,12 @@ typedef enum VFIOReportCause {
     VFIO_REPORT_KVM_INTX,
     VFIO_REPORT_CONFIG_ACCESS,
     VFIO_REPORT_BAR_ACCESS,
+    VFIO_REPORT_VGA_ACCESS,
     VFIO_REPORT_RESET,
 } VFIOReportCause;
+
+typedef struct VFIOVGA VFIOVGA;          /* vga.c's */
+typedef struct VFIODisplay VFIODisplay;  /* display.c's */
 
 struct VFIOPCIDevice {
     PCIDevice pdev;
@@ -144,6 +150,8 @@ struct VFIOPCIDevice {
     int32_t bootindex;
     bool migrated_intx_pending;   /* in the vmstate */
     Notifier machine_done;        /* checks that no guest IOMMU came after */
+    VFIOVGA *vga;                 /* x-vga: the legacy ranges */
+    VFIODisplay *dpy;             /* display: the device's screen */
     /* properties */
     bool no_mmap;
     bool no_kvm_intx;
@@ -153,6 +161,11 @@ struct VFIOPCIDevice {
     bool err_notifier_wanted;
     bool req_notifier_wanted;
     uint32_t intx_mmap_timeout_ms;
+    bool vga_wanted;              /* x-vga */
+    OnOffAuto display;
+    uint32_t display_xres;
+    uint32_t display_yres;
+    bool ramfb_wanted;            /* vfio-pci-nohotplug's ramfb */
 };
 
 /* pci-device.c, for every part of the model */
@@ -178,6 +191,15 @@ void vfio_decode_update(VFIOPCIDevice *vdev);
 uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id);
 /* The config space state that migrates with the device's own (vmsd) */
 extern const VMStateDescription vfio_pci_vmstate;
+
+/* vga.c, for pci.c */
+bool vfio_vga_setup(VFIOPCIDevice *vdev, Error **errp);
+void vfio_vga_exit(VFIOPCIDevice *vdev);
+void vfio_vga_finalize(VFIOPCIDevice *vdev);
+
+/* display.c, for pci.c */
+bool vfio_display_setup(VFIOPCIDevice *vdev, Error **errp);
+void vfio_display_exit(VFIOPCIDevice *vdev);
 
 /* pci-notifiers.c, for pci.c */
 void vfio_notifiers_setup(VFIOPCIDevice *vdev);

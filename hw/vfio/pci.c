@@ -699,7 +699,8 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     if (!vfio_populate_device(vdev, errp) ||
         !vfio_read_config_space(vdev, errp) ||
         !vfio_msix_early_setup(vdev, errp) ||
-        !vfio_bars_setup(vdev, errp)) {
+        !vfio_bars_setup(vdev, errp) ||
+        !vfio_vga_setup(vdev, errp)) {
         goto detach_exit;
     }
     if (!vfio_add_capabilities(vdev, errp) ||
@@ -707,9 +708,11 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
         !vfio_setup_intx(vdev, errp)) {
         goto teardown_irqs_exit;
     }
-
-    if (!vfio_migration_realize(&vdev->vbasedev, errp)) {
+    if (!vfio_display_setup(vdev, errp)) {
         goto teardown_intx_exit;
+    }
+    if (!vfio_migration_realize(&vdev->vbasedev, errp)) {
+        goto display_exit;
     }
     vfio_pci_reset_probe(vdev);
     vfio_notifiers_setup(vdev);
@@ -718,12 +721,15 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     qemu_add_machine_init_done_notifier(&vdev->machine_done);
     return;
 
+display_exit:
+    vfio_display_exit(vdev);
 teardown_intx_exit:
     vfio_disable_interrupts(vdev);
 teardown_irqs_exit:
     vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
 detach_exit:
+    vfio_vga_exit(vdev);
     vfio_bars_exit(vdev);       /* whatever BAR setup got to */
     vfio_detach_device(&vdev->vbasedev);
 error:
@@ -739,9 +745,11 @@ static void vfio_exitfn(PCIDevice *pdev)
     qemu_remove_machine_init_done_notifier(&vdev->machine_done);
     vfio_migration_exit(&vdev->vbasedev);
     vfio_notifiers_teardown(vdev);
+    vfio_display_exit(vdev);
     vfio_disable_interrupts(vdev);
     vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
+    vfio_vga_exit(vdev);
     vfio_bars_exit(vdev);
     vfio_detach_device(&vdev->vbasedev);
 }
@@ -765,6 +773,7 @@ static void vfio_instance_finalize(Object *obj)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(obj);
 
+    vfio_vga_finalize(vdev);
     vfio_bars_finalize(vdev);
     g_free(vdev->msix);
     g_free(vdev->vbasedev.name);
@@ -800,6 +809,19 @@ static Property vfio_pci_properties[] = {
                      true),
     DEFINE_PROP_BOOL("req-notifier", VFIOPCIDevice, req_notifier_wanted,
                      true),
+    /* The legacy VGA ranges reach a VGA-class device (vga.c) */
+    DEFINE_PROP_BOOL("x-vga", VFIOPCIDevice, vga_wanted, false),
+    /* The device's own screen on a console, its first mode (display.c) */
+    DEFINE_PROP_ON_OFF_AUTO("display", VFIOPCIDevice, display,
+                            ON_OFF_AUTO_OFF),
+    DEFINE_PROP_UINT32("xres", VFIOPCIDevice, display_xres, 0),
+    DEFINE_PROP_UINT32("yres", VFIOPCIDevice, display_yres, 0),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+/* ramfb cannot be taken back out of fw_cfg: only a device that stays has it */
+static Property vfio_pci_nohotplug_properties[] = {
+    DEFINE_PROP_BOOL("ramfb", VFIOPCIDevice, ramfb_wanted, false),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -840,9 +862,26 @@ static const TypeInfo vfio_pci_info = {
     },
 };
 
+static void vfio_pci_nohotplug_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+
+    dc->hotpluggable = false;
+    dc->desc = "VFIO-based PCI device assignment, not hot-pluggable";
+    device_class_set_props(dc, vfio_pci_nohotplug_properties);
+}
+
+static const TypeInfo vfio_pci_nohotplug_info = {
+    .name = TYPE_VFIO_PCI_NOHOTPLUG,
+    .parent = TYPE_VFIO_PCI,
+    .instance_size = sizeof(VFIOPCIDevice),
+    .class_init = vfio_pci_nohotplug_class_init,
+};
+
 static void vfio_pci_register_types(void)
 {
     type_register_static(&vfio_pci_info);
+    type_register_static(&vfio_pci_nohotplug_info);
 }
 
 type_init(vfio_pci_register_types)

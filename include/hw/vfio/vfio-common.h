@@ -223,6 +223,10 @@ bool vfio_get_region_info(VFIODevice *vbasedev, int index,
 /* The region's info with its capability chain, for g_free() */
 struct vfio_region_info *vfio_get_region_info_caps(VFIODevice *vbasedev,
                                                    int index, Error **errp);
+/* A device-specific region by its type capability, for g_free(); or NULL */
+struct vfio_region_info *vfio_get_dev_region_info(VFIODevice *vbasedev,
+                                                  uint32_t type,
+                                                  uint32_t subtype);
 /*
  * Capability @id of @info's chain, when at least @min_size bytes of it lie
  * within @info; NULL when there is none, or the chain is broken before.
