@@ -82,7 +82,8 @@ host_tests() {
 RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest inner-hammer vfio-pci-sriov"
 
 # ... and these the boot of the rig kernel (tests/rig/guest-iommufd.sh).
-IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test iommufd-inner-guest
+IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-display-test
+ iommufd-inner-guest
  vfio-pci-migration-test iommufd-vfio-pci-migration-test inner-migration
  iommufd-vfio-pci-test iommufd-vfio-pci-hotplug-test iommufd-vfio-pci-errors-test
  iommufd-vfio-pci-reset-test

@@ -192,6 +192,23 @@ static int refused(unsigned long req, void *arg)
 }
 
 /* Faults that change the kernel's answer after it gave it */
+/*
+ * A display plane that does not fit: a row wider than its stride, or rows
+ * that run past the region that holds them
+ */
+static void gfx_plane(struct vfio_device_gfx_plane_info *plane)
+{
+    if (plane->flags & VFIO_GFX_PLANE_TYPE_PROBE) {
+        return;
+    }
+    if (is("plane-stride-short")) {
+        plane->stride = plane->width;
+    } else if (is("plane-size-past-region")) {
+        plane->stride = 1 << 20;
+        plane->size = plane->stride * plane->height;
+    }
+}
+
 static int changed(unsigned long req, void *arg, uint32_t asked, int ret)
 {
     if (ret < 0) {
@@ -224,6 +241,9 @@ static int changed(unsigned long req, void *arg, uint32_t asked, int ret)
         return is("api-version") ? 1 : ret;
     case VFIO_DEVICE_FEATURE:
         mig_state(arg);
+        break;
+    case VFIO_DEVICE_QUERY_GFX_PLANE:
+        gfx_plane(arg);
         break;
     }
     return ret;

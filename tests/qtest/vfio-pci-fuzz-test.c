@@ -176,7 +176,14 @@ static void assert_no_flood(const char *log)
  * values, with a read now and then.  The BARs may move or vanish, MSI may
  * come and go: none of it may reach the host's BAR registers.
  */
-static void fuzz_config(const char *var)
+/* A read of VGA text memory and of a VGA register, mapped or not */
+static void legacy_vga_touch(Assigned *a, GRand *r)
+{
+    qtest_readw(a->qts, 0xb8000 + g_rand_int_range(r, 0, 0x1000) * 2);
+    qtest_inb(a->qts, 0x3cc);
+}
+
+static void fuzz_config(const char *var, const char *props)
 {
     g_autofree char *log = test_log_path("fuzz-config");
     g_autoptr(GRand) r = NULL;
@@ -184,7 +191,7 @@ static void fuzz_config(const char *var)
     Assigned a;
     int i;
 
-    if (!assign_logged(&a, "pc", var, NULL, NULL, log)) {
+    if (!assign_logged(&a, "pc", var, props, NULL, log)) {
         return;
     }
     r = fuzz_rand();
@@ -198,6 +205,9 @@ static void fuzz_config(const char *var)
         if (g_rand_int_range(r, 0, 8) == 0) {
             config_read(a.dev, g_rand_int_range(r, 0, PCI_CFG_SPACE_SIZE),
                         random_size(r, 4));
+        }
+        if (props && g_rand_int_range(r, 0, 8) == 0) {
+            legacy_vga_touch(&a, r);
         }
         if (i % 1000 == 999) {
             assert_qemu_alive(a.qts);
@@ -215,7 +225,16 @@ static void fuzz_config(const char *var)
 
 static void test_fuzz_config(gconstpointer var)
 {
-    fuzz_config(var);
+    fuzz_config(var, NULL);
+}
+
+/*
+ * A VGA-class device with its legacy ranges: the command register's
+ * random flips map and unmap them, and the guest touches them meanwhile.
+ */
+static void test_fuzz_config_vga(void)
+{
+    fuzz_config("VFIO_VGA", "x-vga=on");
 }
 
 /* Maps every BAR the host device has; returns how many. */
@@ -696,6 +715,7 @@ int main(int argc, char **argv)
 
     qtest_add_data_func("/vfio-pci/rig/fuzz/edu/config", "VFIO_EDU",
                         test_fuzz_config);
+    qtest_add_func("/vfio-pci/rig/fuzz/vga/config", test_fuzz_config_vga);
     qtest_add_data_func("/vfio-pci/rig/fuzz/e1000e/bars", "VFIO_E1000E",
                         test_fuzz_bars);
     qtest_add_data_func("/vfio-pci/rig/fuzz/nvme/bars", "VFIO_NVME",

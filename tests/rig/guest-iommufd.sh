@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Rig guest script for the boot of the rig kernel (tests/rig/build-kernel.sh:
-# IOMMUFD, vfio cdevs, the mtty sample): the device qtests again with every
+# IOMMUFD, vfio cdevs, the mdev samples): the device qtests again with every
 # device on an iommufd object (VFIO_BACKEND=iommufd), the iommufd and mdev
 # qtests, and the inner Linux guest's nvme I/O with the device and
 # /dev/iommu passed to QEMU as fds, and behind our QEMU's intel-iommu
@@ -22,16 +22,19 @@ MDEV_UUID=8ab6c1c6-1f3c-4e56-9d0c-2f6f1b7e6d01
 MIG_SRC_UUID=3f0f5a6e-6c1d-4c55-9a7e-2b1c0d9e8f01
 MIG_DST_UUID=3f0f5a6e-6c1d-4c55-9a7e-2b1c0d9e8f02
 MIG_OTHER_UUID=3f0f5a6e-6c1d-4c55-9a7e-2b1c0d9e8f03
-MTTY_TYPES=/sys/class/mdev_bus/mtty/mdev_supported_types
+MDPY_UUID=5d7f2a10-3c4b-4e8f-9a1d-6b2c3d4e5f01
+MBOCHS_UUID=5d7f2a10-3c4b-4e8f-9a1d-6b2c3d4e5f02
 
 # The qtests' cases for this kernel (rig_qtest passes it through)
 export VFIO_IOMMUFD=1
 
-# mdev_create UUID TYPE VAR: an mtty instance of TYPE (mtty-1: one port,
-# mtty-2: two), named to the qtests in VAR
+# mdev_create UUID TYPE VAR: an mdev of TYPE (mtty-1: one port, mtty-2:
+# two; mdpy-vga: a 640x480 region display; mbochs-small: 4 MiB, dma-buf
+# display up to 800x600), named to the qtests in VAR
 mdev_create() {
     [ -d "/sys/bus/mdev/devices/$1" ] ||
-        echo "$1" > "$MTTY_TYPES/$2/create" || return 1
+        echo "$1" > "/sys/class/mdev_bus/${2%%-*}/mdev_supported_types/$2/create" ||
+        return 1
     export "$3=$1"
 }
 
@@ -39,7 +42,9 @@ mdevs_create() {
     mdev_create "$MDEV_UUID" mtty-1 VFIO_MDEV &&
         mdev_create "$MIG_SRC_UUID" mtty-1 VFIO_MIG_SRC &&
         mdev_create "$MIG_DST_UUID" mtty-1 VFIO_MIG_DST &&
-        mdev_create "$MIG_OTHER_UUID" mtty-2 VFIO_MIG_OTHER
+        mdev_create "$MIG_OTHER_UUID" mtty-2 VFIO_MIG_OTHER &&
+        mdev_create "$MDPY_UUID" mdpy-vga VFIO_MDPY &&
+        mdev_create "$MBOCHS_UUID" mbochs-small VFIO_MBOCHS
 }
 
 rig_bind_all
@@ -63,7 +68,8 @@ mdevs_create || rig_log "error: cannot create the mtty mdevs"
 # One device back on its host driver, for the error that says so
 rig_bind_vfio restore "$VFIO_E1000E"
 export VFIO_HOST_BOUND=$VFIO_E1000E
-for t in vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-migration-test; do
+for t in vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-migration-test \
+         vfio-pci-display-test; do
     echo "rig: running $t"
     qtest_tap "/out/$t.tap" rig_qtest "$t"
     ! grep -q '^not ok' "/out/$t.tap" || rc=1

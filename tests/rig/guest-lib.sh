@@ -6,7 +6,8 @@
 #
 #   rig_bind_all        check the rig's devices and bind them to vfio-pci;
 #                       exports VFIO_EDU, VFIO_E1000E, VFIO_NVME, VFIO_XHCI,
-#                       VFIO_RP_NIC0, VFIO_RP_NVME, VFIO_NVME_PF, VFIO_WDT
+#                       VFIO_RP_NIC0, VFIO_RP_NVME, VFIO_NVME_PF, VFIO_WDT,
+#                       VFIO_VGA (the rig's std VGA, for x-vga)
 #   rig_chroot_prepare  make /host usable as a chroot (idempotent)
 #   rig_in_chroot CMD   run CMD in the host root; exported variables pass
 #                       through, with TMPDIR=/run and a standard PATH
@@ -15,11 +16,15 @@
 #   rig_tap DESC CMD    run CMD; add "ok"/"not ok" DESC to the TAP file
 #                       (a failure sets RIG_TAP_FAILED=1, never stops sh -e)
 #   rig_tap_note TEXT   add TEXT (every line) to the TAP file as comments
+#   rig_outer NAME JSON the rig's own QEMU runs the QMP command JSON ("@DIR@"
+#                       in it is /out, as the host sees it); its reply is
+#                       in /out/requests/NAME.reply.  Fails after 120 s.
 
 : "${REPO:?REPO not set: run guest scripts through tests/rig/run.sh}"
 RIG_HOST=/host
 # Devices of the rig, as tests/rig/run.sh places them: VAR=BDF=VENDOR:DEVICE.
-RIG_DEVICES="VFIO_EDU=0000:00:02.0=1234:11e8
+RIG_DEVICES="VFIO_VGA=0000:00:01.0=1234:1111
+ VFIO_EDU=0000:00:02.0=1234:11e8
  VFIO_E1000E=0000:00:03.0=8086:10d3
  VFIO_NVME=0000:00:04.0=1b36:0010
  VFIO_XHCI=0000:00:05.0=1033:0194
@@ -116,3 +121,16 @@ rig_tap() {
 }
 
 rig_tap_note() { printf '%s\n' "$*" | sed 's/^/# /' | tee -a "$RIG_TAP"; }
+
+rig_outer() {
+    mkdir -p /out/requests
+    printf '%s\n' "$2" > "/out/requests/$1.tmp"
+    mv "/out/requests/$1.tmp" "/out/requests/$1.json"
+    _rig_n=0
+    while [ ! -f "/out/requests/$1.reply" ]; do
+        _rig_n=$((_rig_n + 1))
+        [ "$_rig_n" -lt 600 ] || { rig_log "error: no reply to $1"; return 1; }
+        sleep 0.2
+    done
+    ! grep -q '"error"' "/out/requests/$1.reply"
+}

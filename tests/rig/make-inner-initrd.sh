@@ -17,9 +17,12 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/rig/initrd-lib.sh"
 
 OUT=$BUILD/rig/inner-initrd.gz
-# What the inner guest needs to load; their dependencies come first.
+# What the inner guest needs to load; their dependencies come first: for
+# the nvme (/mods/order), and for the std VGA of the display tests
+# (/mods/order-vga: bochs-drm).
 WANTED="kernel/drivers/nvme/host/nvme-core.ko.xz
  kernel/drivers/nvme/host/nvme.ko.xz"
+WANTED_VGA="kernel/drivers/gpu/drm/tiny/bochs.ko.xz"
 
 log() { echo "make-inner-initrd: $*"; }
 die() { echo "make-inner-initrd: error: $*" >&2; exit 1; }
@@ -39,10 +42,11 @@ modules_dep() {
     rm -rf "$2/depmod"
 }
 
-# load_order DEPFILE: the modules to insmod, dependencies first, each once.
-# modules.dep lists a module's dependencies nearest first, so reverse them.
+# load_order DEPFILE MODULES: the modules to insmod, dependencies first,
+# each once.  modules.dep lists a module's dependencies nearest first, so
+# reverse them.
 load_order() {
-    for w in $WANTED; do
+    for w in $2; do
         deps=$(sed -n "s|^$w: *||p" "$1")
         for d in $deps; do echo "$d"; done | sed -n '1!G;h;$p'
         echo "$w"
@@ -65,8 +69,9 @@ BLOCKS="0 1 2 3 100 1000 4097 16383"
 SEED=$(cut -c1-8 /proc/sys/kernel/random/uuid)
 
 # A lost interrupt costs an admin or I/O timeout each: 10 s, not 60 s.
+# load_modules [ORDER]: the nvme's, or those of /mods/ORDER
 load_modules() {
-    for m in $(cat /mods/order); do
+    for m in $(cat "/mods/${1:-order}"); do
         p=
         [ "$m" = nvme-core.ko ] && p="admin_timeout=10 io_timeout=10"
         insmod "/mods/$m" $p || echo "INNER: insmod $m failed"
@@ -294,6 +299,58 @@ soak_io() {
     echo "INNER: soak: $n rounds, every block read back equal"
 }
 
+# fb_named NAME: the framebuffer device whose driver calls it NAME*
+fb_named() {
+    for f in /sys/class/graphics/fb*; do
+        case $(cat "$f/name" 2>/dev/null) in
+        "$1"*) echo "/dev/${f##*/}"; return 0 ;;
+        esac
+    done
+    return 1
+}
+
+# fb_draw NAME SEED: the pattern on NAME's framebuffer, once it is there
+fb_draw() {
+    i=0
+    while ! fb=$(fb_named "$1"); do
+        i=$((i + 1))
+        [ $i -lt 60 ] || { echo "INNER: display FAIL: no $1 framebuffer"; return 1; }
+        sleep 1
+    done
+    size=$(fb-pattern draw "$fb" "$2") ||
+        { echo "INNER: display FAIL: drawing on $fb"; return 1; }
+    # fbdev emulation copies a shadow buffer to the device a moment later
+    sleep 2
+    echo "INNER: fb drawn $1 $size seed $2 on $fb"
+}
+
+# inner_mode=vga: the assigned std VGA.  With x-vga (inner_count > 0) the
+# firmware's text stays on screen for inner_count seconds first; then
+# bochs-drm takes the device, fbcon lets go of it, and a pattern is drawn
+# for the rig to screendump.
+vga_mode() {
+    if [ "${inner_count:-0}" -gt 0 ]; then
+        echo "INNER: text phase for ${inner_count} s"
+        sleep "$inner_count"
+    fi
+    load_modules order-vga
+    for c in /sys/class/vtconsole/vtcon*; do
+        grep -q 'frame buffer' "$c/name" 2>/dev/null && echo 0 > "$c/bind"
+    done
+    fb_draw bochs 5 || return 1
+    sleep 600
+}
+
+# inner_mode=display (the rig kernel, drivers built in): mdpy-fb draws on
+# the mdpy vGPU, bochs-drm on the mbochs one, in the mode its EDID prefers.
+display_mode() {
+    for m in /sys/class/drm/card*-*/modes; do
+        echo "INNER: ${m#/sys/class/drm/}: $(head -n 1 "$m")"
+    done
+    fb_draw mdpy 11 && fb_draw bochs 12 || return 1
+    sleep 600
+}
+
 # verdict CMD: runs CMD, then says PASS or FAIL
 verdict() {
     if "$@"; then
@@ -307,6 +364,8 @@ case ${inner_mode:-} in
 mtty) mtty_counter ;;
 iorate) io_rate ;;
 hammer) verdict bar_hammer ;;
+vga) vga_mode ;;
+display) display_mode ;;
 remove) verdict remove_io ;;
 soak) verdict soak_io ;;
 *) verdict run ;;
@@ -315,26 +374,38 @@ poweroff -f
 EOF
 }
 
+# add_modules VERSION DIR MODULES ORDER: MODULES and their dependencies into
+# the initramfs, and the order to load them in into /mods/ORDER
+add_modules() {
+    for m in $(load_order "$2/modules.dep" "$3"); do
+        x=${m##*/}
+        [ -f "$2/root/mods/${x%.xz}" ] ||
+            xz -dc "$KERNEL_DIR/lib/modules/$1/$m" > "$2/root/mods/${x%.xz}" ||
+            die "missing module $m"
+        echo "${x%.xz}" >> "$2/root/mods/$4"
+    done
+}
+
 build() {
     v=$(kernel_version)
     d=$(mktemp -d)
     trap 'rm -rf "$d"' EXIT
     initrd_root "$d/root"
     modules_dep "$v" "$d"
-    for m in $(load_order "$d/modules.dep"); do
-        x=${m##*/}
-        xz -dc "$KERNEL_DIR/lib/modules/$v/$m" > "$d/root/mods/${x%.xz}" ||
-            die "missing module $m"
-        echo "${x%.xz}" >> "$d/root/mods/order"
-    done
+    add_modules "$v" "$d" "$WANTED" order
+    add_modules "$v" "$d" "$WANTED_VGA" order-vga
     write_init > "$d/root"/init
-    cc -static -O2 -o "$d/root/bin/bar-hammer" "$REPO/tests/rig/bar-hammer.c" ||
-        die "bar-hammer does not build"
+    for t in bar-hammer fb-pattern; do
+        cc -static -O2 -o "$d/root/bin/$t" "$REPO/tests/rig/$t.c" ||
+            die "$t does not build"
+    done
+    # The rig checks screendumps with it
+    cp "$d/root/bin/fb-pattern" "${OUT%/*}/fb-pattern"
     initrd_pack "$d/root" "$OUT"
     ln -sf "$KERNEL_DIR/boot/vmlinuz-$v" "${OUT%/*}/inner-vmlinuz"
-    log "built $OUT (kernel $v; modules: $(echo $(cat "$d/root/mods/order")))"
+    log "built $OUT (kernel $v; modules: $(echo $(cat "$d/root/mods/order" "$d/root/mods/order-vga")))"
 }
 
-# bar-hammer.c is in it too
-{ initrd_fresh "$OUT" && [ "$OUT" -nt "$REPO/tests/rig/bar-hammer.c" ]; } ||
-    build
+# bar-hammer.c and fb-pattern.c are in it too
+{ initrd_fresh "$OUT" && [ "$OUT" -nt "$REPO/tests/rig/bar-hammer.c" ] &&
+  [ "$OUT" -nt "$REPO/tests/rig/fb-pattern.c" ]; } || build

@@ -6,9 +6,15 @@
   qmp.py SOCKET wait-migration STATUS SECONDS
         polls query-migrate until its status is STATUS and prints the
         reply; exits 1 when it ends otherwise or time runs out
+  qmp.py SOCKET serve DIR
+        runs the commands a guest asks for, until QEMU goes: each file
+        DIR/requests/NAME.json (a command and its arguments, "@DIR@" in a
+        string standing for DIR) is answered in DIR/requests/NAME.reply
+        (tests/rig/run.sh serves the rig's own QEMU to the rig's guest)
 """
 
 import json
+import os
 import socket
 import sys
 import time
@@ -53,7 +59,52 @@ def wait_migration(qmp, want, seconds):
         time.sleep(0.1)
 
 
+def substitute(value, outdir):
+    if isinstance(value, str):
+        return value.replace("@DIR@", outdir)
+    if isinstance(value, dict):
+        return {k: substitute(v, outdir) for k, v in value.items()}
+    return value
+
+
+def serve_one(qmp, outdir, path):
+    with open(path) as f:
+        req = substitute(json.load(f), outdir)
+    try:
+        reply = {"return": qmp.cmd(req["execute"], req.get("arguments"))}
+    except RuntimeError as e:
+        reply = {"error": str(e)}
+    tmp = path[:-len(".json")] + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(reply, f)
+    os.unlink(path)
+    os.rename(tmp, path[:-len(".json")] + ".reply")
+
+
+def serve(path, outdir):
+    reqdir = os.path.join(outdir, "requests")
+    os.makedirs(reqdir, exist_ok=True)
+    for _ in range(600):
+        try:
+            qmp = QMP(path)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        return 1
+    try:
+        while True:
+            for name in sorted(os.listdir(reqdir)):
+                if name.endswith(".json"):
+                    serve_one(qmp, outdir, os.path.join(reqdir, name))
+            time.sleep(0.2)
+    except (OSError, ValueError):
+        return 0                            # QEMU is gone
+
+
 def main():
+    if sys.argv[2] == "serve":
+        return serve(sys.argv[1], sys.argv[3])
     qmp = QMP(sys.argv[1])
     try:
         if sys.argv[2] == "wait-migration":

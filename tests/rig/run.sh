@@ -25,6 +25,9 @@
 # RIG_MEM sets the guest's memory (default 4G); RIG_KERNEL boots another
 # kernel than Debian's, e.g. the one of tests/rig/build-kernel.sh;
 # RIG_NVME_IMG is the nvme's backing file (default $BUILD/rig/nvme.img).
+# The rig's own QEMU answers QMP commands that the guest script leaves in
+# /out/requests (rig_outer in guest-lib.sh; tests/rig/qmp.py serve): a
+# screendump of the rig's std VGA, say.
 set -eu
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,12 +62,16 @@ prepare_out() {
 }
 
 boot() {
+    qmp=$RIG/qmp-$$.sock
+    python3 "$REPO/tests/rig/qmp.py" "$qmp" serve "$OUT" \
+        > "$OUT/qmp-serve.log" 2>&1 &
     set -- "$KERNEL_DIR"/boot/vmlinuz-*
     kernel=${RIG_KERNEL:-$1}
     [ -f "$kernel" ] || die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
     timeout -k 10 "$RIG_TIMEOUT" qemu-system-x86_64 \
         -M q35 -accel tcg -cpu max -smp 1 -m "$RIG_MEM" \
         -display none -serial stdio -monitor none -no-reboot \
+        -qmp unix:"$qmp",server=on,wait=off \
         -device intel-iommu,intremap=on,caching-mode=on \
         -device edu,addr=02.0 \
         -netdev user,id=n0,restrict=on -device e1000e,netdev=n0,addr=03.0 \
@@ -82,6 +89,8 @@ boot() {
         -kernel "$kernel" -initrd "$RIG/initrd.gz" \
         -append "console=ttyS0 intel_iommu=on panic=-1" \
         < /dev/null > "$OUT/console.log" 2>&1 || true
+    wait
+    rm -f "$qmp"
 }
 
 report() {

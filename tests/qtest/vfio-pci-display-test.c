@@ -1,0 +1,544 @@
+/*
+ * QTest cases for vfio-pci's legacy VGA (x-vga) and display (display=,
+ * xres/yres, vfio-pci-nohotplug's ramfb), against real kernel VFIO in the
+ * rig (tests/rig): the rig's std VGA (1234:1111, VGA class, bound to
+ * vfio-pci as VFIO_VGA) for x-vga; the rig kernel's mdpy (region planes)
+ * and mbochs (dma-buf planes, an EDID region) samples for display=on,
+ * named by VFIO_MDPY and VFIO_MBOCHS (mdev UUIDs).
+ *
+ * What each case draws, it reads back with QMP's screendump, pixel by
+ * pixel.  Real drivers (SeaBIOS's VGA BIOS, bochs-drm, mdpy-fb) draw in
+ * the inner guest's tests (tests/rig/guest-display.sh).
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qapi/qmp/qjson.h"
+#include "qemu/bswap.h"
+#include "vfio-pci-util.h"
+
+#define VGA_TEXT        0xb8000ULL
+#define VGA_GR_INDEX    0x3ce
+
+/* The bochs dispi registers in the MMIO BAR (BAR2) of std VGA and mbochs */
+#define DISPI_MMIO      0x500
+#define DISPI_XRES      1
+#define DISPI_YRES      2
+#define DISPI_BPP       3
+#define DISPI_ENABLE    4
+#define DISPI_VIRT_W    6
+#define DISPI_ENABLED   0x01
+#define DISPI_LFB       0x40
+
+/* An EDID's first detailed timing: the preferred mode */
+#define EDID_DTD        54
+
+static char *mdev_path(const char *var)
+{
+    const char *uuid = rig_device(var);
+
+    return uuid ? g_strdup_printf("/sys/bus/mdev/devices/%s", uuid) : NULL;
+}
+
+/*
+ * QEMU started with @args must exit with status 1 and say @needle.
+ */
+static void qemu_refuses(const char *args, const char *needle)
+{
+    g_autofree char *cmd = g_strdup_printf("%s -M q35 -nodefaults -display "
+                                           "none -accel qtest %s",
+                                           g_getenv("QTEST_QEMU_BINARY"),
+                                           args);
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) gerr = NULL;
+    g_autofree char *err = NULL;
+    int status;
+
+    g_test_message("running: %s", cmd);
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
+                               G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                               &err, &status, &gerr));
+    g_test_message("qemu said: %s", err);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+    g_assert_nonnull(strstr(err, needle));
+}
+
+/* device_add of the device @json describes; the reply, for unref */
+static QDict *device_add_json(QTestState *qts, const char *json)
+{
+    QDict *args = qobject_to(QDict, qobject_from_json(json, &error_abort));
+
+    return qtest_qmp(qts, "{'execute': 'device_add', 'arguments': %p}",
+                     args);
+}
+
+/* device_add of @json's device must fail saying @needle; QEMU runs on. */
+static void device_add_refused(QTestState *qts, const char *json,
+                               const char *needle)
+{
+    QDict *resp = device_add_json(qts, json);
+    QDict *error = qdict_get_qdict(resp, "error");
+    const char *desc;
+
+    g_assert_nonnull(error);
+    desc = qdict_get_str(error, "desc");
+    g_test_message("device_add said: %s", desc);
+    g_assert_nonnull(strstr(desc, needle));
+    qobject_unref(resp);
+    assert_qemu_alive(qts);
+}
+
+/*
+ * Screendumps
+ */
+typedef struct Picture {
+    int width, height;
+    uint8_t *rgb;                 /* rows of width * 3 bytes */
+    uint8_t *file;
+} Picture;
+
+/* QMP screendump of the console of device @id, read back as RGB */
+static void screendump(QTestState *qts, const char *id, Picture *pic)
+{
+    g_autofree char *path = test_log_path("screendump");
+    char *p, *end;
+    gsize len;
+
+    qtest_qmp_assert_success(qts, "{'execute': 'screendump', 'arguments': "
+                             "{'filename': %s, 'device': %s}}", path, id);
+    g_assert_true(g_file_get_contents(path, (char **)&pic->file, &len,
+                                      NULL));
+    unlink(path);
+    /* P6, width, height, 255, one whitespace, then the pixels */
+    g_assert_true(len > 2 && !memcmp(pic->file, "P6", 2));
+    p = (char *)pic->file + 2;
+    pic->width = strtol(p, &end, 10);
+    pic->height = strtol(end, &end, 10);
+    g_assert_cmpint(strtol(end, &end, 10), ==, 255);
+    pic->rgb = (uint8_t *)end + 1;
+    g_assert_cmpuint(len, ==, (pic->rgb - pic->file) +
+                     (gsize)pic->width * pic->height * 3);
+    g_test_message("screendump of %s: %dx%d", id, pic->width, pic->height);
+}
+
+/* What the tests draw: every pixel its own colour, as XRGB8888 */
+static uint32_t pattern(int x, int y, uint32_t seed)
+{
+    return ((x * 5 + y + seed) & 0xff) << 16 | ((y * 3 + seed) & 0xff) << 8 |
+           ((x ^ y) & 0xff);
+}
+
+/* Draws the pattern into @bar at @offset, @stride bytes a row. */
+static void draw(QPCIDevice *dev, QPCIBar bar, uint64_t offset, int width,
+                 int height, int stride, uint32_t seed)
+{
+    g_autofree uint32_t *row = g_new(uint32_t, width);
+    int x, y;
+
+    for (y = 0; y < height; y++) {
+        for (x = 0; x < width; x++) {
+            row[x] = cpu_to_le32(pattern(x, y, seed));
+        }
+        qpci_memwrite(dev, bar, offset + (uint64_t)y * stride, row,
+                      width * 4);
+    }
+}
+
+/* The screendump is the pattern, pixel for pixel. */
+static void assert_pattern(Picture *pic, int width, int height, uint32_t seed)
+{
+    int x, y, bad = 0;
+
+    g_assert_cmpint(pic->width, ==, width);
+    g_assert_cmpint(pic->height, ==, height);
+    for (y = 0; y < height; y++) {
+        for (x = 0; x < width; x++) {
+            uint8_t *px = pic->rgb + (y * width + x) * 3;
+            uint32_t got = px[0] << 16 | px[1] << 8 | px[2];
+
+            if (got != pattern(x, y, seed) && !bad++) {
+                g_test_message("first difference at %d,%d: 0x%06x, not "
+                               "0x%06x", x, y, got, pattern(x, y, seed));
+            }
+        }
+    }
+    g_assert_cmpint(bad, ==, 0);
+    g_free(pic->file);
+}
+
+/*
+ * Legacy VGA: the rig's std VGA with x-vga=on
+ */
+/* The host's own VGA text memory, as its /dev/mem shows it (the rig's) */
+static void host_vga_text(uint16_t *words, size_t size)
+{
+    int fd = open("/dev/mem", O_RDONLY);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(pread(fd, words, size, VGA_TEXT), ==, size);
+    close(fd);
+}
+
+static void test_vga_legacy_ranges(void)
+{
+    uint16_t words[64], back[64];
+    Assigned a;
+    int i;
+
+    if (!assign_on(&a, "q35", "VFIO_VGA", "x-vga=on")) {
+        return;
+    }
+    /* A VGA index register reads back what was written: I/O reaches it */
+    qtest_outb(a.qts, VGA_GR_INDEX, 0x05);
+    g_assert_cmphex(qtest_inb(a.qts, VGA_GR_INDEX) & 0x0f, ==, 0x05);
+    qtest_outb(a.qts, VGA_GR_INDEX, 0x08);
+    g_assert_cmphex(qtest_inb(a.qts, VGA_GR_INDEX) & 0x0f, ==, 0x08);
+
+    /* Text memory at 0xb8000 is the host device's own */
+    for (i = 0; i < ARRAY_SIZE(words); i++) {
+        words[i] = cpu_to_le16(0x1f00 | ('A' + i % 26));
+    }
+    qtest_memwrite(a.qts, VGA_TEXT, words, sizeof(words));
+    qtest_memread(a.qts, VGA_TEXT, back, sizeof(back));
+    g_assert_cmpmem(words, sizeof(words), back, sizeof(back));
+    host_vga_text(back, sizeof(back));
+    g_assert_cmpmem(words, sizeof(words), back, sizeof(back));
+
+    /* Memory decode off: the range is no longer the device's */
+    qpci_config_writew(a.dev, PCI_COMMAND, PCI_COMMAND_IO);
+    qtest_memread(a.qts, VGA_TEXT, back, sizeof(back));
+    g_assert_true(memcmp(words, back, sizeof(back)));
+    release(&a);
+}
+
+/* Without x-vga nothing of the device decodes the legacy ranges. */
+static void test_vga_off(void)
+{
+    uint16_t words[16], back[16];
+    Assigned a;
+    int i;
+
+    if (!assign_on(&a, "q35", "VFIO_VGA", NULL)) {
+        return;
+    }
+    for (i = 0; i < ARRAY_SIZE(words); i++) {
+        words[i] = cpu_to_le16(0x2f00 | ('a' + i));
+    }
+    qtest_memwrite(a.qts, VGA_TEXT, words, sizeof(words));
+    host_vga_text(back, sizeof(back));
+    g_assert_true(memcmp(words, back, sizeof(back)));
+    release(&a);
+}
+
+/* An emulated VGA (QEMU's default one) owns legacy VGA: refused. */
+static void test_vga_claimed(void)
+{
+    const char *host = rig_device("VFIO_VGA");
+    g_autofree char *args = NULL;
+
+    if (host) {
+        args = g_strdup_printf("-device VGA -device vfio-pci,host=%s,"
+                               "x-vga=on", host);
+        qemu_refuses(args, "legacy VGA is already claimed by VGA");
+    }
+}
+
+static void test_vga_not_vga(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    g_autofree char *args = NULL;
+
+    if (host) {
+        args = g_strdup_printf("-device vfio-pci,host=%s,x-vga=on", host);
+        qemu_refuses(args, "x-vga=on needs a VGA-class device");
+    }
+}
+
+/*
+ * Unplugged while the guest uses the legacy ranges: they go with it, the
+ * guest reads nothing of the device's any more, and QEMU runs on.
+ */
+static void test_vga_unplugged(void)
+{
+    const char *host = rig_device("VFIO_VGA");
+    g_autofree char *addr = g_strdup_printf("%02x.0", SLOT);
+    uint16_t word = cpu_to_le16(0x4e58), late = cpu_to_le16(0x4e59), back;
+    QTestState *qts;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+
+    if (!host) {
+        return;
+    }
+    qts = qtest_init("-M pc -nodefaults");
+    qtest_qmp_device_add(qts, "vfio-pci", "gpu", "{'host': %s, 'addr': %s, "
+                         "'x-vga': true}", host, addr);
+    bus = qpci_new_pc(qts, NULL);
+    dev = qpci_device_find(bus, DEVFN);
+    qpci_device_enable(dev);
+    qtest_memwrite(qts, VGA_TEXT, &word, sizeof(word));
+    host_vga_text(&back, sizeof(back));
+    g_assert_cmphex(back, ==, word);
+
+    qpci_unplug_acpi_device_test(qts, "gpu", SLOT);
+    qtest_memwrite(qts, VGA_TEXT, &late, sizeof(late));
+    qtest_memread(qts, VGA_TEXT, &back, sizeof(back));
+    qtest_outb(qts, VGA_GR_INDEX, 0x05);
+    qtest_inb(qts, VGA_GR_INDEX);
+    host_vga_text(&back, sizeof(back));
+    g_assert_cmphex(back, ==, word);
+    assert_qemu_alive(qts);
+    g_free(dev);
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+}
+
+/*
+ * Display options that mean nothing, or a device without a display
+ */
+static void test_display_refused(void)
+{
+    const char *host = rig_device("VFIO_EDU");
+    g_autofree char *json = NULL;
+    g_autofree char *args = NULL;
+    QTestState *qts;
+    QDict *resp;
+
+    if (!host) {
+        return;
+    }
+    qts = qtest_init("-M pc -nodefaults");
+    json = g_strdup_printf("{'driver': 'vfio-pci', 'host': '%s', "
+                           "'display': 'on'}", host);
+    device_add_refused(qts, json, "display=on: the device has no display");
+    g_free(json);
+    json = g_strdup_printf("{'driver': 'vfio-pci', 'host': '%s', "
+                           "'xres': 800, 'yres': 600}", host);
+    device_add_refused(qts, json, "xres and yres need display=on");
+    g_free(json);
+    /* auto on a device without a display is no display, and no error */
+    json = g_strdup_printf("{'driver': 'vfio-pci', 'host': '%s', "
+                           "'display': 'auto', 'id': 'edu'}", host);
+    resp = device_add_json(qts, json);
+    g_assert_true(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+
+    args = g_strdup_printf("-device vfio-pci-nohotplug,host=%s,ramfb=on",
+                           host);
+    qemu_refuses(args, "ramfb=on needs display=on");
+}
+
+/*
+ * vGPU displays: the rig kernel's mdpy and mbochs samples
+ */
+static bool vgpu_elsewhere(void)
+{
+    if (g_strcmp0(g_getenv("VFIO_IOMMUFD"), "1")) {
+        g_test_skip("mdpy and mbochs are in the rig kernel's boot only "
+                    "(VFIO_IOMMUFD=1): Debian's kernel has no mdev samples");
+        return true;
+    }
+    return false;
+}
+
+/* Starts QEMU with the mdev of @var as device "gpu", on q35. */
+static bool vgpu_start(Assigned *a, const char *var, const char *driver,
+                       const char *props, const char *args)
+{
+    g_autofree char *path = mdev_path(var);
+    const char *env = g_getenv("VFIO_TEST_QEMU_ARGS");
+
+    if (!path) {
+        return false;
+    }
+    a->qts = qtest_initf("-M q35 -nodefaults -device %s,sysfsdev=%s,id=gpu,"
+                         "addr=%02x.0,%s %s %s %s", driver, path, SLOT, props,
+                         args ? args : "", env ? env : "", backend_args());
+    a->bus = qpci_new_pc(a->qts, NULL);
+    a->dev = qpci_device_find(a->bus, DEVFN);
+    g_assert_nonnull(a->dev);
+    qpci_device_enable(a->dev);
+    return true;
+}
+
+/* mdpy's "vga" type: 640x480 XRGB8888, the framebuffer in BAR0 */
+static void test_mdpy_region(void)
+{
+    Picture pic;
+    Assigned a;
+
+    if (vgpu_elsewhere() ||
+        !vgpu_start(&a, "VFIO_MDPY", "vfio-pci", "display=on", NULL)) {
+        return;
+    }
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    draw(a.dev, a.bar0, 0, 640, 480, 640 * 4, 1);
+    screendump(a.qts, "gpu", &pic);
+    assert_pattern(&pic, 640, 480, 1);
+
+    /* Drawn again: the console follows the framebuffer */
+    draw(a.dev, a.bar0, 0, 640, 480, 640 * 4, 77);
+    screendump(a.qts, "gpu", &pic);
+    assert_pattern(&pic, 640, 480, 77);
+    release(&a);
+}
+
+static void test_mdpy_no_edid(void)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *args = NULL;
+
+    if (vgpu_elsewhere() || !(path = mdev_path("VFIO_MDPY"))) {
+        return;
+    }
+    args = g_strdup_printf("-device vfio-pci,sysfsdev=%s,display=on,"
+                           "xres=800,yres=600 %s", path, backend_args());
+    qemu_refuses(args, "xres and yres need a device with an EDID region");
+}
+
+static void dispi_write(Assigned *a, QPCIBar mmio, int index, uint16_t val)
+{
+    qpci_io_writew(a->dev, mmio, DISPI_MMIO + index * 2, val);
+}
+
+/* The guest's driver sets a mode, as bochs-drm does through BAR2. */
+static void dispi_mode(Assigned *a, QPCIBar mmio, int width, int height)
+{
+    dispi_write(a, mmio, DISPI_ENABLE, 0);
+    dispi_write(a, mmio, DISPI_BPP, 32);
+    dispi_write(a, mmio, DISPI_XRES, width);
+    dispi_write(a, mmio, DISPI_YRES, height);
+    dispi_write(a, mmio, DISPI_VIRT_W, width);
+    dispi_write(a, mmio, DISPI_ENABLE, DISPI_ENABLED | DISPI_LFB);
+}
+
+/* The preferred mode of the EDID the device shows the guest (BAR2 0x0) */
+static void edid_preferred(Assigned *a, QPCIBar mmio, int *x, int *y)
+{
+    uint8_t edid[128];
+    static const uint8_t header[8] = { 0, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                       0xff, 0 };
+
+    qpci_memread(a->dev, mmio, 0, edid, sizeof(edid));
+    g_assert_cmpmem(edid, sizeof(header), header, sizeof(header));
+    *x = edid[EDID_DTD + 2] | (edid[EDID_DTD + 4] & 0xf0) << 4;
+    *y = edid[EDID_DTD + 5] | (edid[EDID_DTD + 7] & 0xf0) << 4;
+    g_test_message("the guest's EDID prefers %dx%d", *x, *y);
+}
+
+/*
+ * mbochs: dma-buf planes, shown without OpenGL through an mmap of the
+ * dma-buf; xres/yres reach the guest through the EDID region.
+ */
+static void test_mbochs_dmabuf(void)
+{
+    QPCIBar mmio;
+    Picture pic;
+    Assigned a;
+    int x, y;
+
+    if (vgpu_elsewhere() ||
+        !vgpu_start(&a, "VFIO_MBOCHS", "vfio-pci",
+                    "display=on,xres=800,yres=600", NULL)) {
+        return;
+    }
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    mmio = qpci_iomap(a.dev, 2, NULL);
+    edid_preferred(&a, mmio, &x, &y);
+    g_assert_cmpint(x, ==, 800);
+    g_assert_cmpint(y, ==, 600);
+
+    dispi_mode(&a, mmio, 640, 480);
+    draw(a.dev, a.bar0, 0, 640, 480, 640 * 4, 3);
+    screendump(a.qts, "gpu", &pic);
+    assert_pattern(&pic, 640, 480, 3);
+
+    /* A new mode is a new dma-buf */
+    dispi_mode(&a, mmio, 800, 600);
+    draw(a.dev, a.bar0, 0, 800, 600, 800 * 4, 9);
+    screendump(a.qts, "gpu", &pic);
+    assert_pattern(&pic, 800, 600, 9);
+    release(&a);
+}
+
+/* Beyond the largest mode of the mdev type (mbochs-small: 800x600) */
+static void test_mbochs_xres_too_large(void)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *args = NULL;
+
+    if (vgpu_elsewhere() || !(path = mdev_path("VFIO_MBOCHS"))) {
+        return;
+    }
+    args = g_strdup_printf("-device vfio-pci,sysfsdev=%s,display=on,"
+                           "xres=4096,yres=2160 %s", path, backend_args());
+    qemu_refuses(args, "exceed the device's largest mode");
+}
+
+/*
+ * A host driver that describes its plane wrongly (the fault shim makes
+ * the stride too small, or the rows run past the plane): one message,
+ * no surface, and QEMU runs on.
+ */
+static void test_mdpy_bad_plane(gconstpointer fault)
+{
+    g_autofree char *log = test_log_path("bad-plane");
+    g_autofree char *shim = realpath("tests/qtest/vfio-fault-shim.so", NULL);
+    Picture pic;
+    Assigned a;
+    int saved, i;
+
+    if (vgpu_elsewhere()) {
+        return;
+    }
+    g_setenv("VFIO_FAULT", fault, true);
+    g_setenv("LD_PRELOAD", shim, true);
+    saved = stderr_redirect(log);
+    if (!vgpu_start(&a, "VFIO_MDPY", "vfio-pci", "display=on", NULL)) {
+        stderr_restore(saved);
+        return;
+    }
+    stderr_restore(saved);
+    g_unsetenv("LD_PRELOAD");
+    g_unsetenv("VFIO_FAULT");
+    for (i = 0; i < 3; i++) {
+        screendump(a.qts, "gpu", &pic);
+        g_free(pic.file);
+    }
+    assert_qemu_alive(a.qts);
+    release(&a);
+    g_assert_cmpint(count_log_lines(log, "cannot be shown"), ==, 1);
+    unlink(log);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {
+        return g_test_run();
+    }
+    qtest_add_func("/vfio-pci/rig/display/vga/legacy-ranges",
+                   test_vga_legacy_ranges);
+    qtest_add_func("/vfio-pci/rig/display/vga/off", test_vga_off);
+    qtest_add_func("/vfio-pci/rig/display/vga/claimed", test_vga_claimed);
+    qtest_add_func("/vfio-pci/rig/display/vga/not-vga", test_vga_not_vga);
+    qtest_add_func("/vfio-pci/rig/display/vga/unplugged",
+                   test_vga_unplugged);
+    qtest_add_func("/vfio-pci/rig/display/refused", test_display_refused);
+    qtest_add_func("/vfio-pci/rig/display/mdpy/region", test_mdpy_region);
+    qtest_add_func("/vfio-pci/rig/display/mdpy/no-edid", test_mdpy_no_edid);
+    qtest_add_data_func("/vfio-pci/rig/display/mdpy/stride-short",
+                        "plane-stride-short", test_mdpy_bad_plane);
+    qtest_add_data_func("/vfio-pci/rig/display/mdpy/size-past-region",
+                        "plane-size-past-region", test_mdpy_bad_plane);
+    qtest_add_func("/vfio-pci/rig/display/mbochs/dmabuf",
+                   test_mbochs_dmabuf);
+    qtest_add_func("/vfio-pci/rig/display/mbochs/xres-too-large",
+                   test_mbochs_xres_too_large);
+    return g_test_run();
+}
