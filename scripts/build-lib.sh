@@ -7,6 +7,7 @@
 
 CONFIGURE_ARGS="--target-list=x86_64-softmmu --meson=meson
     --without-default-features --enable-kvm --enable-tcg --enable-tpm
+    --enable-vnc --enable-opengl
     --disable-docs --disable-werror --disable-tools"
 
 # Hard links keep the copy cheap; QEMU's files are never edited in place
@@ -52,5 +53,7 @@ link_firmware() {
              /usr/share/qemu/*.rom /usr/lib/ipxe/qemu/*.rom; do
         [ -e "$f" ] && ln -sf "$f" "$fw/"
     done
+    # VNC's keyboard maps
+    [ -d /usr/share/qemu/keymaps ] && ln -sfn /usr/share/qemu/keymaps "$fw/keymaps"
     return 0
 }

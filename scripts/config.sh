@@ -27,4 +27,4 @@ PACKAGES="build-essential ninja-build meson pkg-config ccache python3-venv
  qemu-system-x86 qemu-utils seabios ipxe-qemu
  busybox-static cpio kmod xz-utils python3-sphinx
  strace python3-matplotlib libelf-dev bc swtpm
- libvirt-daemon-system libvirt-clients"
+ libvirt-daemon-system libvirt-clients libepoxy-dev libgbm-dev gdb"
