@@ -83,15 +83,29 @@ struct VFIODisplay {
     VFIOEdid *edid;
 };
 
-static bool vfio_display_query(VFIODisplay *dpy, uint32_t flags,
-                               uint32_t plane_type,
-                               struct vfio_device_gfx_plane_info *plane)
+static bool vfio_display_query_once(VFIODisplay *dpy, uint32_t flags,
+                                    uint32_t plane_type,
+                                    struct vfio_device_gfx_plane_info *plane)
 {
     memset(plane, 0, sizeof(*plane));
     plane->argsz = sizeof(*plane);
     plane->flags = flags;
     plane->drm_plane_type = plane_type;
     return !ioctl(dpy->vdev->vbasedev.fd, VFIO_DEVICE_QUERY_GFX_PLANE, plane);
+}
+
+/*
+ * A driver may make a new mode's buffer at the first query and fail it
+ * (the mbochs sample answers ENOMEM, then has it): asked twice, the
+ * update shows the mode at once rather than one update late.
+ */
+static bool vfio_display_query(VFIODisplay *dpy, uint32_t flags,
+                               uint32_t plane_type,
+                               struct vfio_device_gfx_plane_info *plane)
+{
+    return vfio_display_query_once(dpy, flags, plane_type, plane) ||
+           (!(flags & VFIO_GFX_PLANE_TYPE_PROBE) &&
+            vfio_display_query_once(dpy, flags, plane_type, plane));
 }
 
 /* A plane with nothing on it: the guest's driver has not set a mode yet */
@@ -272,12 +286,16 @@ static void vfio_dmabuf_trim(VFIODisplay *dpy)
     }
 }
 
-/* Without OpenGL the CPU reads the dma-buf: it must be linear and fit. */
+/*
+ * Without OpenGL the CPU reads the dma-buf: it must be linear and fit in
+ * the whole pages of the dma-buf, which are all that mmap can reach.
+ */
 static bool vfio_dmabuf_map(VFIODisplay *dpy, VFIODMABuf *dmabuf,
                             const struct vfio_device_gfx_plane_info *p)
 {
     off_t size = lseek(dmabuf->buf.fd, 0, SEEK_END);
     pixman_format_code_t format;
+    size_t pages;
 
     if (p->drm_format_mod != VFIO_DRM_MOD_LINEAR) {
         vfio_display_bad_plane(dpy, p, size, "it is tiled, which only "
@@ -285,21 +303,32 @@ static bool vfio_dmabuf_map(VFIODisplay *dpy, VFIODMABuf *dmabuf,
                                "or egl-headless");
         return false;
     }
-    if (size <= 0) {
-        vfio_display_bad_plane(dpy, p, 0, "its dma-buf tells no size");
+    pages = size > 0 ? QEMU_ALIGN_DOWN(size, qemu_real_host_page_size()) : 0;
+    if (!pages) {
+        vfio_display_bad_plane(dpy, p, size, "its dma-buf is smaller than "
+                               "a page");
         return false;
     }
-    if (!vfio_plane_fits(dpy, p, size, &format)) {
+    if ((uint64_t)p->stride * p->height > pages &&
+        (uint64_t)p->stride * p->height <= size) {
+        vfio_display_bad_plane(dpy, p, size, "its last rows lie in the "
+                               "dma-buf's partial last page, which mmap "
+                               "cannot reach: run a display with gl=on or "
+                               "egl-headless");
         return false;
     }
-    dmabuf->map = mmap(NULL, size, PROT_READ, MAP_SHARED, dmabuf->buf.fd, 0);
+    if (!vfio_plane_fits(dpy, p, pages, &format)) {
+        return false;
+    }
+    dmabuf->map = mmap(NULL, pages, PROT_READ, MAP_SHARED, dmabuf->buf.fd, 0);
     if (dmabuf->map == MAP_FAILED) {
         dmabuf->map = NULL;
-        vfio_display_bad_plane(dpy, p, size, "its dma-buf cannot be mmap'd: "
-                               "run a display with gl=on or egl-headless");
+        vfio_display_bad_plane(dpy, p, pages, "its dma-buf cannot be "
+                               "mmap'd: run a display with gl=on or "
+                               "egl-headless");
         return false;
     }
-    dmabuf->map_size = size;
+    dmabuf->map_size = pages;
     return true;
 }
 
