@@ -90,6 +90,12 @@ static void region_info(struct vfio_region_info *info, uint32_t asked)
         }
         return;
     }
+    /* A kernel without CONFIG_VFIO_PCI_VGA */
+    if (info->index == VFIO_PCI_VGA_REGION_INDEX && is("vga-region-none")) {
+        info->size = 0;
+        info->flags = 0;
+        return;
+    }
     if (info->index == VFIO_PCI_ROM_REGION_INDEX && is("rom-size-npot")) {
         info->size = 0x3001;
         info->flags |= VFIO_REGION_INFO_FLAG_READ;

@@ -41,31 +41,10 @@ static void lower_memlock(gpointer data)
     setrlimit(RLIMIT_MEMLOCK, &rl);
 }
 
-/*
- * Runs "@wrapper QEMU -M pc ... @args" to its end; it must exit with
- * status 1.  Returns what it printed on stderr.
- */
+/* qemu_exits_1() on pc, with RLIMIT_MEMLOCK lowered if @memlock */
 static char *qemu_fails(const char *wrapper, const char *args, bool memlock)
 {
-    g_autofree char *cmd = g_strdup_printf("%s %s -M pc -nodefaults "
-                                           "-display none -accel qtest %s",
-                                           wrapper ? wrapper : "",
-                                           g_getenv("QTEST_QEMU_BINARY"),
-                                           args);
-    g_auto(GStrv) argv = NULL;
-    g_autoptr(GError) gerr = NULL;
-    char *err = NULL;
-    int status;
-
-    g_test_message("running: %s", cmd);
-    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
-    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH,
-                               memlock ? lower_memlock : NULL, NULL, NULL,
-                               &err, &status, &gerr));
-    g_test_message("qemu said: %s", err);
-    g_assert_true(WIFEXITED(status));
-    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
-    return err;
+    return qemu_exits_1(wrapper, "pc", args, memlock ? lower_memlock : NULL);
 }
 
 static void assert_says(const char *text, const char *needle)

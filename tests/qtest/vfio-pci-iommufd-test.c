@@ -24,25 +24,7 @@
  */
 static void qemu_fails(const char *args, const char *needle)
 {
-    const char *qemu = g_getenv("QTEST_QEMU_BINARY");
-    g_autofree char *cmd = g_strdup_printf("%s -M pc -nodefaults -display "
-                                           "none -accel qtest %s", qemu,
-                                           args);
-    g_autofree char *out = NULL;
-    g_autofree char *err = NULL;
-    g_auto(GStrv) argv = NULL;
-    g_autoptr(GError) gerr = NULL;
-    int status;
-
-    g_assert_nonnull(qemu);
-    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &gerr));
-    g_assert_true(g_spawn_sync(NULL, argv, NULL,
-                               G_SPAWN_LEAVE_DESCRIPTORS_OPEN, NULL, NULL,
-                               &out, &err, &status, &gerr));
-    g_test_message("qemu %s said: %s", args, err);
-    g_assert_true(WIFEXITED(status));
-    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
-    g_assert_nonnull(strstr(err, needle));
+    qemu_refuses("pc", args, needle);
 }
 
 /* An fd that QEMU inherits (no O_CLOEXEC) */

@@ -321,27 +321,73 @@ static inline void assert_same_fds(Footprint *now, Footprint *then)
     g_assert_cmpuint(now->locked, ==, then->locked);
 }
 
+/*
+ * Runs "[@wrapper] QEMU -M @machine -nodefaults -display none -accel qtest
+ * @args" to its end, our fds open in it and @setup run in its child; it
+ * must exit with status 1.  Returns its stderr, for g_free().
+ */
+static inline char *qemu_exits_1(const char *wrapper, const char *machine,
+                                 const char *args, GSpawnChildSetupFunc setup)
+{
+    g_autofree char *cmd = g_strdup_printf("%s %s -M %s -nodefaults "
+                                           "-display none -accel qtest %s",
+                                           wrapper ? wrapper : "",
+                                           g_getenv("QTEST_QEMU_BINARY"),
+                                           machine, args);
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GError) gerr = NULL;
+    char *err = NULL;
+    int status;
+
+    g_test_message("running: %s", cmd);
+    g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
+    g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
+                               G_SPAWN_LEAVE_DESCRIPTORS_OPEN |
+                               G_SPAWN_STDOUT_TO_DEV_NULL, setup, NULL, NULL,
+                               &err, &status, &gerr));
+    g_test_message("qemu said: %s", err);
+    g_assert_true(WIFEXITED(status));
+    g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+    return err;
+}
+
+/* QEMU on @machine with @args refuses to start, saying @needle. */
+static inline void qemu_refuses(const char *machine, const char *args,
+                                const char *needle)
+{
+    g_autofree char *err = qemu_exits_1(NULL, machine, args, NULL);
+
+    g_assert_nonnull(strstr(err, needle));
+}
+
+/* The QMP reply @resp is an error that says @needle; it is unref'd. */
+static inline void qmp_error_says(QDict *resp, const char *what,
+                                  const char *needle)
+{
+    QDict *error = qdict_get_qdict(resp, "error");
+    const char *desc;
+
+    g_assert_nonnull(error);
+    desc = qdict_get_str(error, "desc");
+    g_test_message("%s said: %s", what, desc);
+    g_assert_nonnull(strstr(desc, needle));
+    qobject_unref(resp);
+}
+
 /* device_add of vfio-pci with @host (none if NULL) fails naming @needle. */
 static inline void expect_device_add_error(QTestState *qts, const char *host,
                                            const char *needle)
 {
     QDict *args = qdict_new();
-    QDict *resp, *error;
-    const char *desc;
 
     qdict_put_str(args, "driver", "vfio-pci");
     qdict_put_str(args, "id", "refused");
     if (host) {
         qdict_put_str(args, "host", host);
     }
-    resp = qtest_qmp(qts, "{'execute': 'device_add', 'arguments': %p}",
-                     args);
-    error = qdict_get_qdict(resp, "error");
-    g_assert_nonnull(error);
-    desc = qdict_get_str(error, "desc");
-    g_test_message("device_add said: %s", desc);
-    g_assert_nonnull(strstr(desc, needle));
-    qobject_unref(resp);
+    qmp_error_says(qtest_qmp(qts, "{'execute': 'device_add', "
+                             "'arguments': %p}", args), "device_add",
+                   needle);
 }
 
 /* The VM's run state, as query-status says it, for g_free() */
