@@ -6,7 +6,8 @@
 # tests/rig/kernel.config, everything built in (no modules).  The bzImage
 # is cached in $VFIO_CACHE/rig-kernel, keyed by the source version and the
 # config, so only a cold run or a config change pays the build (about 10
-# minutes on 2 cores).  Prints the bzImage's path.
+# minutes on 2 cores).  Prints the bzImage's path; with --cached, prints it
+# only if it is built already, and builds nothing.
 set -eu
 
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -60,5 +61,9 @@ build() {
     log "built $IMAGE"
 }
 
+if [ "${1:-}" = --cached ]; then
+    [ ! -f "$IMAGE" ] || echo "$IMAGE"
+    exit 0
+fi
 [ -f "$IMAGE" ] || { fetch_source && build; }
 echo "$IMAGE"

@@ -6,11 +6,12 @@
  *                                       "WIDTHxHEIGHT" of what it drew
  *   fb-pattern check FILE.ppm W H SEED  the screendump is the pattern, WxH,
  *                                       pixel for pixel
+ *   fb-pattern info FILE.ppm            prints "WxH N colour(s)" of it
  *   fb-pattern text FILE.ppm TEXT       the screendump of a text mode shows
  *                                       TEXT (80x25 cells of character and
- *                                       attribute, as VGA keeps them): a
+ *                                       attribute, as VGA keeps them): each
  *                                       cell with a character has pixels of
- *                                       two colours, a blank cell one
+ *                                       two colours; prints TEXT's lines
  *
  * The pattern is the one tests/qtest/vfio-pci-display-test.c draws.
  * Built static for the inner guest's initramfs, and for the rig.
@@ -143,6 +144,28 @@ static int cell_colours(const Picture *pic, unsigned cx, unsigned cy)
     return 1;
 }
 
+/* The text's rows that hold more than blanks, as "text: ROW" lines */
+static void print_text(const uint8_t *cells)
+{
+    char row[81];
+    unsigned x, y;
+
+    for (y = 0; y < 25; y++) {
+        int blank = 1;
+
+        for (x = 0; x < 80; x++) {
+            uint8_t c = cells[(y * 80 + x) * 2];
+
+            row[x] = c >= 0x20 && c < 0x7f ? c : ' ';
+            blank &= row[x] == ' ';
+        }
+        row[80] = 0;
+        if (!blank) {
+            printf("text: %s\n", row);
+        }
+    }
+}
+
 static int text(const char *path, const char *text_path)
 {
     uint8_t cells[80 * 25 * 2];
@@ -155,6 +178,7 @@ static int text(const char *path, const char *text_path)
         return 1;
     }
     fclose(f);
+    print_text(cells);
     if (ppm_read(path, &pic)) {
         return 1;
     }
@@ -174,8 +198,33 @@ static int text(const char *path, const char *text_path)
     return bad != 0 || !shown;
 }
 
+/* Its size, and whether it has more than one colour */
+static int info(const char *path)
+{
+    Picture pic;
+    unsigned x, y, colours = 1;
+
+    if (ppm_read(path, &pic)) {
+        return 1;
+    }
+    for (y = 0; y < pic.height && colours == 1; y++) {
+        for (x = 0; x < pic.width; x++) {
+            if (pixel(&pic, x, y) != pixel(&pic, 0, 0)) {
+                colours = 2;
+                break;
+            }
+        }
+    }
+    printf("%ux%u %s\n", pic.width, pic.height,
+           colours == 1 ? "1 colour" : "more colours");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "info")) {
+        return info(argv[2]);
+    }
     if (argc == 4 && !strcmp(argv[1], "draw")) {
         return draw(argv[2], atoi(argv[3]));
     }
@@ -186,6 +235,6 @@ int main(int argc, char **argv)
         return text(argv[2], argv[3]);
     }
     fprintf(stderr, "usage: fb-pattern draw DEV SEED | check PPM W H SEED | "
-            "text PPM TEXT\n");
+            "info PPM | text PPM TEXT\n");
     return 2;
 }

@@ -5,12 +5,15 @@
 # qtests, and the inner Linux guest's nvme I/O with the device and
 # /dev/iommu passed to QEMU as fds, and behind our QEMU's intel-iommu
 # (the inner kernel's own IOMMU on, the nvme on an iommufd object), and
+# the vGPU displays (guest-display.sh, and libvirt's mdev display), and
 # last the rig's host removing the nvme while the inner guest reads it.
 # TAP in /out, as guest-qtests.sh.
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
 . "/host$REPO/tests/rig/guest-migration.sh"
+. "/host$REPO/tests/rig/guest-display.sh"
+. "/host$REPO/tests/rig/guest-libvirt.sh"
 . "/host$REPO/tests/qtest-tap.sh"
 
 # The device tests that also run on the legacy backend in the other boot
@@ -29,8 +32,8 @@ MBOCHS_UUID=5d7f2a10-3c4b-4e8f-9a1d-6b2c3d4e5f02
 export VFIO_IOMMUFD=1
 
 # mdev_create UUID TYPE VAR: an mdev of TYPE (mtty-1: one port, mtty-2:
-# two; mdpy-vga: a 640x480 region display; mbochs-small: 4 MiB, dma-buf
-# display up to 800x600), named to the qtests in VAR
+# two; mdpy-vga: a 640x480 region display; mbochs-medium: 16 MiB, dma-buf
+# display up to 1920x1440), named to the qtests in VAR
 mdev_create() {
     [ -d "/sys/bus/mdev/devices/$1" ] ||
         echo "$1" > "/sys/class/mdev_bus/${2%%-*}/mdev_supported_types/$2/create" ||
@@ -44,7 +47,7 @@ mdevs_create() {
         mdev_create "$MIG_DST_UUID" mtty-1 VFIO_MIG_DST &&
         mdev_create "$MIG_OTHER_UUID" mtty-2 VFIO_MIG_OTHER &&
         mdev_create "$MDPY_UUID" mdpy-vga VFIO_MDPY &&
-        mdev_create "$MBOCHS_UUID" mbochs-small VFIO_MBOCHS
+        mdev_create "$MBOCHS_UUID" mbochs-medium VFIO_MBOCHS
 }
 
 rig_bind_all
@@ -75,6 +78,12 @@ for t in vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-migration-test \
     ! grep -q '^not ok' "/out/$t.tap" || rc=1
 done
 rig_bind_vfio bind "$VFIO_E1000E"
+
+# The vGPUs' screens: real guest drivers, then libvirt's XML for them
+display_vgpu_tests
+! grep -q '^not ok' /out/inner-vgpu.tap || rc=1
+libvirt_mdev_display_tests
+! grep -q '^not ok' /out/libvirt-mdev-display.tap || rc=1
 
 # Migration with mtty's own DMA logging tracking its dirty pages
 echo "rig: running vfio-pci-migration-test on iommufd"

@@ -16,6 +16,7 @@
 #   rig_tap DESC CMD    run CMD; add "ok"/"not ok" DESC to the TAP file
 #                       (a failure sets RIG_TAP_FAILED=1, never stops sh -e)
 #   rig_tap_note TEXT   add TEXT (every line) to the TAP file as comments
+#   rig_tap_skip DESC WHY  add "ok ... # SKIP WHY": a test that cannot run here
 #   rig_outer NAME JSON the rig's own QEMU runs the QMP command JSON ("@DIR@"
 #                       in it is /out, as the host sees it); its reply is
 #                       in /out/requests/NAME.reply.  Fails after 120 s.
@@ -121,6 +122,11 @@ rig_tap() {
 }
 
 rig_tap_note() { printf '%s\n' "$*" | sed 's/^/# /' | tee -a "$RIG_TAP"; }
+
+rig_tap_skip() {
+    RIG_TAP_N=$((RIG_TAP_N + 1))
+    echo "ok $RIG_TAP_N - $1 # SKIP $2" | tee -a "$RIG_TAP"
+}
 
 rig_outer() {
     mkdir -p /out/requests

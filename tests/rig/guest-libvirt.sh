@@ -91,10 +91,8 @@ lv_variant_expect() {
     esac
 }
 
-# lv_domain_xml NAME VARIANT
-lv_domain_xml() {
-    _lv_bdf=${VFIO_NVME#*:}     # BB:DD.F
-    _lv_slot=${_lv_bdf#*:}
+# lv_domain_head NAME: a domain's XML up to its first device
+lv_domain_head() {
     cat <<EOF
 <domain type='qemu'>
   <name>$1</name>
@@ -103,6 +101,15 @@ lv_domain_xml() {
   <os><type arch='x86_64' machine='q35'>hvm</type></os>
   <devices>
     <emulator>$LV_QEMU</emulator>
+EOF
+}
+
+# lv_domain_xml NAME VARIANT
+lv_domain_xml() {
+    _lv_bdf=${VFIO_NVME#*:}     # BB:DD.F
+    _lv_slot=${_lv_bdf#*:}
+    lv_domain_head "$1"
+    cat <<EOF
     <hostdev mode='subsystem' type='pci' managed='yes'>
       <source>
         <address domain='0x0000' bus='0x${_lv_bdf%%:*}'
@@ -196,4 +203,67 @@ libvirt_tests() {
     done
     lv_stop_daemon
     rig_bind_vfio bind "$VFIO_NVME"
+}
+
+# An mdev vGPU with a screen, as libvirt 9.0 writes it: the mbochs mdev of
+# the rig kernel's boot (VFIO_MBOCHS) with display and ramfb, and VNC for
+# the screen.  libvirt must take our binary's vfio-pci-nohotplug, and our
+# screendump of the domain shows the ramfb's boot screen.
+lv_mdev_xml() {
+    lv_domain_head "$1"
+    cat <<EOF2
+    <graphics type='vnc' socket='/run/lv-vnc.sock'/>
+    <video><model type='none'/></video>
+    <hostdev mode='subsystem' type='mdev' model='vfio-pci' display='on' ramfb='on'>
+      <source><address uuid='$VFIO_MBOCHS'/></source>
+    </hostdev>
+  </devices>
+</domain>
+EOF2
+}
+
+lv_mdev_device_has() {
+    grep -o "\-device '{\"driver\":\"vfio-pci-nohotplug\"[^']*}'" \
+        "$RIG_HOST/var/log/libvirt/qemu/$1.log" > /run/lv-device &&
+        grep -qF '"display":"on"' /run/lv-device &&
+        grep -qF '"ramfb":true' /run/lv-device
+}
+
+# The domain's screen (our console: QMP screendump through virsh) is not
+# all one colour
+lv_screen_drawn() {
+    _lv_i=0
+    while [ $_lv_i -lt 60 ]; do
+        lv_virsh qemu-monitor-command "$1" '{"execute": "screendump",
+            "arguments": {"filename": "/run/lv-screen.ppm"}}' \
+            > /out/libvirt-screenshot.log 2>&1 &&
+            "$DISPLAY_FBP" info "$RIG_HOST/run/lv-screen.ppm" > /out/libvirt-screen.txt &&
+            grep -q 'more colours' /out/libvirt-screen.txt &&
+            ! grep -q '^640x480 ' /out/libvirt-screen.txt && return 0
+        sleep 2
+        _lv_i=$((_lv_i + 1))
+    done
+    return 1
+}
+
+libvirt_mdev_display_tests() {
+    rig_tap_plan libvirt-mdev-display.tap 5
+    _lv_t="vfio-pci/rig/libvirt/mdev-display"
+    rig_tap "$_lv_t: libvirtd starts in the rig kernel's boot" lv_start_daemon
+    lv_mdev_xml vgpu | sed '/^$/d' > "$RIG_HOST/run/vgpu.xml"
+    rig_tap_note "domain XML:"
+    rig_tap_note "$(cat "$RIG_HOST/run/vgpu.xml")"
+    rig_tap "$_lv_t: virsh create starts the domain with display='on' ramfb='on'" \
+        lv_virsh create /run/vgpu.xml
+    rig_tap_note "libvirt generated: $(grep -o "\-device '{\"driver\":\"vfio-pci-nohotplug\"[^']*}'" \
+        "$RIG_HOST/var/log/libvirt/qemu/vgpu.log" 2>/dev/null)"
+    rig_tap "$_lv_t: -device vfio-pci-nohotplug with display on and ramfb" \
+        lv_mdev_device_has vgpu
+    rig_tap "$_lv_t: the domain's screen shows its firmware (ramfb)" \
+        lv_screen_drawn vgpu
+    rig_tap_note "$(cat /out/libvirt-screen.txt /out/libvirt-screenshot.log 2>/dev/null)"
+    rig_tap "$_lv_t: virsh destroy stops the domain" lv_virsh destroy vgpu
+    cp "$RIG_HOST/var/log/libvirt/qemu/vgpu.log" /out/libvirt-vgpu.log || true
+    cp /out/libvirt-libvirtd.log /out/libvirt-mdev-libvirtd.log 2>/dev/null || true
+    lv_stop_daemon
 }

@@ -2,13 +2,15 @@
 # Rig guest script (run through tests/rig/run.sh): binds the rig's devices
 # to vfio-pci and runs every rig test against them, leaving TAP in /out:
 # a real Linux guest driving the assigned nvme with MSI-X and with INTx
-# (guest-inner.sh), our qtests, bind-vfio.sh, libvirt's managed hostdev
+# (guest-inner.sh), our qtests, the inner guest's display drivers on the
+# rig's std VGA (guest-display.sh), bind-vfio.sh, libvirt's managed hostdev
 # (guest-libvirt.sh), then an SR-IOV VF (guest-sriov.sh).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-ich9.sh"
 . "/host$REPO/tests/rig/guest-libvirt.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
+. "/host$REPO/tests/rig/guest-display.sh"
 . "/host$REPO/tests/rig/guest-sriov.sh"
 . "/host$REPO/tests/qtest-tap.sh"
 
@@ -30,6 +32,9 @@ for t in $RIG_QTESTS; do
     qtest_tap "/out/$t.tap" rig_qtest "$t"
     ! grep -q '^not ok' "/out/$t.tap" || rc=1
 done
+# After the qtests: the inner bochs-drm leaves the VGA out of text mode
+display_vga_tests
+! grep -q '^not ok' /out/inner-vga.tap || rc=1
 echo "rig: running bind-vfio-rig-test"
 sh "/host$REPO/tests/rig/bind-vfio-rig-test.sh" "/host$REPO/scripts/bind-vfio.sh" \
     > /out/bind-vfio-rig.tap 2>&1 || rc=1

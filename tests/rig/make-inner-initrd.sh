@@ -324,16 +324,11 @@ fb_draw() {
     echo "INNER: fb drawn $1 $size seed $2 on $fb"
 }
 
-# inner_mode=vga: the assigned std VGA.  With x-vga (inner_count > 0) the
-# firmware's text stays on screen for inner_count seconds first; then
-# bochs-drm takes the device, fbcon lets go of it, and a pattern is drawn
-# for the rig to screendump.
+# inner_mode=vga: the assigned std VGA: bochs-drm takes the device, fbcon
+# lets go of it, and a pattern is drawn for the rig to screendump.
 vga_mode() {
-    if [ "${inner_count:-0}" -gt 0 ]; then
-        echo "INNER: text phase for ${inner_count} s"
-        sleep "$inner_count"
-    fi
-    load_modules order-vga
+    # Debian's kernel has it as a module, the rig kernel built in
+    [ -d /sys/bus/pci/drivers/bochs-drm ] || load_modules order-vga
     for c in /sys/class/vtconsole/vtcon*; do
         grep -q 'frame buffer' "$c/name" 2>/dev/null && echo 0 > "$c/bind"
     done
@@ -345,7 +340,8 @@ vga_mode() {
 # the mdpy vGPU, bochs-drm on the mbochs one, in the mode its EDID prefers.
 display_mode() {
     for m in /sys/class/drm/card*-*/modes; do
-        echo "INNER: ${m#/sys/class/drm/}: $(head -n 1 "$m")"
+        m=${m%/modes}
+        echo "INNER: ${m#/sys/class/drm/}: $(head -n 1 "$m/modes")"
     done
     fb_draw mdpy 11 && fb_draw bochs 12 || return 1
     sleep 600

@@ -15,6 +15,7 @@
 
 import json
 import os
+import select
 import socket
 import sys
 import time
@@ -97,7 +98,10 @@ def serve(path, outdir):
             for name in sorted(os.listdir(reqdir)):
                 if name.endswith(".json"):
                     serve_one(qmp, outdir, os.path.join(reqdir, name))
-            time.sleep(0.2)
+            # Events between requests; an end of file when QEMU is gone
+            if select.select([qmp.sock], [], [], 0.2)[0] and \
+                    not qmp.file.readline():
+                return 0
     except (OSError, ValueError):
         return 0                            # QEMU is gone
 

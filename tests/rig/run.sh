@@ -12,8 +12,9 @@
 # on a bus reset of those); an nvme with SR-IOV at 00:09.0; an i6300esb at
 # 00:0a.0, whose 16-byte BAR is smaller than a page) and runs
 # GUEST_SCRIPT in it as /out/guest.sh under busybox sh, before any chroot.
-# run.sh puts two lines in front of the script:
-#     REPO='/path/of/this/clone'; BUILD='/path/of/build'; export REPO BUILD
+# run.sh puts three lines in front of the script:
+#     REPO='/path/of/this/clone'; BUILD='/path/of/build'; RIG_KERNEL='...'
+#     export REPO BUILD RIG_KERNEL
 # so a guest script starts with
 #     . "/host$REPO/tests/rig/guest-lib.sh"
 # The host root is at /host (read-only); OUTDIR is at /out (writable).
@@ -55,7 +56,8 @@ prepare_out() {
     mkdir -p "$OUT"
     OUT=$(cd "$OUT" && pwd)
     {
-        echo "REPO='$REPO'; BUILD='$BUILD'; export REPO BUILD"
+        echo "REPO='$REPO'; BUILD='$BUILD'; RIG_KERNEL='${RIG_KERNEL:-}'"
+        echo "export REPO BUILD RIG_KERNEL"
         echo "# --- $GUEST ---"
         cat "$GUEST"
     } > "$OUT/guest.sh"
