@@ -54,6 +54,7 @@ typedef struct VFIODMABuf {
     uint32_t id;
     void *map;                    /* without OpenGL: the dma-buf, mmap'd */
     size_t map_size;
+    bool unshowable;              /* kept, so as not to ask for it again */
     QTAILQ_ENTRY(VFIODMABuf) next;
 } VFIODMABuf;
 
@@ -344,7 +345,7 @@ static VFIODMABuf *vfio_dmabuf_get(VFIODisplay *dpy, uint32_t plane_type,
     }
     QTAILQ_FOREACH(dmabuf, &dpy->dmabufs, next) {
         if (dmabuf->id == p->dmabuf_id) {
-            return dmabuf;
+            return dmabuf->unshowable ? NULL : dmabuf;
         }
     }
     fd = ioctl(dpy->vdev->vbasedev.fd, VFIO_DEVICE_GET_GFX_DMABUF,
@@ -362,9 +363,13 @@ static VFIODMABuf *vfio_dmabuf_get(VFIODisplay *dpy, uint32_t plane_type,
         .modifier = p->drm_format_mod,
     };
     QTAILQ_INSERT_HEAD(&dpy->dmabufs, dmabuf, next);
+    /*
+     * One that cannot be shown stays in the list: asking for it at every
+     * refresh would have the host export and release it again and again.
+     */
     if (plane_type == VFIO_DRM_PLANE_PRIMARY && !dpy->gl &&
         !vfio_dmabuf_map(dpy, dmabuf, p)) {
-        vfio_dmabuf_free(dpy, dmabuf);
+        dmabuf->unshowable = true;
         return NULL;
     }
     return dmabuf;

@@ -419,6 +419,15 @@ static void dispi_mode(Assigned *a, QPCIBar mmio, int width, int height)
     dispi_write(a, mmio, DISPI_ENABLE, DISPI_ENABLED | DISPI_LFB);
 }
 
+/*
+ * mbochs has no reset: a mode stays set for the next user (the inner
+ * guest's firmware must see none, for ramfb)
+ */
+static void dispi_off(Assigned *a, QPCIBar mmio)
+{
+    dispi_write(a, mmio, DISPI_ENABLE, 0);
+}
+
 /* The preferred mode of the EDID the device shows the guest (BAR2 0x0) */
 static void edid_preferred(Assigned *a, QPCIBar mmio, int *x, int *y)
 {
@@ -453,6 +462,12 @@ static void test_mbochs_gl(void)
     if (vgpu_elsewhere()) {
         return;
     }
+    if (g_strcmp0(g_getenv("VFIO_EGL_DMABUF"), "1")) {
+        g_test_skip("egl-headless on the rig's vgem crashes QEMU inside "
+                    "Mesa 22.3 (kms_swrast) at the first draw of an mbochs "
+                    "dma-buf; VFIO_EGL_DMABUF=1 runs it");
+        return;
+    }
     if (access(EGL_RENDER_NODE, R_OK | W_OK)) {
         g_test_skip("no " EGL_RENDER_NODE " (the rig kernel's vgem) for "
                     "egl-headless");
@@ -483,6 +498,7 @@ static void test_mbochs_gl(void)
     draw(a.dev, a.bar0, 0, 1024, 768, 1024 * 4, 9);
     screendump(a.qts, "gpu", &pic);
     assert_pattern(&pic, 1024, 768, 9);
+    dispi_off(&a, mmio);
     release(&a);
     assert_only_warnings(log);
     unlink(log);
@@ -490,7 +506,9 @@ static void test_mbochs_gl(void)
 
 /*
  * Without OpenGL a dma-buf is read through its mmap, which mbochs's
- * read-only dma-bufs refuse: said once, and QEMU runs on.
+ * read-only dma-bufs refuse: said once, and QEMU runs on.  The dma-buf is
+ * asked for once, not at every refresh: mbochs, exporting and releasing
+ * the same one again and again, corrupted the rig kernel's memory.
  */
 static void test_mbochs_no_gl(void)
 {
@@ -501,7 +519,7 @@ static void test_mbochs_no_gl(void)
     int i, saved = stderr_redirect(log);
     bool started = !vgpu_elsewhere() &&
                    vgpu_start(&a, "VFIO_MBOCHS", "vfio-pci", "display=on",
-                              NULL);
+                              "-trace vfio_display_dmabuf");
 
     stderr_restore(saved);
     if (!started) {
@@ -509,14 +527,16 @@ static void test_mbochs_no_gl(void)
     }
     mmio = qpci_iomap(a.dev, 2, NULL);
     dispi_mode(&a, mmio, 640, 480);
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 20; i++) {
         screendump(a.qts, "gpu", &pic);
         g_free(pic.file);
     }
     assert_qemu_alive(a.qts);
+    dispi_off(&a, mmio);
     release(&a);
     g_assert_cmpint(count_log_lines(log, "its dma-buf cannot be mmap'd: "
                                     "run a display with gl=on"), ==, 1);
+    g_assert_cmpint(count_log_lines(log, "vfio_display_dmabuf"), ==, 1);
     unlink(log);
 }
 
