@@ -603,9 +603,11 @@ static GPid swtpm_start(const char *dir, const char *sock)
 {
     g_autofree char *ctrl = g_strdup_printf("type=unixio,path=%s", sock);
     g_autofree char *state = g_strdup_printf("dir=%s", dir);
+    /* No seccomp profile: the rig kernel has no seccomp */
     char *argv[] = { (char *)"swtpm", (char *)"socket", (char *)"--tpm2",
                      (char *)"--terminate", (char *)"--ctrl", ctrl,
-                     (char *)"--tpmstate", state, NULL };
+                     (char *)"--tpmstate", state, (char *)"--seccomp",
+                     (char *)"action=none", NULL };
     g_autoptr(GError) err = NULL;
     gint64 end = g_get_monotonic_time() + WAIT_US;
     GPid pid;

@@ -6,7 +6,8 @@
  *                                       "WIDTHxHEIGHT" of what it drew
  *   fb-pattern check FILE.ppm W H SEED  the screendump is the pattern, WxH,
  *                                       pixel for pixel
- *   fb-pattern info FILE.ppm            prints "WxH N colour(s)" of it
+ *   fb-pattern info FILE.ppm            prints "WxH N colour(s), R text
+ *                                       rows drawn" of it
  *   fb-pattern text FILE.ppm TEXT       the screendump of a text mode shows
  *                                       TEXT (80x25 cells of character and
  *                                       attribute, as VGA keeps them): each
@@ -198,25 +199,39 @@ static int text(const char *path, const char *text_path)
     return bad != 0 || !shown;
 }
 
-/* Its size, and whether it has more than one colour */
+/* Whether rows [y0, y1) of @pic hold more than one colour */
+static int band_drawn(const Picture *pic, unsigned y0, unsigned y1)
+{
+    unsigned x, y;
+
+    for (y = y0; y < y1 && y < pic->height; y++) {
+        for (x = 0; x < pic->width; x++) {
+            if (pixel(pic, x, y) != pixel(pic, 0, y0)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * Its size, whether it has more than one colour, and how many 16-pixel
+ * text rows (a firmware's font) have something drawn in them
+ */
 static int info(const char *path)
 {
+    unsigned y, colours, rows = 0;
     Picture pic;
-    unsigned x, y, colours = 1;
 
     if (ppm_read(path, &pic)) {
         return 1;
     }
-    for (y = 0; y < pic.height && colours == 1; y++) {
-        for (x = 0; x < pic.width; x++) {
-            if (pixel(&pic, x, y) != pixel(&pic, 0, 0)) {
-                colours = 2;
-                break;
-            }
-        }
+    colours = band_drawn(&pic, 0, pic.height) ? 2 : 1;
+    for (y = 0; y < pic.height; y += 16) {
+        rows += band_drawn(&pic, y, y + 16);
     }
-    printf("%ux%u %s\n", pic.width, pic.height,
-           colours == 1 ? "1 colour" : "more colours");
+    printf("%ux%u %s, %u text rows drawn\n", pic.width, pic.height,
+           colours == 1 ? "1 colour" : "more colours", rows);
     return 0;
 }
 

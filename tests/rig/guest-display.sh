@@ -173,23 +173,25 @@ display_vga_tests() {
 }
 
 # display_inner_dump ID NAME: our inner QEMU screendumps console ID to
-# /out/NAME.ppm
+# the chroot's /run/NAME.ppm
 display_inner_dump() {
     rig_in_chroot python3 "$REPO/tests/rig/qmp.py" /run/inner-vgpu.qmp \
         screendump "{\"filename\": \"/run/$2.ppm\", \"device\": \"$1\"}" \
-        > /dev/null && cp "$RIG_HOST/run/$2.ppm" "/out/$2.ppm"
+        > /dev/null
 }
 
 # The firmware's screen on ramfb: until the guest's bochs-drm sets a mode,
-# mbochs's console shows what SeaBIOS drew there (its banner), not the
-# 640x480 "not active" placeholder.  Polled while the inner guest boots.
+# mbochs's console shows what SeaBIOS drew there (its banner and its boot
+# menu prompt: two rows of text), not the 640x480 "not active"
+# placeholder.  Polled while the inner firmware waits at its prompt.
 display_ramfb_seen() {
     _dp_i=0
     while [ $_dp_i -lt 120 ]; do
         if display_inner_dump mbochs ramfb &&
-           "$DISPLAY_FBP" info /out/ramfb.ppm > /out/ramfb.txt &&
+           "$DISPLAY_FBP" info "$RIG_HOST/run/ramfb.ppm" > /out/ramfb.txt &&
            ! grep -q '^640x480 ' /out/ramfb.txt &&
-           ! grep -q ' 1 colour' /out/ramfb.txt; then
+           ! grep -q ', [01] text rows' /out/ramfb.txt; then
+            cp "$RIG_HOST/run/ramfb.ppm" /out/
             return 0
         fi
         inner_seen_running vgpu '^INNER: fb drawn' && return 1
@@ -220,7 +222,8 @@ display_vgpu_tests() {
         display_ramfb_seen
     rig_tap_note "$(cat /out/ramfb.txt 2>/dev/null)"
     inner_wait_for vgpu '^INNER: fb drawn bochs' &&
-        display_inner_dump mdpy vgpu-mdpy && display_inner_dump mbochs vgpu-mbochs
+        display_inner_dump mdpy vgpu-mdpy && display_inner_dump mbochs vgpu-mbochs &&
+        cp "$RIG_HOST/run/vgpu-mdpy.ppm" "$RIG_HOST/run/vgpu-mbochs.ppm" /out/
     rig_tap "$_dp_t: the guest's bochs-drm prefers xres x yres, 1024x768" \
         grep -q '^INNER: card[0-9]*-[A-Za-z]*-[0-9]*: 1024x768' \
         "$RIG_HOST/run/inner-vgpu.console"

@@ -89,8 +89,10 @@ inner_boot() {
         # The rig kernel: mdpy-fb and bochs-drm are built in
         _in_kernel=$RIG_KERNEL
         _in_dev="vfio-pci,sysfsdev=/sys/bus/mdev/devices/$VFIO_MDPY,display=on,id=mdpy"
+        # SeaBIOS's boot menu prompt keeps ramfb's text on screen for 8 s
         _in_obj="-device vfio-pci-nohotplug,sysfsdev=/sys/bus/mdev/devices/$VFIO_MBOCHS,display=on,ramfb=on,xres=1024,yres=768,id=mbochs
-                 -qmp unix:/run/inner-vgpu.qmp,server=on,wait=off"
+                 -qmp unix:/run/inner-vgpu.qmp,server=on,wait=off
+                 -boot menu=on,splash-time=8000"
         _in_append="$_in_append inner_mode=display"
         # mbochs's dma-bufs need OpenGL: the rig kernel's vgem is its GPU
         # (guest-display.sh says why it is off by default)

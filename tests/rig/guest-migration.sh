@@ -48,10 +48,12 @@ inner_mig_counter() {
 }
 
 # inner_mig_wait NAME COUNT SECONDS: NAME's console reaches COUNT, no FAIL
+# and no panic
 inner_mig_wait() {
     _im_end=$(($(date +%s) + $3))
     while [ "$(date +%s)" -lt "$_im_end" ]; do
-        ! inner_mig_console "$1" | grep -q '^INNER: mtty FAIL' || return 1
+        ! inner_mig_console "$1" | grep -q '^INNER: mtty FAIL\|Kernel panic' ||
+            return 1
         [ "$(inner_mig_counter "$1")" -lt "$2" ] || return 0
         sleep 1
     done
@@ -79,10 +81,25 @@ inner_mig_no_fail() {
         ! inner_mig_console dst | grep -q '^INNER: mtty FAIL'
 }
 
+# NAME's inner kernel died before its /init: the rare early crash of a
+# kernel under TCG in TCG (guest-inner.sh's inner_early_crash), before
+# anything of the migration ran
+inner_mig_early_crash() {
+    ! inner_mig_console "$1" | grep -q '^INNER: init at' &&
+        inner_mig_console "$1" | grep -q 'Kernel panic\|double fault'
+}
+
 inner_mig_run() {
     _im_t=vfio-pci/rig/inner/migration
     inner_mig_qemu src "$VFIO_MIG_SRC"
     _im_src_pid=$!
+    if ! inner_mig_wait src 100 "$INNER_TIMEOUT" &&
+       inner_mig_early_crash src; then
+        echo "inner: migration: the source's kernel died before its /init; booting again"
+        wait "$_im_src_pid" || true
+        inner_mig_qemu src "$VFIO_MIG_SRC"
+        _im_src_pid=$!
+    fi
     rig_tap "$_im_t: the guest's counter runs through the source's mtty" \
         inner_mig_wait src 100 "$INNER_TIMEOUT"
     if [ "$RIG_TAP_FAILED" = 1 ]; then
