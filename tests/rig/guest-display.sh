@@ -60,6 +60,18 @@ display_fb_check() {
     "$DISPLAY_FBP" check "$2" "${_dp_size%x*}" "${_dp_size#*x}" "$3"
 }
 
+# display_fb_shown VARIANT SEED DUMPER NAME: DUMPER NAME screendumps to
+# /out/NAME.ppm until it shows the pattern (a framebuffer reaches the
+# screen a moment after the guest drew it: fbdev's deferred I/O), 20 s
+display_fb_shown() {
+    _dp_try=0
+    until "$3" "$4" && display_fb_check "$1" "/out/$4.ppm" "$2"; do
+        _dp_try=$((_dp_try + 1))
+        [ $_dp_try -lt 10 ] || return 1
+        sleep 2
+    done
+}
+
 # The inner QEMU is stopped by us, not by a crash: it was still there
 display_stop_inner() {
     _dp_pid=$(inner_qemu_pid) || return 1
@@ -126,9 +138,10 @@ display_vga_x() {
     rig_tap "$_dp_t: the rig's screen shows the inner SeaBIOS's text" \
         display_text_check
     rig_tap_note "$(cat /out/vga-text.txt 2>/dev/null)"
-    inner_wait_for vga-x '^INNER: fb drawn' && display_rig_dump vga-x-fb
+    inner_wait_for vga-x '^INNER: fb drawn' ||
+        rig_log "error: the inner guest never drew"
     rig_tap "$_dp_t: the inner bochs-drm's pattern is on the rig's screen" \
-        display_fb_check vga-x /out/vga-x-fb.ppm 5
+        display_fb_shown vga-x 5 display_rig_dump vga-x-fb
     rig_tap "$_dp_t: QEMU ran until stopped" display_stop_inner "$_dp_bg"
     cp "$RIG_HOST/run/inner-vga-x.console" /out/ 2>/dev/null || true
 }
@@ -140,9 +153,10 @@ display_vga_plain() {
     _dp_t="vfio-pci/rig/inner/vga/no-x-vga"
     inner_boot vga &
     _dp_bg=$!
-    inner_wait_for vga '^INNER: fb drawn' && display_rig_dump vga-fb
+    inner_wait_for vga '^INNER: fb drawn' ||
+        rig_log "error: the inner guest never drew"
     rig_tap "$_dp_t: the inner bochs-drm's pattern is on the rig's screen" \
-        display_fb_check vga /out/vga-fb.ppm 5
+        display_fb_shown vga 5 display_rig_dump vga-fb
     rig_tap "$_dp_t: QEMU ran until stopped" display_stop_inner "$_dp_bg"
     rig_tap "$_dp_t: QEMU gave the guest no legacy VGA range" \
         display_no_vga_trace
@@ -178,6 +192,12 @@ display_inner_dump() {
     rig_in_chroot python3 "$REPO/tests/rig/qmp.py" /run/inner-vgpu.qmp \
         screendump "{\"filename\": \"/run/$2.ppm\", \"device\": \"$1\"}" \
         > /dev/null
+}
+
+# display_vgpu_dump NAME: vgpu-NAME.ppm of console NAME, in /out
+display_vgpu_dump() {
+    display_inner_dump "${1#vgpu-}" "$1" &&
+        cp "$RIG_HOST/run/$1.ppm" "/out/$1.ppm"
 }
 
 # The firmware's screen on ramfb: until the guest's bochs-drm sets a mode,
@@ -221,20 +241,20 @@ display_vgpu_tests() {
     rig_tap "$_dp_t: ramfb shows the inner firmware before bochs-drm" \
         display_ramfb_seen
     rig_tap_note "$(cat /out/ramfb.txt 2>/dev/null)"
-    inner_wait_for vgpu '^INNER: fb drawn bochs' &&
-        display_inner_dump mdpy vgpu-mdpy && display_inner_dump mbochs vgpu-mbochs &&
-        cp "$RIG_HOST/run/vgpu-mdpy.ppm" "$RIG_HOST/run/vgpu-mbochs.ppm" /out/
+    inner_wait_for vgpu '^INNER: fb drawn bochs' ||
+        rig_log "error: the inner guest never drew"
     rig_tap "$_dp_t: the guest's bochs-drm prefers xres x yres, 1024x768" \
         grep -q '^INNER: card[0-9]*-[A-Za-z]*-[0-9]*: 1024x768' \
         "$RIG_HOST/run/inner-vgpu.console"
     rig_tap "$_dp_t: mdpy-fb's pattern is mdpy's console (region plane)" \
-        display_fb_check vgpu /out/vgpu-mdpy.ppm 11
+        display_fb_shown vgpu 11 display_vgpu_dump vgpu-mdpy
     if [ "${VFIO_EGL_DMABUF:-}" = 1 ]; then
         rig_tap "$_dp_t: bochs-drm's pattern is mbochs's console (dma-buf plane)" \
-            display_fb_check vgpu /out/vgpu-mbochs.ppm 12
+            display_fb_shown vgpu 12 display_vgpu_dump vgpu-mbochs
     else
         rig_tap_skip "$_dp_t: bochs-drm's pattern is mbochs's console (dma-buf plane)" \
             "$DISPLAY_NO_EGL"
+        display_vgpu_dump vgpu-mbochs || true
         rig_tap "$_dp_t: without OpenGL, mbochs's plane is refused, said once" \
             display_said_once "its dma-buf cannot be mmap'd: run a display"
     fi

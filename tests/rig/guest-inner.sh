@@ -26,7 +26,9 @@ INNER_TIMEOUT=${INNER_TIMEOUT:-480}
 # INNER_APPEND adds to the inner kernel's command line; INNER_NO_TRACE=1
 # boots without our trace events (bench/viommu.sh, for any QEMU);
 # INNER_WRAP runs QEMU under a command, e.g. "gdb -batch -ex run -ex bt
-# --args" to see where it crashed.
+# --args" to see where it crashed; INNER_FAST_KERNEL (the rig kernel, where
+# it is built) boots the hammer and display guests in half the time, as
+# they need no driver of Debian's.
 # Another QEMU (Debian's /usr/bin/qemu-system-x86_64) for comparisons.
 INNER_QEMU=${INNER_QEMU:-$BUILD/qemu/build/qemu-system-x86_64}
 
@@ -47,6 +49,7 @@ inner_boot() {
     _in_dev="vfio-pci,host=$VFIO_NVME"
     _in_obj=""
     _in_cpus="-accel tcg -smp 1"
+    _in_kernel=$BUILD/rig/inner-vmlinuz
     if [ "$1" = remove ]; then
         _in_obj="-device pcie-root-port,id=rp1,chassis=1"
         _in_dev="vfio-pci,host=$VFIO_NVME,bus=rp1"
@@ -64,6 +67,7 @@ inner_boot() {
         _in_dev="vfio-pci,host=$VFIO_EDU"
         _in_append="$_in_append inner_mode=hammer inner_count=$INNER_HAMMER_COUNT"
         _in_trace="-trace vfio_fast_path_swap"
+        _in_kernel=${INNER_FAST_KERNEL:-$_in_kernel}
     fi
     if [ "$1" = viommu ]; then
         _in_append="$_in_append intel_iommu=on iommu.strict=1"
@@ -73,12 +77,10 @@ inner_boot() {
             _in_dev="$_in_dev,iommufd=ifd0"
         fi
     fi
-    _in_kernel=$BUILD/rig/inner-vmlinuz
     _in_display=none
     case $1 in
     vga-x|vga)
-        # The rig kernel, where it is built already, boots in half the time
-        _in_kernel=${INNER_DISPLAY_KERNEL:-$_in_kernel}
+        _in_kernel=${INNER_FAST_KERNEL:-$_in_kernel}
         _in_dev="vfio-pci,host=$VFIO_VGA"
         # SeaBIOS's boot menu prompt keeps its text on screen for 8 s
         [ "$1" = vga ] || _in_dev="$_in_dev,x-vga=on,romfile=$DISPLAY_VGABIOS" \
