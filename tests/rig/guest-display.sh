@@ -214,14 +214,14 @@ display_ramfb_seen() {
             cp "$RIG_HOST/run/ramfb.ppm" /out/
             return 0
         fi
-        inner_seen_running vgpu '^INNER: fb drawn' && return 1
+        display_inner_said vgpu '^INNER: fb drawn' && return 1
         sleep 1
         _dp_i=$((_dp_i + 1))
     done
     return 1
 }
 
-inner_seen_running() {
+display_inner_said() {
     grep -q "$2" "$RIG_HOST/run/inner-$1.console" 2>/dev/null
 }
 
