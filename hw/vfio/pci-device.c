@@ -24,6 +24,7 @@
 
 #include "hw/vfio/pci-device.h"
 #include "qemu/error-report.h"
+#include "qemu/log.h"
 #include "trace.h"
 
 /*
@@ -38,6 +39,53 @@ bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause)
     }
     vdev->reported |= BIT(cause);
     return true;
+}
+
+/*
+ * A guest access on the slow path: @size bytes at @off of the device fd,
+ * little endian, as VFIO is.  A failure is the guest's to meet, logged once
+ * per @cause as a guest error that names @what (with its number @nr, if
+ * not negative) and the guest's address @addr.
+ */
+static void vfio_slow_path_failed(VFIOPCIDevice *vdev, VFIOReportCause cause,
+                                  const char *what, int nr, const char *op,
+                                  hwaddr addr, unsigned size)
+{
+    g_autofree char *place = nr < 0 ? g_strdup(what) :
+                             g_strdup_printf("%s %d", what, nr);
+
+    if (!vfio_first_report(vdev, cause)) {
+        return;
+    }
+    qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: %s %s of %u bytes at 0x%"
+                  HWADDR_PRIx " failed: %s\n", vdev->vbasedev.name, place, op,
+                  size, addr, strerror(errno));
+}
+
+bool vfio_slow_path_read(VFIOPCIDevice *vdev, off_t off, unsigned size,
+                         uint64_t *data, VFIOReportCause cause,
+                         const char *what, int nr, hwaddr addr)
+{
+    uint64_t buf = 0;
+
+    if (pread(vdev->vbasedev.fd, &buf, size, off) != size) {
+        vfio_slow_path_failed(vdev, cause, what, nr, "read", addr, size);
+        *data = MAKE_64BIT_MASK(0, size * 8);
+        return false;
+    }
+    *data = le64_to_cpu(buf);
+    return true;
+}
+
+void vfio_slow_path_write(VFIOPCIDevice *vdev, off_t off, uint64_t data,
+                          unsigned size, VFIOReportCause cause,
+                          const char *what, int nr, hwaddr addr)
+{
+    uint64_t buf = cpu_to_le64(data);
+
+    if (pwrite(vdev->vbasedev.fd, &buf, size, off) != size) {
+        vfio_slow_path_failed(vdev, cause, what, nr, "write", addr, size);
+    }
 }
 
 int vfio_bar_prot(VFIOBAR *bar)

@@ -173,6 +173,12 @@ bool vfio_first_report(VFIOPCIDevice *vdev, VFIOReportCause cause);
 void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
                           bool block);
 void vfio_emulate_config_range(VFIOPCIDevice *vdev, int pos, int len);
+bool vfio_slow_path_read(VFIOPCIDevice *vdev, off_t off, unsigned size,
+                         uint64_t *data, VFIOReportCause cause,
+                         const char *what, int nr, hwaddr addr);
+void vfio_slow_path_write(VFIOPCIDevice *vdev, off_t off, uint64_t data,
+                          unsigned size, VFIOReportCause cause,
+                          const char *what, int nr, hwaddr addr);
 int vfio_bar_prot(VFIOBAR *bar);
 bool vfio_mmap_to_anon(VFIOPCIDevice *vdev, VFIOMmap *m);
 

@@ -36,36 +36,21 @@
 #include "qapi/error.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
-#include "qemu/log.h"
 #include "qemu/module.h"
 #include "qemu/range.h"
 #include "sysemu/sysemu.h"
 #include "trace.h"
 
 /*
- * IO Port/MMIO - Beware of the endians, VFIO is always little endian
+ * IO Port/MMIO: the slow path, through the device fd
  */
-static void vfio_bar_log_failure(VFIOBAR *bar, const char *op, hwaddr addr,
-                                 unsigned size)
-{
-    if (!vfio_first_report(bar->vdev, VFIO_REPORT_BAR_ACCESS)) {
-        return;
-    }
-    qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: BAR %d %s of %u bytes at 0x%"
-                  HWADDR_PRIx " failed: %s\n", bar->vdev->vbasedev.name,
-                  bar->nr, op, size, addr, strerror(errno));
-}
-
 static void vfio_bar_write(void *opaque, hwaddr addr, uint64_t data,
                            unsigned size)
 {
     VFIOBAR *bar = opaque;
-    uint64_t buf = cpu_to_le64(data);
 
-    if (pwrite(bar->vdev->vbasedev.fd, &buf, size,
-               bar->fd_offset + addr) != size) {
-        vfio_bar_log_failure(bar, "write", addr, size);
-    }
+    vfio_slow_path_write(bar->vdev, bar->fd_offset + addr, data, size,
+                         VFIO_REPORT_BAR_ACCESS, "BAR", bar->nr, addr);
     trace_vfio_bar_write(bar->vdev->vbasedev.name, bar->nr, addr, data, size);
 
     /* Any access may be the guest servicing a pending INTx. */
@@ -75,15 +60,12 @@ static void vfio_bar_write(void *opaque, hwaddr addr, uint64_t data,
 static uint64_t vfio_bar_read(void *opaque, hwaddr addr, unsigned size)
 {
     VFIOBAR *bar = opaque;
-    uint64_t buf = 0;
     uint64_t data;
 
-    if (pread(bar->vdev->vbasedev.fd, &buf, size,
-              bar->fd_offset + addr) != size) {
-        vfio_bar_log_failure(bar, "read", addr, size);
-        return MAKE_64BIT_MASK(0, size * 8);
+    if (!vfio_slow_path_read(bar->vdev, bar->fd_offset + addr, size, &data,
+                             VFIO_REPORT_BAR_ACCESS, "BAR", bar->nr, addr)) {
+        return data;
     }
-    data = le64_to_cpu(buf);
     trace_vfio_bar_read(bar->vdev->vbasedev.name, bar->nr, addr, data, size);
 
     vfio_intx_eoi(bar->vdev);

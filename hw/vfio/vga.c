@@ -19,7 +19,6 @@
 #include "hw/pci/pci_bus.h"
 #include "hw/vfio/pci-device.h"
 #include "qapi/error.h"
-#include "qemu/log.h"
 #include "trace.h"
 
 typedef struct VFIOVGARange {
@@ -48,32 +47,19 @@ static const struct {
                              QEMU_PCI_VGA_IO_HI_SIZE },
 };
 
-/* A guest may touch the ranges after the unplug too: the fd is gone then. */
-static void vfio_vga_log_failure(VFIOVGARange *range, const char *op,
-                                 hwaddr addr, unsigned size)
-{
-    VFIOPCIDevice *vdev = range->vga->vdev;
-
-    trace_vfio_vga_failed(vdev->vbasedev.name, op, range->base + addr, size);
-    if (!vfio_first_report(vdev, VFIO_REPORT_VGA_ACCESS)) {
-        return;
-    }
-    qemu_log_mask(LOG_GUEST_ERROR, "vfio %s: legacy VGA %s of %u bytes at 0x%"
-                  HWADDR_PRIx " failed: %s\n", vdev->vbasedev.name, op, size,
-                  range->base + addr, strerror(errno));
-}
-
+/*
+ * The slow path, through the device fd.  A guest may touch the ranges
+ * after the unplug too: the fd is gone then, and the access fails.
+ */
 static void vfio_vga_write(void *opaque, hwaddr addr, uint64_t data,
                            unsigned size)
 {
     VFIOVGARange *range = opaque;
     VFIOVGA *vga = range->vga;
-    uint64_t buf = cpu_to_le64(data);
 
-    if (pwrite(vga->vdev->vbasedev.fd, &buf, size,
-               vga->fd_offset + range->base + addr) != size) {
-        vfio_vga_log_failure(range, "write", addr, size);
-    }
+    vfio_slow_path_write(vga->vdev, vga->fd_offset + range->base + addr, data,
+                         size, VFIO_REPORT_VGA_ACCESS, "legacy VGA", -1,
+                         range->base + addr);
     trace_vfio_vga_write(range->base + addr, data, size);
 }
 
@@ -81,16 +67,13 @@ static uint64_t vfio_vga_read(void *opaque, hwaddr addr, unsigned size)
 {
     VFIOVGARange *range = opaque;
     VFIOVGA *vga = range->vga;
-    uint64_t buf = 0;
     uint64_t data;
 
-    if (pread(vga->vdev->vbasedev.fd, &buf, size,
-              vga->fd_offset + range->base + addr) != size) {
-        vfio_vga_log_failure(range, "read", addr, size);
-        return MAKE_64BIT_MASK(0, size * 8);
+    if (vfio_slow_path_read(vga->vdev, vga->fd_offset + range->base + addr,
+                            size, &data, VFIO_REPORT_VGA_ACCESS, "legacy VGA",
+                            -1, range->base + addr)) {
+        trace_vfio_vga_read(range->base + addr, data, size);
     }
-    data = le64_to_cpu(buf);
-    trace_vfio_vga_read(range->base + addr, data, size);
     return data;
 }
 
