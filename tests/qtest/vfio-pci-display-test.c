@@ -347,8 +347,8 @@ static bool vgpu_elsewhere(void)
 }
 
 /* Starts QEMU with the mdev of @var as device "gpu", on q35. */
-static bool vgpu_start(Assigned *a, const char *var, const char *driver,
-                       const char *props, const char *args)
+static bool vgpu_start(Assigned *a, const char *var, const char *props,
+                       const char *args)
 {
     g_autofree char *path = mdev_path(var);
     const char *env = g_getenv("VFIO_TEST_QEMU_ARGS");
@@ -356,8 +356,8 @@ static bool vgpu_start(Assigned *a, const char *var, const char *driver,
     if (!path) {
         return false;
     }
-    a->qts = qtest_initf("-M q35 -nodefaults -device %s,sysfsdev=%s,id=gpu,"
-                         "addr=%02x.0,%s %s %s %s", driver, path, SLOT, props,
+    a->qts = qtest_initf("-M q35 -nodefaults -device vfio-pci,sysfsdev=%s,"
+                         "id=gpu,addr=%02x.0,%s %s %s %s", path, SLOT, props,
                          args ? args : "", env ? env : "", backend_args());
     a->bus = qpci_new_pc(a->qts, NULL);
     a->dev = qpci_device_find(a->bus, DEVFN);
@@ -368,6 +368,32 @@ static bool vgpu_start(Assigned *a, const char *var, const char *driver,
     return true;
 }
 
+/* vgpu_start(), with QEMU's stderr in the file @log */
+static bool vgpu_start_logged(Assigned *a, const char *var, const char *props,
+                              const char *args, const char *log)
+{
+    int saved = stderr_redirect(log);
+    bool started = vgpu_start(a, var, props, args);
+
+    stderr_restore(saved);
+    return started;
+}
+
+/* QEMU refuses the mdev of @var with @props, saying @needle. */
+static void vgpu_refuses(const char *var, const char *props,
+                         const char *needle)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *args = NULL;
+
+    if (vgpu_elsewhere() || !(path = mdev_path(var))) {
+        return;
+    }
+    args = g_strdup_printf("-device vfio-pci,sysfsdev=%s,%s %s", path, props,
+                           backend_args());
+    qemu_refuses("q35", args, needle);
+}
+
 /* mdpy's "vga" type: 640x480 XRGB8888, the framebuffer in BAR0 */
 static void test_mdpy_region(void)
 {
@@ -375,7 +401,7 @@ static void test_mdpy_region(void)
     Assigned a;
 
     if (vgpu_elsewhere() ||
-        !vgpu_start(&a, "VFIO_MDPY", "vfio-pci", "display=on", NULL)) {
+        !vgpu_start(&a, "VFIO_MDPY", "display=on", NULL)) {
         return;
     }
     a.bar0 = qpci_iomap(a.dev, 0, NULL);
@@ -392,15 +418,8 @@ static void test_mdpy_region(void)
 
 static void test_mdpy_no_edid(void)
 {
-    g_autofree char *path = NULL;
-    g_autofree char *args = NULL;
-
-    if (vgpu_elsewhere() || !(path = mdev_path("VFIO_MDPY"))) {
-        return;
-    }
-    args = g_strdup_printf("-device vfio-pci,sysfsdev=%s,display=on,"
-                           "xres=800,yres=600 %s", path, backend_args());
-    qemu_refuses("q35", args, "xres and yres need a device with an EDID region");
+    vgpu_refuses("VFIO_MDPY", "display=on,xres=800,yres=600",
+                 "xres and yres need a device with an EDID region");
 }
 
 static void dispi_write(Assigned *a, QPCIBar mmio, int index, uint16_t val)
@@ -456,8 +475,7 @@ static void test_mbochs_gl(void)
     QPCIBar mmio;
     Picture pic;
     Assigned a;
-    int x, y, saved;
-    bool started;
+    int x, y;
 
     if (vgpu_elsewhere()) {
         return;
@@ -473,13 +491,9 @@ static void test_mbochs_gl(void)
                     "egl-headless");
         return;
     }
-    saved = stderr_redirect(log);
-    started = vgpu_start(&a, "VFIO_MBOCHS", "vfio-pci",
-                         "display=on,xres=800,yres=600",
-                         "-display egl-headless,rendernode="
-                         EGL_RENDER_NODE);
-    stderr_restore(saved);
-    if (!started) {
+    if (!vgpu_start_logged(&a, "VFIO_MBOCHS", "display=on,xres=800,yres=600",
+                           "-display egl-headless,rendernode="
+                           EGL_RENDER_NODE, log)) {
         return;
     }
     a.bar0 = qpci_iomap(a.dev, 0, NULL);
@@ -516,13 +530,11 @@ static void test_mbochs_no_gl(void)
     QPCIBar mmio;
     Picture pic;
     Assigned a;
-    int i, saved = stderr_redirect(log);
-    bool started = !vgpu_elsewhere() &&
-                   vgpu_start(&a, "VFIO_MBOCHS", "vfio-pci", "display=on",
-                              "-trace vfio_display_dmabuf");
+    int i;
 
-    stderr_restore(saved);
-    if (!started) {
+    if (vgpu_elsewhere() ||
+        !vgpu_start_logged(&a, "VFIO_MBOCHS", "display=on",
+                           "-trace vfio_display_dmabuf", log)) {
         return;
     }
     mmio = qpci_iomap(a.dev, 2, NULL);
@@ -543,15 +555,8 @@ static void test_mbochs_no_gl(void)
 /* Beyond the largest mode of the mdev type (mbochs-medium: 1920x1440) */
 static void test_mbochs_xres_too_large(void)
 {
-    g_autofree char *path = NULL;
-    g_autofree char *args = NULL;
-
-    if (vgpu_elsewhere() || !(path = mdev_path("VFIO_MBOCHS"))) {
-        return;
-    }
-    args = g_strdup_printf("-device vfio-pci,sysfsdev=%s,display=on,"
-                           "xres=4096,yres=2160 %s", path, backend_args());
-    qemu_refuses("q35", args, "exceed the device's largest mode");
+    vgpu_refuses("VFIO_MBOCHS", "display=on,xres=4096,yres=2160",
+                 "exceed the device's largest mode");
 }
 
 /*
@@ -565,21 +570,20 @@ static void test_mdpy_bad_plane(gconstpointer fault)
     g_autofree char *shim = realpath("tests/qtest/vfio-fault-shim.so", NULL);
     Picture pic;
     Assigned a;
-    int saved, i;
+    bool started;
+    int i;
 
     if (vgpu_elsewhere()) {
         return;
     }
     g_setenv("VFIO_FAULT", fault, true);
     g_setenv("LD_PRELOAD", shim, true);
-    saved = stderr_redirect(log);
-    if (!vgpu_start(&a, "VFIO_MDPY", "vfio-pci", "display=on", NULL)) {
-        stderr_restore(saved);
-        return;
-    }
-    stderr_restore(saved);
+    started = vgpu_start_logged(&a, "VFIO_MDPY", "display=on", NULL, log);
     g_unsetenv("LD_PRELOAD");
     g_unsetenv("VFIO_FAULT");
+    if (!started) {
+        return;
+    }
     for (i = 0; i < 3; i++) {
         screendump(a.qts, "gpu", &pic);
         g_free(pic.file);
