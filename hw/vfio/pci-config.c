@@ -161,13 +161,28 @@ void vfio_decode_update(VFIOPCIDevice *vdev)
  * bits that would retrain or disable the host's link) is emulated to keep
  * it away from the host.
  */
+/* The MSI and MSI-X capabilities, whose writes pci-irq.c takes */
+static bool vfio_write_hits_irq_caps(VFIOPCIDevice *vdev, uint32_t addr,
+                                     int len)
+{
+    PCIDevice *pdev = &vdev->pdev;
+
+    return (msi_present(pdev) &&
+            ranges_overlap(addr, len, pdev->msi_cap, vdev->msi_cap_size)) ||
+           (msix_present(pdev) &&
+            ranges_overlap(addr, len, pdev->msix_cap, MSIX_CAP_LENGTH));
+}
+
+/*
+ * Past the header, what QEMU emulates (the PCI Express fixups, hidden
+ * extended capabilities, the capabilities and registers quirks.c and
+ * igd.c add) is QEMU's alone: the host device never sees those writes.
+ */
 static uint32_t vfio_host_kept_bits(VFIOPCIDevice *vdev, uint32_t addr,
                                     int len)
 {
-    uint8_t exp = vdev->pdev.exp.exp_cap;
-
-    if (addr >= PCI_CONFIG_SPACE_SIZE ||
-        (exp && ranges_overlap(addr, len, exp, vdev->exp_size))) {
+    if (addr >= PCI_CONFIG_HEADER_SIZE &&
+        !vfio_write_hits_irq_caps(vdev, addr, len)) {
         return vfio_emulated_bits(vdev, addr, len);
     }
     return 0;
@@ -215,14 +230,12 @@ void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr,
     /* VFIO filters out what the guest must not write to the device */
     vfio_host_config_merge(vdev, addr, val, len);
 
-    if (addr < PCI_CONFIG_HEADER_SIZE) {
-        pci_default_write_config(pdev, addr, val, len);
-    } else if ((msi_present(pdev) &&
-                ranges_overlap(addr, len, pdev->msi_cap,
-                               vdev->msi_cap_size)) ||
-               (msix_present(pdev) &&
-                ranges_overlap(addr, len, pdev->msix_cap, MSIX_CAP_LENGTH))) {
+    if (vfio_write_hits_irq_caps(vdev, addr, len)) {
         vfio_irq_write_config(vdev, addr, val, len);
+    } else if (addr < PCI_CONFIG_HEADER_SIZE ||
+               vfio_emulated_bits(vdev, addr, len)) {
+        /* QEMU's copy takes what its write mask lets the guest write */
+        pci_default_write_config(pdev, addr, val, len);
     }
 
     if (decode) {
@@ -271,6 +284,13 @@ bool vfio_read_config_space(VFIOPCIDevice *vdev, Error **errp)
      */
     memset(&pdev->config[PCI_BASE_ADDRESS_0], 0, 24);
     memset(&pdev->config[PCI_ROM_ADDRESS], 0, 4);
+    /*
+     * Past the header, what QEMU emulates is read-only to the guest unless
+     * the part that emulates it (MSI, MSI-X) says otherwise: the rest
+     * reaches the host, which decides.
+     */
+    memset(pdev->wmask + PCI_CONFIG_HEADER_SIZE, 0,
+           pci_config_size(pdev) - PCI_CONFIG_HEADER_SIZE);
     vfio_std_caps_parse(pdev->config, &vdev->caps);
     vfio_emulate_config_range(vdev, PCI_BASE_ADDRESS_0, 24);
     vfio_emulate_config_range(vdev, PCI_ROM_ADDRESS, 4);
