@@ -262,6 +262,48 @@ uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id)
 
 
 /* Our copy of config space, with the host's resource addresses cleared. */
+/*
+ * x-pci-*: the guest sees @val in the @len bytes at @reg instead of the
+ * device's own; the host's config space keeps its own.
+ */
+static bool vfio_config_override(VFIOPCIDevice *vdev, const char *prop,
+                                 uint32_t val, int reg, int len, Error **errp)
+{
+    uint32_t max = MAKE_64BIT_MASK(0, len * 8);
+    uint32_t host = 0;
+
+    if (val == PCI_ANY_ID) {
+        return true;
+    }
+    if (val > max) {
+        error_setg(errp, "%s=0x%x is out of range: 0-0x%x", prop, val, max);
+        return false;
+    }
+    memcpy(&host, vdev->pdev.config + reg, len);
+    trace_vfio_config_override(vdev->vbasedev.name, prop,
+                               le32_to_cpu(host), val);
+    val = cpu_to_le32(val);
+    memcpy(vdev->pdev.config + reg, &val, len);
+    vfio_emulate_config_range(vdev, reg, len);
+    return true;
+}
+
+static bool vfio_config_override_ids(VFIOPCIDevice *vdev, Error **errp)
+{
+    return vfio_config_override(vdev, "x-pci-vendor-id", vdev->vendor_id,
+                                PCI_VENDOR_ID, 2, errp) &&
+           vfio_config_override(vdev, "x-pci-device-id", vdev->device_id,
+                                PCI_DEVICE_ID, 2, errp) &&
+           vfio_config_override(vdev, "x-pci-sub-vendor-id",
+                                vdev->sub_vendor_id,
+                                PCI_SUBSYSTEM_VENDOR_ID, 2, errp) &&
+           vfio_config_override(vdev, "x-pci-sub-device-id",
+                                vdev->sub_device_id, PCI_SUBSYSTEM_ID, 2,
+                                errp) &&
+           vfio_config_override(vdev, "x-pci-class-code", vdev->class_code,
+                                PCI_CLASS_PROG, 3, errp);
+}
+
 bool vfio_read_config_space(VFIOPCIDevice *vdev, Error **errp)
 {
     PCIDevice *pdev = &vdev->pdev;
@@ -294,6 +336,10 @@ bool vfio_read_config_space(VFIOPCIDevice *vdev, Error **errp)
     vfio_std_caps_parse(pdev->config, &vdev->caps);
     vfio_emulate_config_range(vdev, PCI_BASE_ADDRESS_0, 24);
     vfio_emulate_config_range(vdev, PCI_ROM_ADDRESS, 4);
+
+    if (!vfio_config_override_ids(vdev, errp)) {
+        return false;
+    }
 
     /* Multifunction bit is virtualized in QEMU */
     vdev->emulated_config_bits[PCI_HEADER_TYPE] =

@@ -29,6 +29,9 @@
 #include "qemu/timer.h"
 #include "qom/object.h"
 
+/* An x-pci-*-id property left unset: the device's own ID shows */
+#define PCI_ANY_ID (~0U)
+
 #define TYPE_VFIO_PCI "vfio-pci"
 #define TYPE_VFIO_PCI_NOHOTPLUG "vfio-pci-nohotplug"
 OBJECT_DECLARE_SIMPLE_TYPE(VFIOPCIDevice, VFIO_PCI)
@@ -166,6 +169,11 @@ struct VFIOPCIDevice {
     uint32_t display_xres;
     uint32_t display_yres;
     bool ramfb_wanted;            /* vfio-pci-nohotplug's ramfb */
+    uint32_t vendor_id;           /* x-pci-*: what the guest sees, or */
+    uint32_t device_id;           /* PCI_ANY_ID for the device's own */
+    uint32_t sub_vendor_id;
+    uint32_t sub_device_id;
+    uint32_t class_code;
 };
 
 /* pci-device.c, for every part of the model */

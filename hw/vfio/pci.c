@@ -771,6 +771,38 @@ static void vfio_pci_set_fd(Object *obj, const char *str, Error **errp)
                       DEVICE(obj)->realized, errp);
 }
 
+/*
+ * QEMU 7.2's spellings.  x-enable-migration=on asked for migration v1,
+ * which kernels no longer offer: it is migration where the device can
+ * (enable-migration=auto), and off still blocks it.
+ */
+static bool vfio_x_enable_migration_get(Object *obj, Error **errp)
+{
+    return VFIO_PCI(obj)->vbasedev.enable_migration != ON_OFF_AUTO_OFF;
+}
+
+static void vfio_x_enable_migration_set(Object *obj, bool value, Error **errp)
+{
+    warn_report("vfio-pci: x-enable-migration is the old spelling of "
+                "enable-migration: x-enable-migration=%s is "
+                "enable-migration=%s", value ? "on" : "off",
+                value ? "auto" : "off");
+    VFIO_PCI(obj)->vbasedev.enable_migration = value ? ON_OFF_AUTO_AUTO
+                                                     : ON_OFF_AUTO_OFF;
+}
+
+static bool vfio_x_req_get(Object *obj, Error **errp)
+{
+    return VFIO_PCI(obj)->req_notifier_wanted;
+}
+
+static void vfio_x_req_set(Object *obj, bool value, Error **errp)
+{
+    warn_report("vfio-pci: x-req is the old spelling of req-notifier: use "
+                "req-notifier=%s", value ? "on" : "off");
+    VFIO_PCI(obj)->req_notifier_wanted = value;
+}
+
 static Property vfio_pci_properties[] = {
     DEFINE_PROP_PCI_HOST_DEVADDR("host", VFIOPCIDevice, host),
     DEFINE_PROP_STRING("sysfsdev", VFIOPCIDevice, vbasedev.sysfsdev),
@@ -798,6 +830,17 @@ static Property vfio_pci_properties[] = {
                             ON_OFF_AUTO_OFF),
     DEFINE_PROP_UINT32("xres", VFIOPCIDevice, display_xres, 0),
     DEFINE_PROP_UINT32("yres", VFIOPCIDevice, display_yres, 0),
+    /* The IDs and class the guest sees */
+    DEFINE_PROP_UINT32("x-pci-vendor-id", VFIOPCIDevice, vendor_id,
+                       PCI_ANY_ID),
+    DEFINE_PROP_UINT32("x-pci-device-id", VFIOPCIDevice, device_id,
+                       PCI_ANY_ID),
+    DEFINE_PROP_UINT32("x-pci-sub-vendor-id", VFIOPCIDevice, sub_vendor_id,
+                       PCI_ANY_ID),
+    DEFINE_PROP_UINT32("x-pci-sub-device-id", VFIOPCIDevice, sub_device_id,
+                       PCI_ANY_ID),
+    DEFINE_PROP_UINT32("x-pci-class-code", VFIOPCIDevice, class_code,
+                       PCI_ANY_ID),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -822,6 +865,15 @@ static void vfio_pci_class_init(ObjectClass *klass, void *data)
     object_class_property_add_str(klass, "fd", NULL, vfio_pci_set_fd);
     object_class_property_set_description(klass, "fd", "an open vfio device "
                                           "cdev, with iommufd=");
+    object_class_property_add_bool(klass, "x-enable-migration",
+                                   vfio_x_enable_migration_get,
+                                   vfio_x_enable_migration_set);
+    object_class_property_set_description(klass, "x-enable-migration",
+                                          "old spelling of enable-migration");
+    object_class_property_add_bool(klass, "x-req", vfio_x_req_get,
+                                   vfio_x_req_set);
+    object_class_property_set_description(klass, "x-req",
+                                          "old spelling of req-notifier");
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 
     pdc->realize = vfio_realize;
