@@ -5,7 +5,8 @@
  * part offers the ones above it: pci.c (realize, BARs) uses them all,
  * pci-reset.c uses config and interrupts, pci-config.c the interrupts,
  * and everything the few helpers of pci-device.c.  The legacy VGA ranges
- * (vga.c) and the device's display (display.c) serve pci.c alone.
+ * (vga.c) and the device's display (display.c) serve pci.c alone; the
+ * device quirks (quirks.c) serve pci.c and pci-reset.c.
  *
  * Copyright Red Hat, Inc. 2012
  *
@@ -117,6 +118,7 @@ typedef enum VFIOReportCause {
 
 typedef struct VFIOVGA VFIOVGA;          /* vga.c's */
 typedef struct VFIODisplay VFIODisplay;  /* display.c's */
+typedef struct VFIOQuirk VFIOQuirk;      /* quirks.c's */
 
 struct VFIOPCIDevice {
     PCIDevice pdev;
@@ -155,6 +157,7 @@ struct VFIOPCIDevice {
     Notifier machine_done;        /* checks that no guest IOMMU came after */
     VFIOVGA *vga;                 /* x-vga: the legacy ranges */
     VFIODisplay *dpy;             /* display: the device's screen */
+    QLIST_HEAD(, VFIOQuirk) quirks; /* quirks.c's windows */
     /* properties */
     bool no_mmap;
     bool no_kvm_intx;
@@ -174,6 +177,10 @@ struct VFIOPCIDevice {
     uint32_t sub_vendor_id;
     uint32_t sub_device_id;
     uint32_t class_code;
+    bool no_geforce_quirks;
+    uint8_t nv_gpudirect_clique;  /* 0-15, or 0xff for none */
+    bool no_kvm_ioeventfd;
+    bool no_vfio_ioeventfd;
 };
 
 /* pci-device.c, for every part of the model */
@@ -190,7 +197,7 @@ void vfio_slow_path_write(VFIOPCIDevice *vdev, off_t off, uint64_t data,
 int vfio_bar_prot(VFIOBAR *bar);
 bool vfio_mmap_to_anon(VFIOPCIDevice *vdev, VFIOMmap *m);
 
-/* pci-config.c, for pci.c, pci-irq.c and pci-reset.c */
+/* pci-config.c, for pci.c, pci-irq.c, pci-reset.c and quirks.c */
 uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len);
 void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
                            int len);
@@ -206,10 +213,20 @@ uint8_t vfio_find_cap(VFIOPCIDevice *vdev, uint8_t id);
 /* The config space state that migrates with the device's own (vmsd) */
 extern const VMStateDescription vfio_pci_vmstate;
 
-/* vga.c, for pci.c */
+/* vga.c, for pci.c and quirks.c */
 bool vfio_vga_setup(VFIOPCIDevice *vdev, Error **errp);
 void vfio_vga_exit(VFIOPCIDevice *vdev);
 void vfio_vga_finalize(VFIOPCIDevice *vdev);
+MemoryRegion *vfio_vga_io_hi(VFIOPCIDevice *vdev);
+
+/* quirks.c, for pci.c and pci-reset.c */
+void vfio_quirks_msix(VFIOPCIDevice *vdev);
+void vfio_quirks_bars(VFIOPCIDevice *vdev);
+bool vfio_quirks_caps(VFIOPCIDevice *vdev, Error **errp);
+void vfio_quirks_exit(VFIOPCIDevice *vdev);
+void vfio_quirks_finalize(VFIOPCIDevice *vdev);
+bool vfio_quirk_reset(VFIOPCIDevice *vdev);
+
 
 /* display.c, for pci.c */
 bool vfio_display_setup(VFIOPCIDevice *vdev, Error **errp);

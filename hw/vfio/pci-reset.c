@@ -271,6 +271,9 @@ static void vfio_pci_reset_device(VFIOPCIDevice *vdev)
         return;
     }
     vdev->needs_reset = false;
+    if (vfio_quirk_reset(vdev)) {
+        return;
+    }
     if (vfio_function_reset_first(vdev)) {
         vfio_function_reset(vdev);
         return;

@@ -34,6 +34,7 @@
 #include "hw/qdev-properties-system.h"
 #include "migration/vmstate.h"
 #include "qapi/error.h"
+#include "qapi/visitor.h"
 #include "qemu/cutils.h"
 #include "qemu/error-report.h"
 #include "qemu/module.h"
@@ -136,6 +137,7 @@ static bool vfio_msix_early_setup(VFIOPCIDevice *vdev, Error **errp)
     msix->entries = (pci_get_word(config + pos + PCI_MSIX_FLAGS) &
                      PCI_MSIX_FLAGS_QSIZE) + 1;
     vdev->msix = msix;
+    vfio_quirks_msix(vdev);
 
     /* Before any memory region is laid out around them */
     for (i = 0; i < PCI_ROM_SLOT; i++) {
@@ -685,7 +687,9 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
         !vfio_vga_setup(vdev, errp)) {
         goto detach_exit;
     }
+    vfio_quirks_bars(vdev);
     if (!vfio_add_capabilities(vdev, errp) ||
+        !vfio_quirks_caps(vdev, errp) ||
         !vfio_rom_load(vdev, errp) ||
         !vfio_setup_intx(vdev, errp)) {
         goto teardown_irqs_exit;
@@ -711,6 +715,7 @@ teardown_irqs_exit:
     vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
 detach_exit:
+    vfio_quirks_exit(vdev);
     vfio_vga_exit(vdev);
     vfio_bars_exit(vdev);       /* whatever BAR setup got to */
     vfio_detach_device(&vdev->vbasedev);
@@ -731,6 +736,7 @@ static void vfio_exitfn(PCIDevice *pdev)
     vfio_disable_interrupts(vdev);
     vfio_teardown_intx(vdev);
     vfio_teardown_msi(vdev);
+    vfio_quirks_exit(vdev);
     vfio_vga_exit(vdev);
     vfio_bars_exit(vdev);
     vfio_detach_device(&vdev->vbasedev);
@@ -755,6 +761,7 @@ static void vfio_instance_finalize(Object *obj)
 {
     VFIOPCIDevice *vdev = VFIO_PCI(obj);
 
+    vfio_quirks_finalize(vdev);
     vfio_vga_finalize(vdev);
     vfio_bars_finalize(vdev);
     g_free(vdev->msix);
@@ -770,6 +777,44 @@ static void vfio_pci_set_fd(Object *obj, const char *str, Error **errp)
     vfio_set_fd_param(&VFIO_PCI(obj)->vbasedev.passed_fd, str, "vfio-pci",
                       DEVICE(obj)->realized, errp);
 }
+
+/* NVIDIA's P2P clique IDs are four bits; 0xff, the default, is none */
+static void vfio_clique_get(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    uint8_t *ptr = object_field_prop_ptr(obj, opaque);
+
+    visit_type_uint8(v, name, ptr, errp);
+}
+
+static void vfio_clique_set(Object *obj, Visitor *v, const char *name,
+                            void *opaque, Error **errp)
+{
+    uint8_t *ptr = object_field_prop_ptr(obj, opaque);
+    uint8_t value;
+
+    if (!visit_type_uint8(v, name, &value, errp)) {
+        return;
+    }
+    if (value > 15 && value != 0xff) {
+        error_setg(errp, "%s=%u: a clique ID is 0-15", name, value);
+        return;
+    }
+    *ptr = value;
+}
+
+static void vfio_clique_set_default(ObjectProperty *op, const Property *prop)
+{
+    object_property_set_default_uint(op, prop->defval.u);
+}
+
+static const PropertyInfo vfio_prop_clique = {
+    .name = "uint4",
+    .description = "NVIDIA GPUDirect P2P clique ID (0-15)",
+    .get = vfio_clique_get,
+    .set = vfio_clique_set,
+    .set_default_value = vfio_clique_set_default,
+};
 
 /*
  * QEMU 7.2's spellings.  x-enable-migration=on asked for migration v1,
@@ -830,7 +875,7 @@ static Property vfio_pci_properties[] = {
                             ON_OFF_AUTO_OFF),
     DEFINE_PROP_UINT32("xres", VFIOPCIDevice, display_xres, 0),
     DEFINE_PROP_UINT32("yres", VFIOPCIDevice, display_yres, 0),
-    /* The IDs and class the guest sees */
+    /* The IDs and class the guest sees, and by which quirks are chosen */
     DEFINE_PROP_UINT32("x-pci-vendor-id", VFIOPCIDevice, vendor_id,
                        PCI_ANY_ID),
     DEFINE_PROP_UINT32("x-pci-device-id", VFIOPCIDevice, device_id,
@@ -841,6 +886,17 @@ static Property vfio_pci_properties[] = {
                        PCI_ANY_ID),
     DEFINE_PROP_UINT32("x-pci-class-code", VFIOPCIDevice, class_code,
                        PCI_ANY_ID),
+    /* NVIDIA's quirks off: what only GeForce drivers need (quirks.c) */
+    DEFINE_PROP_BOOL("x-no-geforce-quirks", VFIOPCIDevice,
+                     no_geforce_quirks, false),
+    DEFINE_PROP_UNSIGNED("x-nv-gpudirect-clique", VFIOPCIDevice,
+                         nv_gpudirect_clique, 0xff, vfio_prop_clique,
+                         uint8_t),
+    /* No ioeventfd acceleration of the quirks' hot registers */
+    DEFINE_PROP_BOOL("x-no-kvm-ioeventfd", VFIOPCIDevice, no_kvm_ioeventfd,
+                     false),
+    DEFINE_PROP_BOOL("x-no-vfio-ioeventfd", VFIOPCIDevice, no_vfio_ioeventfd,
+                     false),
     DEFINE_PROP_END_OF_LIST(),
 };
 

@@ -246,3 +246,9 @@ void vfio_vga_finalize(VFIOPCIDevice *vdev)
     }
     g_clear_pointer(&vdev->vga, g_free);
 }
+
+/* Ports 0x3c0-0x3df, where quirks.c lays its windows, or NULL. */
+MemoryRegion *vfio_vga_io_hi(VFIOPCIDevice *vdev)
+{
+    return vdev->vga ? &vdev->vga->ranges[QEMU_PCI_VGA_IO_HI].mem : NULL;
+}
