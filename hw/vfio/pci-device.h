@@ -25,6 +25,7 @@
 #include "hw/pci/pci.h"
 #include "hw/vfio/vfio-common.h"
 #include "pci-caps.h"
+#include "qapi/qapi-types-common.h"
 #include "qemu/event_notifier.h"
 #include "qemu/range.h"
 #include "qemu/timer.h"
@@ -50,7 +51,8 @@ typedef struct VFIOMmap {
 typedef struct VFIOBAR {
     struct VFIOPCIDevice *vdev;   /* lets a BAR be MemoryRegionOps opaque */
     off_t fd_offset;              /* offset of the BAR within the device fd */
-    uint64_t size;
+    uint64_t size;                /* on the host */
+    uint64_t guest_size;          /* larger with the MSI-X table moved in */
     uint32_t flags;               /* VFIO region flags (rd/wr/mmap) */
     uint8_t nr;
     MemoryRegion mem;             /* slow path: pread/pwrite on the fd */
@@ -179,6 +181,7 @@ struct VFIOPCIDevice {
     uint32_t class_code;
     bool no_geforce_quirks;
     uint8_t nv_gpudirect_clique;  /* 0-15, or 0xff for none */
+    OffAutoPCIBAR msix_relocation;
     bool no_kvm_ioeventfd;
     bool no_vfio_ioeventfd;
 };

@@ -39,6 +39,7 @@
 #include "qemu/error-report.h"
 #include "qemu/module.h"
 #include "qemu/range.h"
+#include "qemu/units.h"
 #include "sysemu/sysemu.h"
 #include "trace.h"
 
@@ -50,6 +51,10 @@ static void vfio_bar_write(void *opaque, hwaddr addr, uint64_t data,
 {
     VFIOBAR *bar = opaque;
 
+    /* Past the device's BAR: room for the MSI-X table, which lies above */
+    if (addr + size > bar->size) {
+        return;
+    }
     vfio_slow_path_write(bar->vdev, bar->fd_offset + addr, data, size,
                          VFIO_REPORT_BAR_ACCESS, "BAR", bar->nr, addr);
     trace_vfio_bar_write(bar->vdev->vbasedev.name, bar->nr, addr, data, size);
@@ -63,6 +68,9 @@ static uint64_t vfio_bar_read(void *opaque, hwaddr addr, unsigned size)
     VFIOBAR *bar = opaque;
     uint64_t data;
 
+    if (addr + size > bar->size) {
+        return 0;
+    }
     if (!vfio_slow_path_read(bar->vdev, bar->fd_offset + addr, size, &data,
                              VFIO_REPORT_BAR_ACCESS, "BAR", bar->nr, addr)) {
         return data;
@@ -104,6 +112,76 @@ static const MemoryRegionOps vfio_bar_io_ops = {
         .max_access_size = 4,
     },
 };
+
+/*
+ * x-msix-relocation: the MSI-X table and PBA move out of the device's BAR
+ * (whose pages they share with registers the guest uses all the time, or
+ * whose 64 KiB host pages they make unmappable) into @nr: an unused BAR
+ * slot becomes a new 32-bit memory BAR, a memory BAR grows to hold them
+ * above the device's own registers.
+ */
+static bool vfio_bar_is_upper_half(VFIOPCIDevice *vdev, int nr)
+{
+    uint32_t prev = 0;
+
+    return nr > 0 && vdev->bars[nr - 1].size &&
+           vfio_host_config_read(vdev, PCI_BASE_ADDRESS_0 + 4 * (nr - 1), 4,
+                                 &prev) &&
+           !(prev & PCI_BASE_ADDRESS_SPACE_IO) &&
+           (prev & PCI_BASE_ADDRESS_MEM_TYPE_64);
+}
+
+static int vfio_msix_auto_bar(VFIOPCIDevice *vdev)
+{
+    int i;
+
+    for (i = 0; i < PCI_ROM_SLOT; i++) {
+        if (!vdev->bars[i].size && !vfio_bar_is_upper_half(vdev, i)) {
+            return i;
+        }
+    }
+    return vdev->msix->table_bar;
+}
+
+static bool vfio_msix_relocate(VFIOPCIDevice *vdev, Error **errp)
+{
+    VFIOMSIXInfo *msix = vdev->msix;
+    uint64_t page = qemu_real_host_page_size();
+    uint64_t table = ROUND_UP(msix->entries * PCI_MSIX_ENTRY_SIZE, page);
+    uint64_t room = table + ROUND_UP(QEMU_ALIGN_UP(msix->entries, 64) / 8,
+                                     page);
+    int nr = vdev->msix_relocation == OFF_AUTOPCIBAR_AUTO ?
+             vfio_msix_auto_bar(vdev) :
+             vdev->msix_relocation - OFF_AUTOPCIBAR_BAR0;
+    VFIOBAR *bar = &vdev->bars[nr];
+    uint32_t reg = 0;
+
+    if (vfio_bar_is_upper_half(vdev, nr)) {
+        error_setg(errp, "x-msix-relocation=bar%d: BAR %d is the upper half "
+                   "of 64-bit BAR %d", nr, nr, nr - 1);
+        return false;
+    }
+    if (bar->size && (!vfio_host_config_read(vdev, PCI_BASE_ADDRESS_0 +
+                                             4 * nr, 4, &reg) ||
+                      (reg & PCI_BASE_ADDRESS_SPACE_IO))) {
+        error_setg(errp, "x-msix-relocation=bar%d: BAR %d is an I/O BAR, "
+                   "which cannot hold the MSI-X table", nr, nr);
+        return false;
+    }
+    bar->guest_size = pow2ceil(bar->size + room);
+    if (!(reg & PCI_BASE_ADDRESS_MEM_TYPE_64) && bar->guest_size > 2 * GiB) {
+        error_setg(errp, "x-msix-relocation=bar%d: 32-bit BAR %d cannot grow "
+                   "to 0x%" PRIx64 " bytes", nr, nr, bar->guest_size);
+        bar->guest_size = bar->size;
+        return false;
+    }
+    msix->table_bar = msix->pba_bar = nr;
+    msix->table_offset = bar->size;
+    msix->pba_offset = bar->size + table;
+    trace_vfio_msix_relocated(vdev->vbasedev.name, nr, bar->size,
+                             bar->guest_size);
+    return true;
+}
 
 /*
  * We don't have any control over how pci_add_capability() inserts
@@ -151,6 +229,10 @@ static bool vfio_msix_early_setup(VFIOPCIDevice *vdev, Error **errp)
         return false;
     }
 
+    if (vdev->msix_relocation != OFF_AUTOPCIBAR_OFF &&
+        !vfio_msix_relocate(vdev, errp)) {
+        return false;
+    }
     msix->noresize = vdev->msix_noresize ||
                      !vfio_irqindex_resizable(&vdev->vbasedev,
                                               VFIO_PCI_MSIX_IRQ_INDEX);
@@ -303,7 +385,7 @@ static bool vfio_bar_register(VFIOPCIDevice *vdev, int nr, Error **errp)
     uint8_t type;
 
     /* Skip both unimplemented BARs and the upper half of 64bit BARS. */
-    if (!bar->size) {
+    if (!bar->guest_size) {
         return true;
     }
 
@@ -322,7 +404,7 @@ static bool vfio_bar_register(VFIOPCIDevice *vdev, int nr, Error **errp)
     name = g_strdup_printf("%s BAR %d", vdev->vbasedev.name, nr);
     memory_region_init_io(&bar->mem, OBJECT(vdev),
                           ioport ? &vfio_bar_io_ops : &vfio_bar_ops,
-                          bar, name, bar->size);
+                          bar, name, bar->guest_size);
     pci_register_bar(&vdev->pdev, nr, type, &bar->mem);
 
     vfio_bar_mmap(vdev, bar);
@@ -378,7 +460,7 @@ static void vfio_bars_finalize(VFIOPCIDevice *vdev)
         bar->nr_mmaps = 0;
         g_clear_pointer(&bar->mmaps, g_free);
         g_clear_pointer(&bar->areas, g_free);
-        if (bar->size) {
+        if (bar->guest_size) {
             object_unparent(OBJECT(&bar->mem));
         }
     }
@@ -539,6 +621,7 @@ static bool vfio_populate_device(VFIOPCIDevice *vdev, Error **errp)
         vdev->bars[i].nr = i;
         vdev->bars[i].flags = bar_info->flags;
         vdev->bars[i].size = bar_info->size;
+        vdev->bars[i].guest_size = bar_info->size;
         vdev->bars[i].fd_offset = bar_info->offset;
         vfio_bar_read_caps(&vdev->bars[i], bar_info);
     }
@@ -892,6 +975,9 @@ static Property vfio_pci_properties[] = {
     DEFINE_PROP_UNSIGNED("x-nv-gpudirect-clique", VFIOPCIDevice,
                          nv_gpudirect_clique, 0xff, vfio_prop_clique,
                          uint8_t),
+    /* The MSI-X table and PBA moved to another BAR, off the device's */
+    DEFINE_PROP_OFF_AUTO_PCIBAR("x-msix-relocation", VFIOPCIDevice,
+                                msix_relocation, OFF_AUTOPCIBAR_OFF),
     /* No ioeventfd acceleration of the quirks' hot registers */
     DEFINE_PROP_BOOL("x-no-kvm-ioeventfd", VFIOPCIDevice, no_kvm_ioeventfd,
                      false),
