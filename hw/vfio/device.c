@@ -35,6 +35,7 @@
 #include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/units.h"
+#include "exec/memory.h"
 #include "sysemu/kvm.h"
 #include "trace.h"
 
@@ -73,7 +74,20 @@ bool vfio_attach_device(VFIODevice *vbasedev, AddressSpace *as, Error **errp)
                    vbasedev->name);
         return false;
     }
+    /*
+     * The IOMMU pins and maps all guest RAM for a device: a balloon that
+     * discarded pages would leave it DMAing into stale memory.  A mediated
+     * device whose driver pins only the pages it uses may allow it.
+     */
+    if (!vbasedev->ram_discard_allowed && ram_block_discard_disable(true)) {
+        error_setg(errp, "cannot assign a device while another device "
+                   "discards guest RAM (virtio-mem)");
+        return false;
+    }
     if (!vbasedev->ops->attach_device(vbasedev, as, errp)) {
+        if (!vbasedev->ram_discard_allowed) {
+            ram_block_discard_disable(false);
+        }
         return false;
     }
     QLIST_INSERT_HEAD(&device_list, vbasedev, next);
@@ -87,6 +101,9 @@ void vfio_detach_device(VFIODevice *vbasedev)
     }
     QLIST_REMOVE(vbasedev, next);
     vbasedev->ops->detach_device(vbasedev);
+    if (!vbasedev->ram_discard_allowed) {
+        ram_block_discard_disable(false);
+    }
 }
 
 bool vfio_set_fd_param(int *fd, const char *str, const char *what,

@@ -655,15 +655,6 @@ void vfio_container_destroy(VFIOContainer *container)
 
 bool vfio_container_start_dma(VFIOContainer *container, Error **errp)
 {
-    /*
-     * The IOMMU pins and maps all guest RAM: a balloon or virtio-mem that
-     * discarded pages would leave the device DMAing into stale memory.
-     */
-    if (ram_block_discard_disable(true)) {
-        error_setg(errp, "cannot assign a device while another device "
-                   "discards guest RAM (virtio-mem)");
-        return false;
-    }
     container->listener = vfio_memory_listener;
     container->replaying = true;
     memory_listener_register(&container->listener, container->as);
@@ -673,7 +664,6 @@ bool vfio_container_start_dma(VFIOContainer *container, Error **errp)
         error_propagate(errp, container->listener_error);
         container->listener_error = NULL;
         memory_listener_unregister(&container->listener);
-        ram_block_discard_disable(false);
         return false;
     }
     return true;
@@ -685,7 +675,6 @@ void vfio_container_stop_dma(VFIOContainer *container)
     memory_listener_unregister(&container->listener);
     trace_vfio_container_stop_dma(container->ops->name,
                                   g_hash_table_size(container->mappings));
-    ram_block_discard_disable(false);
 }
 
 void vfio_container_add_device(VFIOContainer *container, VFIODevice *vbasedev)

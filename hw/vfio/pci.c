@@ -722,6 +722,24 @@ static bool vfio_check_host(VFIOPCIDevice *vdev, Error **errp)
     return true;
 }
 
+/* Only a mediated device's driver pins what it uses, not all guest RAM */
+static bool vfio_check_balloon(VFIOPCIDevice *vdev, Error **errp)
+{
+    VFIODevice *vbasedev = &vdev->vbasedev;
+    g_autofree char *type = g_strdup_printf("%s/mdev_type",
+                                            vbasedev->sysfsdev);
+
+    if (vbasedev->ram_discard_allowed &&
+        !g_file_test(type, G_FILE_TEST_EXISTS)) {
+        error_setg(errp, "x-balloon-allowed=on is for mediated devices, "
+                   "whose driver pins only the pages it uses; %s is not "
+                   "one, and all guest RAM is pinned for it",
+                   vbasedev->name);
+        return false;
+    }
+    return true;
+}
+
 static bool vfio_check_options(VFIOPCIDevice *vdev, Error **errp)
 {
     if (!vfio_viommu_check(pci_device_iommu_address_space(&vdev->pdev),
@@ -730,7 +748,7 @@ static bool vfio_check_options(VFIOPCIDevice *vdev, Error **errp)
     }
     vdev->vbasedev.ops = vdev->vbasedev.iommufd ? &vfio_iommufd_ops
                                                 : &vfio_legacy_ops;
-    return vfio_check_host(vdev, errp);
+    return vfio_check_host(vdev, errp) && vfio_check_balloon(vdev, errp);
 }
 
 /*
@@ -939,6 +957,9 @@ static Property vfio_pci_properties[] = {
     DEFINE_PROP_ON_OFF_AUTO("enable-migration", VFIOPCIDevice,
                             vbasedev.enable_migration, ON_OFF_AUTO_AUTO),
     DEFINE_PROP_BOOL("x-no-mmap", VFIOPCIDevice, no_mmap, false),
+    /* A balloon may discard guest RAM: for mdevs that pin on demand */
+    DEFINE_PROP_BOOL("x-balloon-allowed", VFIOPCIDevice,
+                     vbasedev.ram_discard_allowed, false),
     DEFINE_PROP_UINT32("x-intx-mmap-timeout-ms", VFIOPCIDevice,
                        intx_mmap_timeout_ms, 1100),
     DEFINE_PROP_BOOL("x-no-kvm-intx", VFIOPCIDevice, no_kvm_intx, false),

@@ -141,6 +141,7 @@ struct VFIODevice {
     bool dma_logging;             /* logs its own DMA (migration) */
     DeviceState *dev;             /* the device model's, for migration */
     OnOffAuto enable_migration;   /* the property */
+    bool ram_discard_allowed;     /* x-balloon-allowed: pins on demand */
     VFIOMigration *migration;     /* while it can migrate */
     Error *migration_blocker;     /* while it cannot */
     uint32_t irqs_enabled;        /* BIT(index) of each index the host runs */
