@@ -5,8 +5,9 @@
  * part offers the ones above it: pci.c (realize, BARs) uses them all,
  * pci-reset.c uses config and interrupts, pci-config.c the interrupts,
  * and everything the few helpers of pci-device.c.  The legacy VGA ranges
- * (vga.c) and the device's display (display.c) serve pci.c alone; the
- * device quirks (quirks.c) serve pci.c and pci-reset.c.
+ * (vga.c), the device's display (display.c) and Intel graphics (igd.c)
+ * serve pci.c alone; the device quirks (quirks.c) serve pci.c and
+ * pci-reset.c.
  *
  * Copyright Red Hat, Inc. 2012
  *
@@ -169,6 +170,8 @@ struct VFIOPCIDevice {
     bool err_notifier_wanted;
     bool req_notifier_wanted;
     uint32_t intx_mmap_timeout_ms;
+    bool igd_opregion;            /* x-igd-opregion */
+    uint32_t igd_gms;             /* x-igd-gms: 32 MiB units, 0 the host's */
     bool vga_wanted;              /* x-vga */
     OnOffAuto display;
     uint32_t display_xres;
@@ -200,7 +203,7 @@ void vfio_slow_path_write(VFIOPCIDevice *vdev, off_t off, uint64_t data,
 int vfio_bar_prot(VFIOBAR *bar);
 bool vfio_mmap_to_anon(VFIOPCIDevice *vdev, VFIOMmap *m);
 
-/* pci-config.c, for pci.c, pci-irq.c, pci-reset.c and quirks.c */
+/* pci-config.c, for pci.c, pci-irq.c, pci-reset.c, quirks.c and igd.c */
 uint32_t vfio_pci_read_config(PCIDevice *pdev, uint32_t addr, int len);
 void vfio_pci_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
                            int len);
@@ -230,6 +233,8 @@ void vfio_quirks_exit(VFIOPCIDevice *vdev);
 void vfio_quirks_finalize(VFIOPCIDevice *vdev);
 bool vfio_quirk_reset(VFIOPCIDevice *vdev);
 
+/* igd.c, for pci.c */
+bool vfio_igd_setup(VFIOPCIDevice *vdev, Error **errp);
 
 /* display.c, for pci.c */
 bool vfio_display_setup(VFIOPCIDevice *vdev, Error **errp);

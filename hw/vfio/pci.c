@@ -791,6 +791,7 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     vfio_quirks_bars(vdev);
     if (!vfio_add_capabilities(vdev, errp) ||
         !vfio_quirks_caps(vdev, errp) ||
+        !vfio_igd_setup(vdev, errp) ||
         !vfio_rom_load(vdev, errp) ||
         !vfio_setup_intx(vdev, errp)) {
         goto teardown_irqs_exit;
@@ -1004,6 +1005,10 @@ static Property vfio_pci_properties[] = {
                      false),
     DEFINE_PROP_BOOL("x-no-vfio-ioeventfd", VFIOPCIDevice, no_vfio_ioeventfd,
                      false),
+    /* The host's IGD OpRegion to the guest's firmware, by fw_cfg (igd.c) */
+    DEFINE_PROP_BOOL("x-igd-opregion", VFIOPCIDevice, igd_opregion, false),
+    /* The stolen memory an IGD's GMCH shows, 32 MiB units (igd.c) */
+    DEFINE_PROP_UINT32("x-igd-gms", VFIOPCIDevice, igd_gms, 0),
     DEFINE_PROP_END_OF_LIST(),
 };
 
