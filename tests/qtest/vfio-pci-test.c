@@ -534,14 +534,16 @@ static bool nvme_completed(Assigned *a, int slot)
     return dw3 & (1 << 16);
 }
 
-static void test_nvme_msix_identify(gconstpointer var)
+/* @data: the rig device's variable, then any properties after a space */
+static void test_nvme_msix_identify(gconstpointer data)
 {
+    g_auto(GStrv) var = g_strsplit(data, " ", 2);
     char model[15] = { 0 };
     gint64 end;
     MsixInfo m;
     Assigned a;
 
-    if (!assign(&a, var, NULL)) {
+    if (!assign(&a, var[0], var[1])) {
         return;
     }
     a.bar0 = qpci_iomap(a.dev, 0, NULL);
@@ -998,6 +1000,13 @@ int main(int argc, char **argv)
     qtest_add_data_func("/vfio-pci/rig/e1000e/config", "VFIO_E1000E",
                         test_config_space);
     qtest_add_data_func("/vfio-pci/rig/nvme/msix-identify", "VFIO_NVME",
+                        test_nvme_msix_identify);
+    /* The table and PBA in a new BAR (auto), or above nvme's own BAR0 */
+    qtest_add_data_func("/vfio-pci/rig/nvme/msix-relocated-bar0",
+                        "VFIO_NVME x-msix-relocation=bar0",
+                        test_nvme_msix_identify);
+    qtest_add_data_func("/vfio-pci/rig/nvme/msix-relocated-auto",
+                        "VFIO_NVME x-msix-relocation=auto",
                         test_nvme_msix_identify);
     qtest_add_func("/vfio-pci/rig/nvme/msix-table-emulated",
                    test_nvme_msix_table_emulated);

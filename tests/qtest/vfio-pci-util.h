@@ -500,7 +500,8 @@ static inline void assert_qemu_alive(QTestState *qts)
 
 /*
  * MSI-X of a device whose table and PBA live in BAR0 (nvme, qemu-xhci),
- * which the test has mapped at a->bar0.
+ * which the test has mapped at a->bar0, or in the BAR x-msix-relocation
+ * put them in, which is mapped here.
  */
 typedef struct MsixInfo {
     QPCIBar table_bar, pba_bar;
@@ -520,10 +521,14 @@ static inline void msix_info(Assigned *a, MsixInfo *m)
     pba = qpci_config_readl(a->dev, cap + PCI_MSIX_PBA);
     m->table_off = table & ~PCI_MSIX_FLAGS_BIRMASK;
     m->pba_off = pba & ~PCI_MSIX_FLAGS_BIRMASK;
-    g_assert_cmpint(table & PCI_MSIX_FLAGS_BIRMASK, ==, 0);
-    g_assert_cmpint(pba & PCI_MSIX_FLAGS_BIRMASK, ==, 0);
+    g_assert_cmpint(table & PCI_MSIX_FLAGS_BIRMASK, ==,
+                    pba & PCI_MSIX_FLAGS_BIRMASK);
     m->table_bar = a->bar0;
-    m->pba_bar = a->bar0;
+    if (table & PCI_MSIX_FLAGS_BIRMASK) {
+        m->table_bar = qpci_iomap(a->dev, table & PCI_MSIX_FLAGS_BIRMASK,
+                                  NULL);
+    }
+    m->pba_bar = m->table_bar;
 }
 
 static inline void msix_set_entry_at(Assigned *a, MsixInfo *m, int nr,

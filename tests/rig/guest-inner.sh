@@ -50,6 +50,8 @@ inner_boot() {
     _in_obj=""
     _in_cpus="-accel tcg -smp 1"
     _in_kernel=$BUILD/rig/inner-vmlinuz
+    # The MSI-X table and PBA in a BAR of their own: nvme's BAR0 mmap'd whole
+    [ "$1" != msix-reloc ] || _in_dev="$_in_dev,x-msix-relocation=auto"
     if [ "$1" = remove ]; then
         _in_obj="-device pcie-root-port,id=rp1,chassis=1"
         _in_dev="vfio-pci,host=$VFIO_NVME,bus=rp1"
@@ -164,7 +166,7 @@ inner_guest_variant() {
     inner_boot_retried "$1"
     grep '^INNER: ' "/out/inner-$1.console" 2>/dev/null || true
     case $1 in
-    msix|iommufd|viommu) _in_irq="PCI-MSIX" ;;
+    msix|iommufd|viommu|msix-reloc) _in_irq="PCI-MSIX" ;;
     intx) _in_irq="IO-APIC (INTx, pci=nomsi)" ;;
     esac
     _in_t="vfio-pci/rig/inner/$1"
@@ -180,11 +182,26 @@ inner_guest_variant() {
         inner_seen "$1" '^INNER: irq ok'
     rig_tap "$_in_t: PASS" inner_seen "$1" '^INNER: PASS'
     [ "$1" != viommu ] || inner_viommu_checks
+    [ "$1" != msix-reloc ] || inner_reloc_checks
     if [ "$RIG_TAP_FAILED" = 1 ]; then
         rig_tap_note "last 30 lines of the inner console ($1):"
         rig_tap_note "$(tail -n 30 "/out/inner-$1.console" 2>/dev/null)"
         rig_tap_note "$(tail -n 5 "/out/inner-$1.log")"
     fi
+}
+
+# x-msix-relocation=auto: the table went to a new BAR, and the BAR it left
+# is one mmap from its start to its end.
+inner_reloc_checks() {
+    _in_tr=/out/inner-msix-reloc.trace
+    _in_t=vfio-pci/rig/inner/msix-reloc
+    rig_tap "$_in_t: the MSI-X table and PBA moved to a BAR of their own" \
+        grep -q 'vfio_msix_relocated .*moved to BAR 2' "$_in_tr"
+    read -r _in_lo _in_hi _in_flags \
+        < "/sys/bus/pci/devices/$VFIO_NVME/resource"
+    _in_size=$(printf "0x%x" $((_in_hi - _in_lo + 1)))
+    rig_tap "$_in_t: nvme's BAR0 is one mmap of all its $_in_size bytes" \
+        grep -q "vfio_bar_mmap .*BAR 0 mmap at 0x0 size $_in_size" "$_in_tr"
 }
 
 # inner_trace_count REGEX: the lines of the viommu variant's trace matching
@@ -312,6 +329,7 @@ inner_guest_tests() {
     for _in_v in "$@"; do
         _in_n=$((_in_n + 6))
         [ "$_in_v" != viommu ] || _in_n=$((_in_n + 2))
+        [ "$_in_v" != msix-reloc ] || _in_n=$((_in_n + 2))
     done
     rig_tap_plan "${INNER_TAP:-inner-guest.tap}" "$_in_n"
     for _in_v in "$@"; do

@@ -23,7 +23,7 @@ ls -l /dev/vfio
 # nvme keeps state across users (an MSI-X vector marked in use when an
 # earlier user enabled the controller with MSI-X on and reset it with
 # MSI-X off), which hid lost admin-queue interrupts when this ran last.
-inner_guest_tests msix intx
+inner_guest_tests msix intx msix-reloc
 inner_hammer_test
 
 rc=0
