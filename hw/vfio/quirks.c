@@ -81,6 +81,15 @@ struct VFIOQuirk {
     int state;
 };
 
+/* A window's accesses: 1 to 4 bytes, as config space and I/O ports have */
+#define VFIO_QUIRK_OPS(rd, wr) {                                    \
+    .read = (rd),                                                   \
+    .write = (wr),                                                  \
+    .endianness = DEVICE_LITTLE_ENDIAN,                             \
+    .valid = { .min_access_size = 1, .max_access_size = 4 },        \
+    .impl = { .min_access_size = 1, .max_access_size = 4 },         \
+}
+
 /* A config space mirror: config offset 0 sits at @base of the space. */
 typedef struct VFIOConfigMirror {
     hwaddr base;
@@ -295,13 +304,8 @@ static void vfio_mirror_write(void *opaque, hwaddr addr, uint64_t val,
     }
 }
 
-static const MemoryRegionOps vfio_mirror_ops = {
-    .read = vfio_mirror_read,
-    .write = vfio_mirror_write,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = { .min_access_size = 1, .max_access_size = 4 },
-    .impl = { .min_access_size = 1, .max_access_size = 4 },
-};
+static const MemoryRegionOps vfio_mirror_ops =
+    VFIO_QUIRK_OPS(vfio_mirror_read, vfio_mirror_write);
 
 /*
  * Windows: an address register and a data register
@@ -369,13 +373,8 @@ static void vfio_nv_bar5_write(void *opaque, hwaddr addr, uint64_t val,
     vfio_quirk_pass_write(q, addr, val, size);
 }
 
-static const MemoryRegionOps vfio_nv_bar5_ops = {
-    .read = vfio_nv_bar5_read,
-    .write = vfio_nv_bar5_write,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = { .min_access_size = 1, .max_access_size = 4 },
-    .impl = { .min_access_size = 1, .max_access_size = 4 },
-};
+static const MemoryRegionOps vfio_nv_bar5_ops =
+    VFIO_QUIRK_OPS(vfio_nv_bar5_read, vfio_nv_bar5_write);
 
 /* ATI BAR4 (I/O): the index register at 0x0, the data register at 0x4 */
 static uint64_t vfio_ati_bar4_read(void *opaque, hwaddr addr, unsigned size)
@@ -407,13 +406,8 @@ static void vfio_ati_bar4_write(void *opaque, hwaddr addr, uint64_t val,
     vfio_quirk_pass_write(q, addr, val, size);
 }
 
-static const MemoryRegionOps vfio_ati_bar4_ops = {
-    .read = vfio_ati_bar4_read,
-    .write = vfio_ati_bar4_write,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = { .min_access_size = 1, .max_access_size = 4 },
-    .impl = { .min_access_size = 1, .max_access_size = 4 },
-};
+static const MemoryRegionOps vfio_ati_bar4_ops =
+    VFIO_QUIRK_OPS(vfio_ati_bar4_read, vfio_ati_bar4_write);
 
 /*
  * NVIDIA's VGA window at ports 0x3d0 (data) and 0x3d4 (select): 0x338 at
@@ -466,13 +460,8 @@ static void vfio_nv_3d0_write(void *opaque, hwaddr addr, uint64_t val,
     vfio_quirk_pass_write(q, addr, val, size);
 }
 
-static const MemoryRegionOps vfio_nv_3d0_ops = {
-    .read = vfio_nv_3d0_read,
-    .write = vfio_nv_3d0_write,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = { .min_access_size = 1, .max_access_size = 4 },
-    .impl = { .min_access_size = 1, .max_access_size = 4 },
-};
+static const MemoryRegionOps vfio_nv_3d0_ops =
+    VFIO_QUIRK_OPS(vfio_nv_3d0_read, vfio_nv_3d0_write);
 
 /*
  * ATI's VGA BIOS reads port 0x3c3 to find its I/O BAR: the byte is bits
@@ -560,13 +549,8 @@ static void vfio_rtl_write(void *opaque, hwaddr addr, uint64_t val,
     vfio_quirk_pass_write(q, addr, val, size);
 }
 
-static const MemoryRegionOps vfio_rtl_ops = {
-    .read = vfio_rtl_read,
-    .write = vfio_rtl_write,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = { .min_access_size = 1, .max_access_size = 4 },
-    .impl = { .min_access_size = 1, .max_access_size = 4 },
-};
+static const MemoryRegionOps vfio_rtl_ops =
+    VFIO_QUIRK_OPS(vfio_rtl_read, vfio_rtl_write);
 
 /*
  * Arming a window
