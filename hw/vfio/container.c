@@ -530,16 +530,25 @@ static bool vfio_device_groupid(VFIODevice *vbasedev, int *groupid,
 static bool vfio_group_get_device(VFIOGroup *group, VFIODevice *vbasedev,
                                   Error **errp)
 {
-    int fd = ioctl(group->fd, VFIO_GROUP_GET_DEVICE_FD, vbasedev->name);
+    /* A VF token rides on the name the kernel matches: "NAME vf_token=U" */
+    g_autofree char *name = vfio_vf_token_device_name(vbasedev);
+    int fd = ioctl(group->fd, VFIO_GROUP_GET_DEVICE_FD, name);
+    int err = errno;
 
     if (fd < 0) {
-        error_setg_errno(errp, errno, "cannot get device %s from group %d",
-                         vbasedev->name, group->groupid);
-        error_append_hint(errp, "Verify that %s is bound to vfio-pci and "
-                          "not in use by another process.\n", vbasedev->name);
+        if (!vfio_vf_token_error(vbasedev, err, false, errp)) {
+            error_setg_errno(errp, err, "cannot get device %s from group %d",
+                             vbasedev->name, group->groupid);
+            error_append_hint(errp, "Verify that %s is bound to vfio-pci "
+                              "and not in use by another process.\n",
+                              vbasedev->name);
+        }
         return false;
     }
 
+    if (vfio_vf_token_given(vbasedev)) {
+        trace_vfio_vf_token(vbasedev->name, "group");
+    }
     vbasedev->fd = fd;
     if (!vfio_check_device_info(vbasedev, errp)) {
         close(fd);

@@ -188,25 +188,54 @@ static int vfio_open_cdev(VFIODevice *vbasedev, Error **errp)
     return fd;
 }
 
+/*
+ * VFIO_DEVICE_BIND_IOMMUFD as Linux 6.17 has it: a VF token after
+ * out_devid, read where VFIO_DEVICE_BIND_FLAG_TOKEN says so.  QEMU 7.2's
+ * linux/vfio.h predates both; earlier kernels refuse the flag (EINVAL).
+ */
+#define VFIO_BIND_FLAG_TOKEN    (1 << 0)
+
+typedef struct VFIOBindIOMMUFD {
+    __u32 argsz;
+    __u32 flags;
+    __s32 iommufd;
+    __u32 out_devid;
+    __aligned_u64 token_uuid_ptr; /* 16 bytes, as the UUID string reads */
+} VFIOBindIOMMUFD;
+
 static bool vfio_bind_cdev(VFIODevice *vbasedev, IOMMUFDBackend *be,
                            Error **errp)
 {
-    struct vfio_device_bind_iommufd bind = {
-        .argsz = sizeof(bind),
+    /* Without a token, the struct every cdev kernel knows */
+    VFIOBindIOMMUFD bind = {
+        .argsz = offsetof(VFIOBindIOMMUFD, token_uuid_ptr),
         .iommufd = be->fd,
     };
+    int err;
 
+    QEMU_BUILD_BUG_ON(offsetof(VFIOBindIOMMUFD, token_uuid_ptr) !=
+                      sizeof(struct vfio_device_bind_iommufd));
+    if (vfio_vf_token_given(vbasedev)) {
+        bind.argsz = sizeof(bind);
+        bind.flags = VFIO_BIND_FLAG_TOKEN;
+        bind.token_uuid_ptr = (uintptr_t)vbasedev->vf_token.data;
+        trace_vfio_vf_token(vbasedev->name, "cdev");
+    }
     if (!ioctl(vbasedev->fd, VFIO_DEVICE_BIND_IOMMUFD, &bind)) {
         vbasedev->devid = bind.out_devid;
         return true;
     }
-    error_setg_errno(errp, errno, "cannot bind %s to iommufd %s",
+    err = errno;
+    if (vfio_vf_token_error(vbasedev, err, true, errp)) {
+        return false;
+    }
+    error_setg_errno(errp, err, "cannot bind %s to iommufd %s",
                      vbasedev->name,
                      object_get_canonical_path_component(OBJECT(be)));
-    if (errno == EBUSY) {
+    if (err == EBUSY) {
         error_append_hint(errp, "Its IOMMU group is open (the legacy "
                           "backend, in this QEMU or another).\n");
-    } else if (errno == EINVAL) {
+    } else if (err == EINVAL) {
         error_append_hint(errp, "It is bound already, to another iommufd "
                           "(another QEMU?).\n");
     }

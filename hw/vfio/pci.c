@@ -1005,6 +1005,9 @@ static Property vfio_pci_properties[] = {
                      false),
     DEFINE_PROP_BOOL("x-no-vfio-ioeventfd", VFIOPCIDevice, no_vfio_ioeventfd,
                      false),
+    /* The PF's VF token, for an SR-IOV PF or VF of a vfio-pci PF */
+    DEFINE_PROP("vf-token", VFIOPCIDevice, vbasedev.vf_token,
+                vfio_prop_vf_token, QemuUUID),
     /* The host's IGD OpRegion to the guest's firmware, by fw_cfg (igd.c) */
     DEFINE_PROP_BOOL("x-igd-opregion", VFIOPCIDevice, igd_opregion, false),
     /* The stolen memory an IGD's GMCH shows, 32 MiB units (igd.c) */

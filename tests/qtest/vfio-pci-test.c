@@ -14,6 +14,7 @@
 #include "vfio-pci-util.h"
 #include <sys/ioctl.h>
 #include <linux/nvme_ioctl.h>
+#include <sys/utsname.h>
 #include "qemu/bswap.h"
 
 #define DMA_SRC     0x300000ULL
@@ -955,6 +956,237 @@ static void add_sriov_tests(void)
     qtest_add_func("/vfio-pci/rig/nvme-vf/remove", test_nvme_vf_remove);
 }
 
+/*
+ * The VF token.  VFIO_VF_TOKEN=1 (tests/rig/guest-sriov.sh): the SR-IOV
+ * nvme PF is on vfio-pci with vfio-pci's enable_sriov on, and has no VF
+ * yet.  Its user sets the token, which outlives it; the VF that then
+ * comes (vfio-pci binds its own PF's VFs) opens only with that token,
+ * and the PF, while the VF is open, only with it too.  The PF takes the
+ * token before it has a VF, as its realize resets it, which drops its
+ * VFs (the kernel brings them back) under whoever holds them.
+ */
+#define VF_TOKEN        "5a6b7c8d-1e2f-4a5b-8c9d-0e1f2a3b4c5d"
+#define VF_TOKEN_OTHER  "5a6b7c8d-1e2f-4a5b-8c9d-0e1f2a3b4c5e"
+
+static void test_vf_token_malformed(void)
+{
+    run_qemu_expect_failure("vfio-pci,host=0000:99:00.0,vf-token=12345678",
+                            "vf-token '12345678' is not a UUID");
+    run_qemu_expect_failure("vfio-pci,host=0000:99:00.0,"
+                            "vf-token=" VF_TOKEN "0",
+                            "vf-token '" VF_TOKEN "0' is not a UUID");
+}
+
+/* The PF, where the rig set up the VF token's cases; else a skip */
+static const char *vf_token_pf(bool cdev)
+{
+    if (g_strcmp0(g_getenv("VFIO_VF_TOKEN"), "1")) {
+        g_test_skip("needs the rig's SR-IOV PF on vfio-pci with "
+                    "enable_sriov on (VFIO_VF_TOKEN=1, guest-sriov.sh)");
+        return NULL;
+    }
+    if (backend_iommufd() != cdev) {
+        g_test_skip(cdev ? "the cdev path's case: the rig kernel's boot" :
+                    "a case of the group path: the legacy backend");
+        return NULL;
+    }
+    return rig_device("VFIO_NVME_PF");
+}
+
+static char *sysfs_link_name(const char *host, const char *file)
+{
+    g_autofree char *path = sysfs_path(host, file);
+    g_autofree char *link = g_file_read_link(path, NULL);
+
+    return link ? g_path_get_basename(link) : NULL;
+}
+
+/* The PF's VF, which the token cases need on vfio-pci */
+static const char *vf_token_vf(void)
+{
+    const char *pf = vf_token_pf(false);
+    const char *vf = pf ? vf_host() : NULL;
+    g_autofree char *driver = vf ? sysfs_link_name(vf, "driver") : NULL;
+
+    if (pf && g_strcmp0(driver, "vfio-pci")) {
+        g_test_message("VF %s on %s: vf-token/vf-create failed", vf, driver);
+        g_test_fail();
+        return NULL;
+    }
+    return vf;
+}
+
+/* A realize that the PF's token lets through, and the VM that runs */
+static void vf_token_assign(const char *var, const char *token)
+{
+    g_autofree char *props = g_strdup_printf("vf-token=%s", token);
+    Assigned a;
+
+    if (assign(&a, var, props)) {
+        g_assert_cmphex(qpci_config_readw(a.dev, PCI_VENDOR_ID), ==, 0x1b36);
+        release(&a);
+    }
+}
+
+static void test_vf_token_pf_sets(void)
+{
+    if (vf_token_pf(false)) {
+        vf_token_assign("VFIO_NVME_PF", VF_TOKEN);
+    }
+}
+
+/* vfio-pci gives its PF's new VF a driver_override of vfio-pci */
+static void test_vf_token_vf_create(void)
+{
+    const char *pf = vf_token_pf(false);
+    g_autofree char *driver = NULL;
+    const char *vf;
+    int i;
+
+    if (!pf) {
+        return;
+    }
+    sysfs_write(pf, "sriov_numvfs", "1");
+    vf = vf_host();
+    g_assert_nonnull(vf);
+    for (i = 0; i < 100 && g_strcmp0(driver, "vfio-pci"); i++) {
+        g_free(driver);
+        driver = sysfs_link_name(vf, "driver");
+        g_usleep(50 * 1000);
+    }
+    g_test_message("PF %s, VF %s on %s", pf, vf, driver);
+    g_assert_cmpstr(driver, ==, "vfio-pci");
+}
+
+static void test_vf_token_vf_right(void)
+{
+    if (vf_token_vf()) {
+        vf_token_assign("VFIO_NVME_VF", VF_TOKEN);
+    }
+}
+
+/* @props on the VF: QEMU refuses it, saying @want */
+static void vf_token_refused(const char *host, const char *props,
+                             const char *want)
+{
+    g_autofree char *args = g_strdup_printf("-device vfio-pci,host=%s%s",
+                                            host, props);
+
+    qemu_refuses("pc", args, want);
+}
+
+static void test_vf_token_vf_none(void)
+{
+    const char *vf = vf_token_vf();
+    g_autofree char *want = NULL;
+
+    if (vf) {
+        want = g_strdup_printf("the VF's PF %s is bound to vfio-pci: give "
+                               "the PF's VF token with vf-token=<uuid>",
+                               g_getenv("VFIO_NVME_PF"));
+        vf_token_refused(vf, "", want);
+    }
+}
+
+static void test_vf_token_vf_wrong(void)
+{
+    const char *vf = vf_token_vf();
+    g_autofree char *want = NULL;
+
+    if (vf) {
+        want = g_strdup_printf("the PF %s has another VF token",
+                               g_getenv("VFIO_NVME_PF"));
+        vf_token_refused(vf, ",vf-token=" VF_TOKEN_OTHER, want);
+    }
+}
+
+/* While its VF is open, the PF's token is the VF's: it must be shown */
+static void test_vf_token_pf_vfs_in_use(void)
+{
+    const char *vf = vf_token_vf();
+    const char *pf = g_getenv("VFIO_NVME_PF");
+    Assigned a;
+
+    if (!vf || !assign(&a, "VFIO_NVME_VF", "vf-token=" VF_TOKEN)) {
+        return;
+    }
+    vf_token_refused(pf, "", "its VFs are in use: give their VF token "
+                     "with vf-token=<uuid>");
+    vf_token_refused(pf, ",vf-token=" VF_TOKEN_OTHER,
+                     "its VFs are in use with another VF token");
+    release(&a);
+}
+
+/* A token on a device outside SR-IOV: the kernel's EINVAL, explained */
+static void test_vf_token_not_sriov(void)
+{
+    g_autofree char *want = NULL;
+    const char *edu;
+
+    if (!vf_token_pf(false) || !(edu = rig_device("VFIO_EDU"))) {
+        return;
+    }
+    want = g_strdup_printf("vf-token is only for an SR-IOV PF or VF, which "
+                           "%s is not", edu);
+    vf_token_refused(edu, ",vf-token=" VF_TOKEN, want);
+}
+
+static void test_vf_token_vf_remove(void)
+{
+    const char *pf = vf_token_pf(false);
+
+    if (pf) {
+        sysfs_write(pf, "sriov_numvfs", "0");
+    }
+}
+
+/*
+ * The cdev path: Linux 6.17 takes the token in VFIO_DEVICE_BIND_IOMMUFD
+ * (VFIO_DEVICE_BIND_FLAG_TOKEN); an earlier kernel refuses the flag, and
+ * QEMU says what to do instead.
+ */
+static void test_vf_token_cdev(void)
+{
+    const char *pf = vf_token_pf(true);
+    g_autofree char *args = NULL;
+    struct utsname u;
+    int major, minor;
+
+    if (!pf) {
+        return;
+    }
+    g_assert_cmpint(uname(&u), ==, 0);
+    g_assert_cmpint(sscanf(u.release, "%d.%d", &major, &minor), ==, 2);
+    g_test_message("kernel %s", u.release);
+    if (major > 6 || (major == 6 && minor >= 17)) {
+        vf_token_assign("VFIO_NVME_PF", VF_TOKEN);
+        return;
+    }
+    args = g_strdup_printf("-object iommufd,id=ifd0 -device vfio-pci,host=%s,"
+                           "iommufd=ifd0,vf-token=" VF_TOKEN, pf);
+    qemu_refuses("pc", args, "this kernel cannot take a VF token on the "
+                 "cdev path (VFIO_DEVICE_BIND_FLAG_TOKEN, Linux 6.17)");
+}
+
+static void add_vf_token_tests(void)
+{
+    qtest_add_func("/vfio-pci/rig/vf-token/pf-sets", test_vf_token_pf_sets);
+    qtest_add_func("/vfio-pci/rig/vf-token/vf-create",
+                   test_vf_token_vf_create);
+    qtest_add_func("/vfio-pci/rig/vf-token/vf-right",
+                   test_vf_token_vf_right);
+    qtest_add_func("/vfio-pci/rig/vf-token/vf-none", test_vf_token_vf_none);
+    qtest_add_func("/vfio-pci/rig/vf-token/vf-wrong",
+                   test_vf_token_vf_wrong);
+    qtest_add_func("/vfio-pci/rig/vf-token/pf-vfs-in-use",
+                   test_vf_token_pf_vfs_in_use);
+    qtest_add_func("/vfio-pci/rig/vf-token/not-sriov",
+                   test_vf_token_not_sriov);
+    qtest_add_func("/vfio-pci/rig/vf-token/vf-remove",
+                   test_vf_token_vf_remove);
+    qtest_add_func("/vfio-pci/rig/vf-token/cdev", test_vf_token_cdev);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -964,8 +1196,16 @@ int main(int argc, char **argv)
     qtest_add_func("/vfio-pci/host/malformed-host", test_malformed_host);
     qtest_add_func("/vfio-pci/host/device-add-missing",
                    test_device_add_missing);
+    qtest_add_func("/vfio-pci/host/vf-token-malformed",
+                   test_vf_token_malformed);
+    /* Skipped, saying why, unless the rig set them up (VFIO_VF_TOKEN=1) */
+    add_vf_token_tests();
 
     if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {
+        return g_test_run();
+    }
+    /* tests/rig/guest-sriov.sh runs these alone, the PF on vfio-pci */
+    if (!g_strcmp0(g_getenv("VFIO_VF_TOKEN"), "1")) {
         return g_test_run();
     }
     /* tests/rig/guest-sriov.sh runs these alone, once the PF is ready */

@@ -14,6 +14,7 @@ set -eu
 . "/host$REPO/tests/rig/guest-migration.sh"
 . "/host$REPO/tests/rig/guest-display.sh"
 . "/host$REPO/tests/rig/guest-libvirt.sh"
+. "/host$REPO/tests/rig/guest-sriov.sh"
 . "/host$REPO/tests/qtest-tap.sh"
 
 # The device tests that also run on the legacy backend in the other boot
@@ -65,6 +66,8 @@ for t in $IOMMUFD_QTESTS; do
     qtest_tap "/out/iommufd-$t.tap" rig_qtest "$t"
     ! grep -q '^not ok' "/out/iommufd-$t.tap" || rc=1
 done
+# A VF token on the cdev path: what this kernel makes of it
+vf_token_tests || rc=1
 unset VFIO_BACKEND
 
 mdevs_create || rig_log "error: cannot create the mtty mdevs"

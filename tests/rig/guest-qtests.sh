@@ -4,7 +4,7 @@
 # a real Linux guest driving the assigned nvme with MSI-X and with INTx
 # (guest-inner.sh), our qtests, the inner guest's display drivers on the
 # rig's std VGA (guest-display.sh), bind-vfio.sh, libvirt's managed hostdev
-# (guest-libvirt.sh), then an SR-IOV VF (guest-sriov.sh).
+# (guest-libvirt.sh), then the VF token and an SR-IOV VF (guest-sriov.sh).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-ich9.sh"
@@ -40,5 +40,6 @@ sh "/host$REPO/tests/rig/bind-vfio-rig-test.sh" "/host$REPO/scripts/bind-vfio.sh
     > /out/bind-vfio-rig.tap 2>&1 || rc=1
 rig_ich9_restore
 libvirt_tests
+vf_token_tests || rc=1
 sriov_tests || rc=1
 exit $rc

@@ -6,7 +6,8 @@
 # driver, as a host's PF does; vfio-pci-test's nvme-vf tests (VFIO_SRIOV=1)
 # then enable and online a virtual function and assign it.
 #
-#   sriov_tests   TAP to /out/vfio-pci-sriov.tap
+#   sriov_tests     TAP to /out/vfio-pci-sriov.tap
+#   vf_token_tests  TAP to /out/vfio-pci-vf-token.tap (before sriov_tests)
 
 # The PF on the nvme driver, its controller up: /sys/.../nvme/nvmeN.
 sriov_pf_to_nvme() {
@@ -23,6 +24,38 @@ sriov_pf_to_nvme() {
         sleep 0.1
     done
     return 1
+}
+
+# The VF token: vfio-pci-test's vf-token cases (VFIO_VF_TOKEN=1) with the
+# PF left on vfio-pci, where rig_bind_all put it, and vfio-pci's
+# enable_sriov on, for the cases' own VF.  Then the VF goes and
+# enable_sriov is as it was, for sriov_tests (the PF to nvme).  The PF's
+# token lives on in the kernel; nothing after this reads it.  On the rig
+# kernel's boot the cdev case runs instead (VFIO_BACKEND=iommufd).
+vf_token_tests() {
+    _vt_param=/sys/module/vfio_pci/parameters/enable_sriov
+    _vt_pf=/sys/bus/pci/devices/$VFIO_NVME_PF
+    _vt_tap=/out/${VFIO_BACKEND:+$VFIO_BACKEND-}vfio-pci-vf-token.tap
+    _vt_drv=$(readlink "$_vt_pf/driver" 2>/dev/null) || true
+    if [ ! -w "$_vt_param" ] || [ "${_vt_drv##*/}" != vfio-pci ]; then
+        rig_log "error: no vfio_pci enable_sriov, or the PF $VFIO_NVME_PF" \
+            "is on ${_vt_drv##*/}, not vfio-pci"
+        echo "not ok - rig: the VF token's PF is not ready" > "$_vt_tap"
+        return 1
+    fi
+    _vt_was=$(cat "$_vt_param")
+    echo Y > "$_vt_param"
+    rig_log "running vfio-pci-test's VF token cases (PF $VFIO_NVME_PF on" \
+        "vfio-pci, enable_sriov)"
+    VFIO_VF_TOKEN=1
+    export VFIO_VF_TOKEN
+    qtest_tap "$_vt_tap" rig_qtest vfio-pci-test
+    unset VFIO_VF_TOKEN
+    # What vf-remove did, unless the test binary died before it
+    [ "$(cat "$_vt_pf/sriov_numvfs")" = 0 ] ||
+        echo 0 > "$_vt_pf/sriov_numvfs" || rig_log "error: the VF stays"
+    echo "$_vt_was" > "$_vt_param"
+    ! grep -q '^not ok' "$_vt_tap"
 }
 
 sriov_tests() {

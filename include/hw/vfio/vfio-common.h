@@ -18,6 +18,7 @@
 #include "exec/memory.h"
 #include "qapi/qapi-types-common.h"
 #include "qemu/queue.h"
+#include "qemu/uuid.h"
 #include <linux/vfio.h>
 
 #define VFIO_MSG_PREFIX "vfio %s: "
@@ -142,6 +143,7 @@ struct VFIODevice {
     DeviceState *dev;             /* the device model's, for migration */
     OnOffAuto enable_migration;   /* the property */
     bool ram_discard_allowed;     /* x-balloon-allowed: pins on demand */
+    QemuUUID vf_token;            /* vf-token: the PF's VF token, or null */
     VFIOMigration *migration;     /* while it can migrate */
     Error *migration_blocker;     /* while it cannot */
     uint32_t irqs_enabled;        /* BIT(index) of each index the host runs */
@@ -185,6 +187,21 @@ int vfio_device_feature(VFIODevice *vbasedev, uint32_t flags, void *data,
  */
 bool vfio_set_fd_param(int *fd, const char *str, const char *what,
                        bool in_use, Error **errp);
+
+/* vf-token.c: the VF token of SR-IOV devices */
+/* Whether vf-token was given (the null UUID is none) */
+bool vfio_vf_token_given(VFIODevice *vbasedev);
+/* What VFIO_GROUP_GET_DEVICE_FD matches: the name, and any token */
+char *vfio_vf_token_device_name(VFIODevice *vbasedev);
+/*
+ * Why the kernel refused to open @vbasedev (errno @err, on the @cdev
+ * path or the group's), where the VF token is the reason; false, with
+ * @errp untouched, where it is not.
+ */
+bool vfio_vf_token_error(VFIODevice *vbasedev, int err, bool cdev,
+                         Error **errp);
+/* vf-token=UUID, refusing anything else with the form it needs */
+extern const PropertyInfo vfio_prop_vf_token;
 
 /* iommufd.c: the sysfs directory of the device whose cdev @fd is open */
 char *vfio_cdev_sysfsdev(int fd, Error **errp);
