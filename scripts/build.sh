@@ -70,6 +70,37 @@ PY
     fi
 }
 
+# QEMU 7.2 has no VFIO_MIGRATION event (upstream's qapi/vfio.json, 9.1):
+# scripts/qapi-vfio.json becomes the QAPI module qapi/vfio.json, listed in
+# qapi/meson.build (so qapi-events-vfio.h is generated) and included by
+# qapi/qapi-schema.json.  From the pristine files, as above; a changed
+# qapi/meson.build has ninja rerun meson once, not configure.
+splice_qapi_vfio() {
+    v=$QEMU_TREE/qapi/vfio.json
+    cp "$REPO/scripts/qapi-vfio.json" "$v.new"
+    python3 - "$QEMU_SRC/qapi" "$QEMU_TREE/qapi" <<'PY' || die "could not splice qapi/vfio.json"
+import sys
+src, dst = sys.argv[1:]
+edits = {
+    "meson.build": ("    'tpm',\n", "    'tpm',\n    'vfio',\n"),
+    "qapi-schema.json": ("{ 'include': 'virtio.json' }\n",
+                         "{ 'include': 'virtio.json' }\n"
+                         "{ 'include': 'vfio.json' }\n"),
+}
+for name, (anchor, text) in edits.items():
+    pristine = open(f"{src}/{name}").read()
+    assert pristine.count(anchor) == 1, f"{name}: no single {anchor!r}"
+    open(f"{dst}/{name}.new", "w").write(pristine.replace(anchor, text))
+PY
+    for f in "$v" "$QEMU_TREE/qapi/meson.build" "$QEMU_TREE/qapi/qapi-schema.json"; do
+        if cmp -s "$f" "$f.new"; then
+            rm "$f.new"
+        else
+            rm -f "$f" && mv "$f.new" "$f"
+        fi
+    done
+}
+
 compile() {
     targets="qemu-system-x86_64"
     for t in $OUR_QTESTS; do
@@ -117,6 +148,7 @@ fi
 link_ours
 splice_qtests
 splice_qapi
+splice_qapi_vfio
 use_ccache
 configure_tree
 link_firmware

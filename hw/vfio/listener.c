@@ -567,6 +567,28 @@ static void vfio_listener_log_global_stop(MemoryListener *listener)
 }
 
 /*
+ * x-pre-copy-dirty-page-tracking=off: while a device of @container still
+ * runs, the pages it writes pile up in the tracker, to be read once, when
+ * the VM has stopped: no query in each pre-copy pass, at the price of a
+ * stop-copy that sends them all (and a RAM estimate that misses them).
+ */
+static bool vfio_dirty_sync_deferred(VFIOContainer *container)
+{
+    VFIODevice *vbasedev;
+
+    if (!runstate_is_running()) {
+        return false;
+    }
+    QLIST_FOREACH(vbasedev, &container->device_list, container_next) {
+        if (vbasedev->migration &&
+            vbasedev->pre_copy_dirty_page_tracking == ON_OFF_AUTO_OFF) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
  * The pages the devices wrote in the map of @section since the last sync.
  * Where they cannot be told, all of them: migration sends too much rather
  * than lose a write.
@@ -590,6 +612,10 @@ static void vfio_listener_log_sync(MemoryListener *listener,
     }
     mapped = g_hash_table_lookup(container->mappings, &iova);
     if (!mapped) {
+        return;
+    }
+    if (vfio_dirty_sync_deferred(container)) {
+        trace_vfio_dirty_sync_deferred(iova, *mapped);
         return;
     }
     pages = *mapped / pgsize;

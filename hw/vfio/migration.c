@@ -31,6 +31,7 @@
 #include "migration/register.h"
 #include "migration/vmstate.h"
 #include "qapi/error.h"
+#include "qapi/qapi-events-vfio.h"
 #include "qemu/error-report.h"
 #include "qemu/main-loop.h"
 #include "qemu/units.h"
@@ -109,6 +110,60 @@ static bool vfio_mig_precopy(VFIOMigration *mig)
            mig->state == VFIO_DEVICE_STATE_PRE_COPY_P2P;
 }
 
+/* The QAPI name of @state; false for ERROR, which the schema lacks */
+static bool vfio_mig_qapi_state(uint32_t state, QapiVfioMigrationState *qs)
+{
+    switch (state) {
+    case VFIO_DEVICE_STATE_STOP:
+        *qs = QAPI_VFIO_MIGRATION_STATE_STOP;
+        return true;
+    case VFIO_DEVICE_STATE_RUNNING:
+        *qs = QAPI_VFIO_MIGRATION_STATE_RUNNING;
+        return true;
+    case VFIO_DEVICE_STATE_STOP_COPY:
+        *qs = QAPI_VFIO_MIGRATION_STATE_STOP_COPY;
+        return true;
+    case VFIO_DEVICE_STATE_RESUMING:
+        *qs = QAPI_VFIO_MIGRATION_STATE_RESUMING;
+        return true;
+    case VFIO_DEVICE_STATE_RUNNING_P2P:
+        *qs = QAPI_VFIO_MIGRATION_STATE_RUNNING_P2P;
+        return true;
+    case VFIO_DEVICE_STATE_PRE_COPY:
+        *qs = QAPI_VFIO_MIGRATION_STATE_PRE_COPY;
+        return true;
+    case VFIO_DEVICE_STATE_PRE_COPY_P2P:
+        *qs = QAPI_VFIO_MIGRATION_STATE_PRE_COPY_P2P;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * The device is now in @state.  With migration-events, a management
+ * layer that orchestrates the devices (or only watches the migration)
+ * learns of each change through QMP without polling.
+ */
+static void vfio_mig_note_state(VFIOMigration *mig, uint32_t state)
+{
+    DeviceState *dev = mig->vbasedev->dev;
+    g_autofree char *path = NULL;
+    QapiVfioMigrationState qs;
+
+    if (mig->state == state) {
+        return;
+    }
+    mig->state = state;
+    if (!mig->vbasedev->migration_events ||
+        !vfio_mig_qapi_state(state, &qs)) {
+        return;
+    }
+    trace_vfio_mig_event(mig->vbasedev->name, QapiVfioMigrationState_str(qs));
+    path = object_get_canonical_path(OBJECT(dev));
+    qapi_event_send_vfio_migration(dev->id ? dev->id : "", path, qs);
+}
+
 static void vfio_mig_close_data(VFIOMigration *mig)
 {
     if (mig->data_fd >= 0) {
@@ -151,7 +206,7 @@ static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
                              vfio_mig_state_name(mig->state),
                              vfio_mig_state_name(state), ret, arg.data_fd);
     if (ret) {
-        mig->state = vfio_mig_read_state(mig);
+        vfio_mig_note_state(mig, vfio_mig_read_state(mig));
         return ret;
     }
     if (arg.data_fd >= 0) {
@@ -160,7 +215,7 @@ static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
     } else if (!vfio_mig_state_has_data(state)) {
         vfio_mig_close_data(mig);
     }
-    mig->state = state;
+    vfio_mig_note_state(mig, state);
     return 0;
 }
 
@@ -171,7 +226,7 @@ static bool vfio_mig_reset(VFIOMigration *mig)
         return false;
     }
     vfio_mig_close_data(mig);
-    mig->state = vfio_mig_read_state(mig);
+    vfio_mig_note_state(mig, vfio_mig_read_state(mig));
     trace_vfio_mig_reset(mig->vbasedev->name,
                          vfio_mig_state_name(mig->state));
     return mig->state == VFIO_DEVICE_STATE_RUNNING;
@@ -727,11 +782,18 @@ static char *vfio_migration_unsupported(VFIODevice *vbasedev,
         return g_strdup_printf("the device offers no STOP_COPY state "
                                "(migration flags 0x%llx)", mig.flags);
     }
-    vbasedev->dma_logging =
+    vbasedev->dma_logging = vbasedev->device_dirty_page_tracking &&
         !vfio_device_feature(vbasedev, VFIO_DEVICE_FEATURE_PROBE |
                              VFIO_DEVICE_FEATURE_DMA_LOGGING_START, NULL, 0);
     if (!vbasedev->dma_logging &&
         !vfio_container_tracks_dirty(vbasedev->container)) {
+        if (!vbasedev->device_dirty_page_tracking) {
+            return g_strdup_printf("the %s IOMMU backend cannot track the "
+                                   "pages the device writes, and "
+                                   "x-device-dirty-page-tracking=off keeps "
+                                   "the device from logging them",
+                                   vbasedev->ops->name);
+        }
         return g_strdup_printf("neither the %s IOMMU backend nor the device "
                                "can track the pages the device writes",
                                vbasedev->ops->name);

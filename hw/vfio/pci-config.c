@@ -525,6 +525,30 @@ static bool vfio_add_plain_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
                               errp) >= 0;
 }
 
+/* A vendor capability's own bytes follow its ID, next pointer and length */
+#define VFIO_VNDR_CAP_DATA      3
+
+/*
+ * A vendor capability holds what the vendor's firmware put there, which
+ * may differ between two host devices of one model: with skip-vsc-check
+ * the PCI core's compare on migration load (cmask) leaves its own bytes
+ * out, and checks only that the chain is the same.
+ */
+static bool vfio_add_vendor_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
+                                Error **errp)
+{
+    if (!vfio_add_plain_cap(vdev, cap, errp)) {
+        return false;
+    }
+    if (vdev->skip_vsc_check && cap->size > VFIO_VNDR_CAP_DATA) {
+        memset(vdev->pdev.cmask + cap->pos + VFIO_VNDR_CAP_DATA, 0,
+               cap->size - VFIO_VNDR_CAP_DATA);
+    }
+    trace_vfio_vendor_cap(vdev->vbasedev.name, cap->pos, cap->size,
+                          vdev->skip_vsc_check);
+    return true;
+}
+
 static bool vfio_add_std_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
                              Error **errp)
 {
@@ -544,6 +568,9 @@ static bool vfio_add_std_cap(VFIOPCIDevice *vdev, const VFIOCap *cap,
     case PCI_CAP_ID_EXP:
         vfio_pcie_cap_fixup(vdev, cap);
         ok = vfio_add_plain_cap(vdev, cap, errp);
+        break;
+    case PCI_CAP_ID_VNDR:
+        ok = vfio_add_vendor_cap(vdev, cap, errp);
         break;
     default:
         ok = vfio_add_plain_cap(vdev, cap, errp);

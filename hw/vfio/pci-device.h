@@ -177,6 +177,7 @@ struct VFIOPCIDevice {
     uint32_t display_xres;
     uint32_t display_yres;
     bool ramfb_wanted;            /* vfio-pci-nohotplug's ramfb */
+    bool skip_vsc_check;          /* vendor caps not compared on load */
     uint32_t vendor_id;           /* x-pci-*: what the guest sees, or */
     uint32_t device_id;           /* PCI_ANY_ID for the device's own */
     uint32_t sub_vendor_id;

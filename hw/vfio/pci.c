@@ -1008,6 +1008,18 @@ static Property vfio_pci_properties[] = {
     /* The PF's VF token, for an SR-IOV PF or VF of a vfio-pci PF */
     DEFINE_PROP("vf-token", VFIOPCIDevice, vbasedev.vf_token,
                 vfio_prop_vf_token, QemuUUID),
+    /* Off: the devices' dirty pages are read only once the VM stopped */
+    DEFINE_PROP_ON_OFF_AUTO("x-pre-copy-dirty-page-tracking", VFIOPCIDevice,
+                            vbasedev.pre_copy_dirty_page_tracking,
+                            ON_OFF_AUTO_ON),
+    /* False: never the device's DMA logging, only the IOMMU's tracking */
+    DEFINE_PROP_BOOL("x-device-dirty-page-tracking", VFIOPCIDevice,
+                     vbasedev.device_dirty_page_tracking, true),
+    /* Vendor capabilities may differ between hosts: not compared on load */
+    DEFINE_PROP_BOOL("skip-vsc-check", VFIOPCIDevice, skip_vsc_check, true),
+    /* A VFIO_MIGRATION QAPI event on each migration state change */
+    DEFINE_PROP_BOOL("migration-events", VFIOPCIDevice,
+                     vbasedev.migration_events, false),
     /* The host's IGD OpRegion to the guest's firmware, by fw_cfg (igd.c) */
     DEFINE_PROP_BOOL("x-igd-opregion", VFIOPCIDevice, igd_opregion, false),
     /* The stolen memory an IGD's GMCH shows, 32 MiB units (igd.c) */

@@ -935,6 +935,229 @@ static void test_mtty_data_overlong(void)
     unlink(src_log);
 }
 
+/*
+ * migration-events=on: a VFIO_MIGRATION event for each state the device
+ * enters, in order, naming it; without it, none.
+ */
+#define MIG_EVENT_WAIT_US   (10 * G_USEC_PER_SEC)
+
+/*
+ * The device-state of the next @n VFIO_MIGRATION events of @qts, each of
+ * the mtty's, as one string ("" if none came within the wait).
+ */
+static char *mig_events(QTestState *qts, int n)
+{
+    GString *seen = g_string_new(NULL);
+    gint64 end = g_get_monotonic_time() + MIG_EVENT_WAIT_US;
+    QDict *ev, *data;
+
+    while (n && g_get_monotonic_time() < end) {
+        ev = qtest_qmp_event_ref(qts, "VFIO_MIGRATION");
+        if (!ev) {
+            /* What came meanwhile waits in the buffer: look again */
+            qobject_unref(qtest_qmp(qts, "{'execute': 'query-status'}"));
+            g_usleep(20 * 1000);
+            continue;
+        }
+        data = qdict_get_qdict(ev, "data");
+        g_assert_cmpstr(qdict_get_str(data, "device-id"), ==, "mtty");
+        g_assert_cmpstr(qdict_get_str(data, "qom-path"), ==,
+                        "/machine/peripheral/mtty");
+        g_string_append_printf(seen, "%s%s", seen->len ? " " : "",
+                               qdict_get_str(data, "device-state"));
+        qobject_unref(ev);
+        n--;
+    }
+    return g_string_free(seen, false);
+}
+
+/* @qts sent no VFIO_MIGRATION event, up to now */
+static void assert_no_mig_event(QTestState *qts)
+{
+    qobject_unref(qtest_qmp(qts, "{'execute': 'query-status'}"));
+    g_assert_null(qtest_qmp_event_ref(qts, "VFIO_MIGRATION"));
+}
+
+/* The destination runs: its VM started after the load */
+static void wait_running(QTestState *qts)
+{
+    gint64 end = g_get_monotonic_time() + MIG_WAIT_US;
+
+    for (;;) {
+        g_autofree char *status = query_status(qts);
+
+        if (!strcmp(status, "running")) {
+            return;
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(20 * 1000);
+    }
+}
+
+/*
+ * The source: PRE_COPY while the VM runs, the P2P quiescence, STOP_COPY
+ * and STOP; the destination: RESUMING, STOP once loaded, and back up
+ * through RUNNING_P2P to RUNNING.  (mtty offers PRE_COPY and P2P.)
+ */
+static void test_mtty_events(gconstpointer on)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    const char *props = on ? ",migration-events=on" : NULL;
+    g_autofree char *args = NULL;
+    g_autofree char *got = NULL;
+    MigPair p;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "events");
+    args = g_strdup_printf("-incoming %s", p.uri);
+    mtty_start_source(&p.src, src, props, NULL);
+    mtty_load_source(&p.src);
+    mtty_start(&p.dst, dst, props, args, p.dst_log);
+    mig_start(&p);
+    g_assert_true(mig_wait(p.src.qts, "completed"));
+    wait_running(p.dst.qts);
+    if (on) {
+        got = mig_events(p.src.qts, 4);
+        g_assert_cmpstr(got, ==, "pre-copy pre-copy-p2p stop-copy stop");
+        g_free(got);
+        got = mig_events(p.dst.qts, 4);
+        g_assert_cmpstr(got, ==, "resuming stop running-p2p running");
+    }
+    assert_no_mig_event(p.src.qts);
+    assert_no_mig_event(p.dst.qts);
+    mtty_check_dest(&p.dst);
+    mig_pair_free(&p);
+}
+
+/*
+ * x-pre-copy-dirty-page-tracking: on (the default), the devices' dirty
+ * pages are read at each sync, from the first, while the device runs;
+ * off, none is read before the device stopped (STOP_COPY), and then
+ * they all are.
+ */
+static void test_mtty_precopy_sync(gconstpointer on)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree char *trace = test_log_path("mig-precopy-sync");
+    g_autofree char *trace_args = NULL;
+    g_auto(GStrv) lines = NULL;
+    int i, before = 0, after = 0, deferred = 0;
+    bool stopped = false;
+    MigPair p;
+
+    if (!src || !dst) {
+        return;
+    }
+    mig_pair_init(&p, "precopy-sync");
+    trace_args = g_strdup_printf("-trace enable=vfio_dirty_sync* "
+                                 "-trace enable=vfio_mig_set_state -D %s",
+                                 trace);
+    mtty_start_source(&p.src, src, on ? NULL :
+                      ",x-pre-copy-dirty-page-tracking=off", trace_args);
+    mtty_load_source(&p.src);
+    mtty_start_dest(&p, dst, p.dst_log);
+    mig_complete(&p);
+
+    lines = read_lines(trace);
+    for (i = 0; lines[i]; i++) {
+        if (strstr(lines[i], "vfio_mig_set_state") &&
+            strstr(lines[i], "-> STOP_COPY: 0")) {
+            stopped = true;
+        } else if (strstr(lines[i], "vfio_dirty_sync_deferred")) {
+            deferred++;
+        } else if (strstr(lines[i], "vfio_dirty_sync ")) {
+            *(stopped ? &after : &before) += 1;
+        }
+    }
+    g_test_message("syncs: %d before STOP_COPY, %d after, %d deferred",
+                   before, after, deferred);
+    g_assert_true(stopped);
+    g_assert_cmpint(after, >, 0);
+    if (on) {
+        g_assert_cmpint(before, >, 0);
+        g_assert_cmpint(deferred, ==, 0);
+    } else {
+        g_assert_cmpint(before, ==, 0);
+        g_assert_cmpint(deferred, >, 0);
+    }
+    unlink(trace);
+}
+
+/*
+ * x-device-dirty-page-tracking=off: never mtty's own DMA logging.  On
+ * type1 the container tracks instead, and the migration works; iommufd
+ * tracks nothing, and enable-migration=on fails the realize, saying why.
+ */
+static void test_mtty_no_device_tracking(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    g_autofree char *trace = test_log_path("mig-no-device-tracking");
+    g_autofree char *trace_args = NULL;
+    g_autofree char *sysfsdev = NULL;
+    QTestState *qts;
+    MigPair p;
+
+    if (!src || !dst) {
+        return;
+    }
+    if (backend_iommufd()) {
+        sysfsdev = g_strdup_printf("/sys/bus/mdev/devices/%s", src);
+        qts = qtest_initf("-M pc -nodefaults %s", mdev_backend_args());
+        qmp_error_says(qtest_qmp(qts, "{'execute': 'device_add', "
+                                 "'arguments': {'driver': 'vfio-pci', "
+                                 "'sysfsdev': %s, 'iommufd': 'ifd0', "
+                                 "'enable-migration': 'on', "
+                                 "'x-device-dirty-page-tracking': false}}",
+                                 sysfsdev),
+                       "device_add", "the iommufd IOMMU backend cannot "
+                       "track the pages the device writes, and "
+                       "x-device-dirty-page-tracking=off keeps the device "
+                       "from logging them");
+        qtest_quit(qts);
+        return;
+    }
+    mig_pair_init(&p, "no-device-tracking");
+    trace_args = g_strdup_printf("-trace enable=vfio_dirty_tracking -D %s",
+                                 trace);
+    mtty_start_source(&p.src, src, ",enable-migration=on,"
+                      "x-device-dirty-page-tracking=off", trace_args);
+    mtty_load_source(&p.src);
+    mtty_start_dest(&p, dst, p.dst_log);
+    mig_complete(&p);
+    g_assert_cmpint(count_log_lines(trace, "start 1 by type1: 0"), ==, 1);
+    unlink(trace);
+}
+
+/*
+ * skip-vsc-check leaves vendor capabilities' contents out of the config
+ * compare on load; the property is there with its default, but the
+ * compare needs a device that migrates and has one.
+ */
+static void test_mtty_skip_vsc_check(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    QDict *resp;
+    Assigned a;
+
+    if (!src) {
+        return;
+    }
+    mtty_start(&a, src, NULL, NULL, NULL);
+    resp = qtest_qmp(a.qts, "{'execute': 'qom-get', 'arguments': "
+                     "{'path': '/machine/peripheral/mtty', "
+                     "'property': 'skip-vsc-check'}}");
+    g_assert_true(qdict_get_bool(resp, "return"));
+    qobject_unref(resp);
+    release(&a);
+    g_test_skip("the compare itself: no rig device both migrates and has "
+                "a vendor capability (mtty has no capability list)");
+}
+
 static void add_case(const char *name, void (*fn)(void))
 {
     g_autofree char *path = g_strdup_printf("/vfio-pci/rig/migration/%s/%s",
@@ -942,6 +1165,16 @@ static void add_case(const char *name, void (*fn)(void))
                                             "legacy", name);
 
     qtest_add_func(path, fn);
+}
+
+static void add_data_case(const char *name, GTestDataFunc fn,
+                          const char *data)
+{
+    g_autofree char *path = g_strdup_printf("/vfio-pci/rig/migration/%s/%s",
+                                            backend_iommufd() ? "iommufd" :
+                                            "legacy", name);
+
+    qtest_add_data_func(path, data, fn);
 }
 
 int main(int argc, char **argv)
@@ -968,5 +1201,11 @@ int main(int argc, char **argv)
     add_case("mtty-src-killed", test_mtty_src_killed);
     add_case("mtty-stream-damaged", test_mtty_stream_damaged);
     add_case("mtty-data-overlong", test_mtty_data_overlong);
+    add_data_case("mtty-events", test_mtty_events, "on");
+    add_data_case("mtty-no-events", test_mtty_events, NULL);
+    add_data_case("mtty-precopy-sync-on", test_mtty_precopy_sync, "on");
+    add_data_case("mtty-precopy-sync-off", test_mtty_precopy_sync, NULL);
+    add_case("mtty-no-device-tracking", test_mtty_no_device_tracking);
+    add_case("mtty-skip-vsc-check", test_mtty_skip_vsc_check);
     return g_test_run();
 }

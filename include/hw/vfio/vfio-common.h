@@ -144,6 +144,11 @@ struct VFIODevice {
     OnOffAuto enable_migration;   /* the property */
     bool ram_discard_allowed;     /* x-balloon-allowed: pins on demand */
     QemuUUID vf_token;            /* vf-token: the PF's VF token, or null */
+    /* x-pre-copy-dirty-page-tracking: off syncs only once stopped */
+    OnOffAuto pre_copy_dirty_page_tracking;
+    /* x-device-dirty-page-tracking: false never uses DMA logging */
+    bool device_dirty_page_tracking;
+    bool migration_events;        /* VFIO_MIGRATION on each state change */
     VFIOMigration *migration;     /* while it can migrate */
     Error *migration_blocker;     /* while it cannot */
     uint32_t irqs_enabled;        /* BIT(index) of each index the host runs */
