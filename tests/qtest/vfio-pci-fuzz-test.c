@@ -231,10 +231,11 @@ static void test_fuzz_config(gconstpointer var)
 /*
  * A VGA-class device with its legacy ranges: the command register's
  * random flips map and unmap them, and the guest touches them meanwhile.
+ * Shown as NVIDIA's, it has the quirks' windows and capability too.
  */
-static void test_fuzz_config_vga(void)
+static void test_fuzz_config_vga(gconstpointer props)
 {
-    fuzz_config("VFIO_VGA", "x-vga=on");
+    fuzz_config("VFIO_VGA", props);
 }
 
 /* Maps every BAR the host device has; returns how many. */
@@ -715,7 +716,12 @@ int main(int argc, char **argv)
 
     qtest_add_data_func("/vfio-pci/rig/fuzz/edu/config", "VFIO_EDU",
                         test_fuzz_config);
-    qtest_add_func("/vfio-pci/rig/fuzz/vga/config", test_fuzz_config_vga);
+    qtest_add_data_func("/vfio-pci/rig/fuzz/vga/config", "x-vga=on",
+                        test_fuzz_config_vga);
+    qtest_add_data_func("/vfio-pci/rig/fuzz/vga/config-as-nvidia",
+                        "x-vga=on,x-pci-vendor-id=0x10de,"
+                        "x-pci-device-id=0x1b80,x-pci-class-code=0x030000,"
+                        "x-nv-gpudirect-clique=3", test_fuzz_config_vga);
     qtest_add_data_func("/vfio-pci/rig/fuzz/e1000e/bars", "VFIO_E1000E",
                         test_fuzz_bars);
     qtest_add_data_func("/vfio-pci/rig/fuzz/nvme/bars", "VFIO_NVME",
