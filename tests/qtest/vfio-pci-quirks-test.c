@@ -512,6 +512,43 @@ static void test_rtl8168_window(void)
 }
 
 /*
+ * x-msix-relocation=auto on the e1000e: its table leaves BAR3 for the
+ * first unused BAR number, BAR4, and MSI-X enabled with a vector
+ * unmasked there is MSI-X on the host (/proc/interrupts names its
+ * vector vfio-msix[0](ADDR)), until the guest disables it.
+ */
+static bool host_irq_named(const char *name)
+{
+    g_autofree char *text = NULL;
+
+    g_assert_true(g_file_get_contents("/proc/interrupts", &text, NULL,
+                                      NULL));
+    return strstr(text, name);
+}
+
+static void test_relocation_e1000e(void)
+{
+    g_autofree char *irq = NULL;
+    uint8_t cap;
+    Assigned a;
+
+    if (!assign_on(&a, "q35", "VFIO_E1000E", "x-msix-relocation=auto")) {
+        return;
+    }
+    cap = qpci_find_capability(a.dev, PCI_CAP_ID_MSIX, 0);
+    g_assert_cmphex(qpci_config_readl(a.dev, cap + PCI_MSIX_TABLE), ==, 4);
+    irq = g_strdup_printf("vfio-msix[0](%s)", a.host);
+    g_assert_false(host_irq_named(irq));
+    qpci_msix_enable(a.dev);
+    qpci_io_writel(a.dev, a.dev->msix_table_bar,
+                   a.dev->msix_table_off + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+    g_assert_true(host_irq_named(irq));
+    qpci_msix_disable(a.dev);
+    g_assert_false(host_irq_named(irq));
+    release(&a);
+}
+
+/*
  * x-msix-relocation that cannot be
  */
 static void test_relocation_refused(void)
@@ -641,6 +678,8 @@ int main(int argc, char **argv)
                    test_rtl8168_window);
     qtest_add_func("/vfio-pci/rig/quirks/vmd-shadow", test_vmd_shadow);
     qtest_add_func("/vfio-pci/rig/quirks/not-armed", test_quirk_traces);
+    qtest_add_func("/vfio-pci/rig/msix-relocation/e1000e",
+                   test_relocation_e1000e);
     qtest_add_func("/vfio-pci/rig/msix-relocation/refused",
                    test_relocation_refused);
     return g_test_run();
