@@ -208,7 +208,7 @@ static bool vfio_ioeventfd_kernel(VFIOIoeventfd *ev, int fd)
     VFIOQuirk *q = ev->q;
     struct vfio_device_ioeventfd io = {
         .argsz = sizeof(io),
-        .flags = ev->size,        /* VFIO_DEVICE_IOEVENTFD_N is N / 8 */
+        .flags = ev->size,        /* IOEVENTFD_8/16/32/64 are 1/2/4/8 */
         .offset = q->bar->fd_offset + q->base + ev->addr,
         .data = ev->data,
         .fd = fd,
