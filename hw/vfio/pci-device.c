@@ -184,16 +184,18 @@ void vfio_fast_path_block(VFIOPCIDevice *vdev, unsigned int reason,
     unsigned int now = block ? was | reason : was & ~reason;
     bool decode_change = (was ^ now) & VFIO_FAST_PATH_DECODE;
 
+    /*
+     * The device's pages are in the windows whenever the windows are on:
+     * the listener maps what they hold for peer-to-peer DMA, and anonymous
+     * pages it pinned there would take that DMA instead of the BAR.
+     */
     vdev->fast_path_blocks = now;
-    if (decode_change && (now & VFIO_FAST_PATH_DECODE)) {
-        vfio_fast_path_swap(vdev, false);
+    if (decode_change) {
+        vfio_fast_path_swap(vdev, !(now & VFIO_FAST_PATH_DECODE));
     }
     if (!was != !now) {
         trace_vfio_fast_path(vdev->vbasedev.name, !now, now);
         vfio_fast_path_enable(vdev, !now);
-    }
-    if (decode_change && !(now & VFIO_FAST_PATH_DECODE)) {
-        vfio_fast_path_swap(vdev, true);
     }
 }
 
