@@ -89,7 +89,8 @@ IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-display-test
  iommufd-vfio-pci-test iommufd-vfio-pci-hotplug-test iommufd-vfio-pci-errors-test
  iommufd-vfio-pci-reset-test
  iommufd-vfio-pci-fuzz-test iommufd-vfio-pci-hardening-test
- iommufd-vfio-pci-express-test iommufd-vfio-pci-viommu-test inner-remove"
+ iommufd-vfio-pci-express-test iommufd-vfio-pci-viommu-test
+ iommufd-vfio-pci-p2p-test inner-remove"
 
 # collect DIR PREFIX TAPS: the TAP files of a rig boot, and a failure for
 # each expected one that is missing.

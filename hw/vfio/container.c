@@ -605,6 +605,7 @@ static void vfio_legacy_detach_device(VFIODevice *vbasedev)
 
 const VFIOIOMMUOps vfio_legacy_ops = {
     .name = "type1",
+    .maps_device_memory = true,
     .attach_device = vfio_legacy_attach_device,
     .detach_device = vfio_legacy_detach_device,
     .dma_map = vfio_legacy_dma_map,

@@ -242,6 +242,25 @@ static bool vfio_bind_cdev(VFIODevice *vbasedev, IOMMUFDBackend *be,
     return false;
 }
 
+/*
+ * The kernels we run cannot map device memory into an IOAS (iommufd's
+ * DMA-buf maps came later): devices that share one cannot DMA to each
+ * other's BARs.  Said once, when a second device joins.
+ */
+static void vfio_iommufd_p2p_warn(VFIOContainer *container,
+                                  VFIODevice *vbasedev)
+{
+    static bool said;
+
+    if (!said && !QLIST_EMPTY(&container->device_list)) {
+        said = true;
+        warn_report("vfio %s: no peer-to-peer DMA between the devices of "
+                    "the iommufd backend: this kernel's iommufd cannot map "
+                    "device memory, so a DMA into another assigned device's "
+                    "BAR faults", vbasedev->name);
+    }
+}
+
 static bool vfio_ioas_attach(VFIODevice *vbasedev, VFIOIOASContainer *ioas,
                              Error **errp)
 {
@@ -258,6 +277,7 @@ static bool vfio_ioas_attach(VFIODevice *vbasedev, VFIOIOASContainer *ioas,
     trace_vfio_iommufd_attach(vbasedev->name, vbasedev->devid,
                               ioas->ioas_id,
                               !QLIST_EMPTY(&ioas->base.device_list));
+    vfio_iommufd_p2p_warn(&ioas->base, vbasedev);
     vfio_container_add_device(&ioas->base, vbasedev);
     return true;
 }

@@ -75,13 +75,43 @@ static int vfio_dma_unmap(VFIOContainer *container, hwaddr iova)
 }
 
 /*
- * Only guest RAM is mapped.  Device memory (our own mmap'd BARs among it)
- * would only serve peer-to-peer DMA, which type1 cannot map reliably.
+ * Peer-to-peer DMA: the BAR mmaps of assigned devices (RAM-device
+ * sections) are mapped like RAM where the backend can map device memory,
+ * so that one device can DMA into another's BAR (GPUDirect, an NVMe
+ * controller memory buffer).  A BAR that cannot be mapped is said once,
+ * naming it, and the VM runs on: only DMA to that BAR faults.
  */
-static bool vfio_listener_skipped_section(MemoryRegionSection *section)
+static bool vfio_is_p2p(MemoryRegionSection *section)
+{
+    return memory_region_is_ram_device(section->mr);
+}
+
+static void vfio_p2p_report(VFIOContainer *container,
+                            MemoryRegionSection *section, const char *why)
+{
+    const char *name = memory_region_name(section->mr);
+
+    trace_vfio_p2p_unmapped(name, section->offset_within_address_space,
+                            why);
+    if (!container->p2p_reported) {
+        container->p2p_reported = g_hash_table_new_full(g_str_hash,
+                                                        g_str_equal,
+                                                        g_free, NULL);
+    }
+    if (g_hash_table_add(container->p2p_reported, g_strdup(name))) {
+        warn_report("vfio: \"%s\" at 0x%" HWADDR_PRIx " cannot be mapped "
+                    "for peer-to-peer DMA (%s): other assigned devices "
+                    "cannot DMA to it", name,
+                    section->offset_within_address_space, why);
+    }
+}
+
+/* Guest RAM, and the BARs of assigned devices where the backend maps them */
+static bool vfio_listener_skipped_section(VFIOContainer *container,
+                                          MemoryRegionSection *section)
 {
     return !memory_region_is_ram(section->mr) ||
-           memory_region_is_ram_device(section->mr);
+           (vfio_is_p2p(section) && !container->ops->maps_device_memory);
 }
 
 /*
@@ -127,19 +157,26 @@ static bool vfio_section_range(VFIOContainer *container,
     hwaddr start = section->offset_within_address_space;
     hwaddr mask = qemu_real_host_page_mask();
 
-    if (vfio_listener_skipped_section(section)) {
+    if (vfio_listener_skipped_section(container, section)) {
         trace_vfio_listener_region_skip(op, start,
                                         int128_get64(section->size));
         return false;
     }
 
     if ((start & ~mask) != (section->offset_within_region & ~mask)) {
-        vfio_section_unaligned(container, section, op);
+        if (!vfio_is_p2p(section)) {
+            vfio_section_unaligned(container, section, op);
+        } else if (!strcmp(op, "add")) {
+            vfio_p2p_report(container, section, "not page-aligned");
+        }
         return false;
     }
 
     *iova = ROUND_UP(start, qemu_real_host_page_size());
     *end = (start + int128_get64(section->size)) & mask;
+    if (*iova >= *end && vfio_is_p2p(section) && !strcmp(op, "add")) {
+        vfio_p2p_report(container, section, "smaller than a page");
+    }
     return *iova < *end;
 }
 
@@ -517,6 +554,10 @@ static void vfio_listener_region_add(MemoryListener *listener,
 
     ret = vfio_dma_map(container, iova, end - iova, vaddr,
                        section->readonly);
+    if (ret && vfio_is_p2p(section)) {
+        vfio_p2p_report(container, section, strerror(-ret));
+        return;
+    }
     if (ret) {
         vfio_map_error(container, iova, end - iova, ret,
                        memory_region_name(section->mr));
@@ -606,7 +647,8 @@ static void vfio_listener_log_sync(MemoryListener *listener,
     ram_addr_t ram_addr;
     int ret;
 
-    if (!container->dirty_tracking ||
+    /* A BAR's contents are the device's to migrate, not RAM's */
+    if (!container->dirty_tracking || vfio_is_p2p(section) ||
         !vfio_section_range(container, section, "sync", &iova, &end)) {
         return;
     }
@@ -676,6 +718,7 @@ void vfio_container_destroy(VFIOContainer *container)
     assert(QLIST_EMPTY(&container->giommu_list));
     g_hash_table_destroy(container->mappings);
     g_hash_table_destroy(container->dirty_all);
+    g_clear_pointer(&container->p2p_reported, g_hash_table_destroy);
     g_clear_pointer(&container->dirty_ranges, g_array_unref);
 }
 

@@ -98,6 +98,8 @@ typedef struct VFIOIOMMUOps {
     int (*query_dirty_bitmap)(VFIOContainer *container, hwaddr iova,
                               uint64_t size, uint64_t pgsize,
                               uint64_t *bitmap);
+    /* Device memory (other devices' BAR mmaps) can be mapped: P2P DMA */
+    bool maps_device_memory;
     /* The IOVA ranges the host IOMMU can map, as an array of Range */
     GArray *(*iova_ranges)(VFIOContainer *container);
 } VFIOIOMMUOps;
@@ -119,6 +121,7 @@ struct VFIOContainer {
     GHashTable *dirty_all;        /* iovas to sync wholly dirty, once */
     bool dirty_logging_lost;      /* a restart failed: all RAM is dirty */
     bool unaligned_reported;      /* a RAM section no page can map: said */
+    GHashTable *p2p_reported;     /* the BARs P2P cannot reach: said */
     uint32_t guest_map_reported;  /* guest IOMMU map failures said (viommu.c) */
     QLIST_HEAD(, VFIODevice) device_list;
     QLIST_HEAD(, VFIOGuestIOMMU) giommu_list; /* behind a guest IOMMU */

@@ -1,0 +1,146 @@
+/*
+ * QTest cases for peer-to-peer DMA between assigned devices: the rig's
+ * edu (VFIO_EDU) DMAs into the VRAM BAR of the rig's std VGA (VFIO_VGA),
+ * both assigned to one guest, through the maps our listener made of the
+ * VGA's BAR mmap.  On the legacy backend the bytes land in the VGA's
+ * VRAM and follow the guest moving the BAR; on iommufd (whose kernel
+ * here cannot map device memory) the DMA faults on the host, QEMU says
+ * so once and runs on.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "vfio-pci-util.h"
+
+#define VGA_SLOT        5
+#define P2P_SRC         0x100000ULL     /* guest RAM with the bytes */
+/*
+ * Where the guest puts the VGA's 16 MiB VRAM BAR: below 256 MiB, as
+ * edu's DMA engine reaches no higher (its 28-bit mask), above RAM.
+ */
+#define VRAM_AT         0x0c000000ULL
+#define VRAM_MOVED_TO   0x0e000000ULL
+#define VRAM_OFF        0x4000
+
+typedef struct P2P {
+    Assigned edu;
+    QPCIDevice *vga;
+    QPCIBar vram;
+} P2P;
+
+/* Puts the VGA's VRAM BAR at @addr, as the guest's firmware would. */
+static void vram_place(P2P *p, uint64_t addr)
+{
+    qpci_config_writew(p->vga, PCI_COMMAND, 0);
+    qpci_config_writel(p->vga, PCI_BASE_ADDRESS_0, addr);
+    qpci_config_writew(p->vga, PCI_COMMAND, PCI_COMMAND_MEMORY);
+    p->vram.addr = addr;
+    p->vram.is_io = false;
+}
+
+static bool p2p_start(P2P *p, const char *log)
+{
+    const char *vga = rig_device("VFIO_VGA");
+    g_autofree char *args = NULL;
+
+    if (!vga) {
+        return false;
+    }
+    args = g_strdup_printf("-device vfio-pci,host=%s,addr=%02x.0 -trace "
+                           "enable=vfio_p2p_unmapped -D %s.trace", vga,
+                           VGA_SLOT, log);
+    if (!assign_logged(&p->edu, "pc", "VFIO_EDU", NULL, args, log)) {
+        return false;
+    }
+    p->edu.bar0 = qpci_iomap(p->edu.dev, 0, NULL);
+    p->vga = qpci_device_find(p->edu.bus, QPCI_DEVFN(VGA_SLOT, 0));
+    g_assert_nonnull(p->vga);
+    vram_place(p, VRAM_AT);
+    return true;
+}
+
+static void p2p_stop(P2P *p)
+{
+    g_free(p->vga);
+    release(&p->edu);
+}
+
+/* edu copies @len bytes of @pattern from guest RAM into the VRAM BAR */
+static void edu_to_vram(P2P *p, const uint8_t *pattern, size_t len)
+{
+    qtest_memwrite(p->edu.qts, P2P_SRC, pattern, len);
+    edu_dma(&p->edu, P2P_SRC, EDU_DMA_BUF, len, EDU_DMA_START);
+    edu_dma(&p->edu, EDU_DMA_BUF, p->vram.addr + VRAM_OFF, len,
+            EDU_DMA_START | EDU_DMA_TO_RAM);
+}
+
+static void vram_read(P2P *p, uint8_t *buf, size_t len)
+{
+    qpci_memread(p->vga, p->vram, VRAM_OFF, buf, len);
+}
+
+static void fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        buf[i] = seed + i * 13;
+    }
+}
+
+static void test_edu_to_vga(void)
+{
+    g_autofree char *log = test_log_path("p2p");
+    g_autofree char *trace = g_strdup_printf("%s.trace", log);
+    uint8_t out[256], in[256], before[256];
+    P2P p;
+
+    if (!p2p_start(&p, log)) {
+        return;
+    }
+    memset(before, 0xa5, sizeof(before));
+    qpci_memwrite(p.vga, p.vram, VRAM_OFF, before, sizeof(before));
+    fill(out, sizeof(out), 0x11);
+    edu_to_vram(&p, out, sizeof(out));
+    vram_read(&p, in, sizeof(in));
+
+    if (backend_iommufd()) {
+        /* The host IOMMU faulted the DMA: VRAM is as it was */
+        g_assert_cmpmem(in, sizeof(in), before, sizeof(before));
+        assert_qemu_alive(p.edu.qts);
+        p2p_stop(&p);
+        g_assert_cmpint(count_log_lines(log, "no peer-to-peer DMA between "
+                                        "the devices of the iommufd "
+                                        "backend"), ==, 1);
+    } else {
+        g_test_message("VRAM reads %02x %02x %02x %02x (wrote %02x %02x, "
+                       "was %02x %02x)", in[0], in[1], in[2], in[3], out[0],
+                       out[1], before[0], before[1]);
+        g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+
+        /* The guest moves the BAR: the map follows it */
+        vram_place(&p, VRAM_MOVED_TO);
+        fill(out, sizeof(out), 0x77);
+        edu_to_vram(&p, out, sizeof(out));
+        vram_read(&p, in, sizeof(in));
+        g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+        p2p_stop(&p);
+        assert_only_warnings(log);
+        /* Both BARs of the VGA are whole pages: both mapped */
+        g_assert_true(!g_file_test(trace, G_FILE_TEST_EXISTS) ||
+                      !count_log_lines(trace, "vfio_p2p_unmapped"));
+    }
+    unlink(trace);
+    unlink(log);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    if (g_strcmp0(g_getenv("VFIO_RIG"), "1")) {
+        return g_test_run();
+    }
+    qtest_add_func("/vfio-pci/rig/p2p/edu-to-vga", test_edu_to_vga);
+    return g_test_run();
+}
