@@ -94,11 +94,15 @@ display_text_check() {
 # attributes between them dropped)
 display_text_has_seabios() {
     display_text_save /run/text.bin &&
-        tr -cd 'A-Za-z0-9 ().-' < /run/text.bin | grep -q 'SeaBIOS'
+        tr -cd 'A-Za-z0-9 ().-' < /run/text.bin > /run/text.txt &&
+        grep -q 'SeaBIOS' /run/text.txt &&
+        grep -q 'Press ESC for boot menu' /run/text.txt
 }
 
 # Polls the rig's text memory while the inner firmware runs, until its
-# banner is there; then keeps that text and the rig's screendump of it
+# banner and its boot menu prompt are there (the prompt stays for 8 s: a
+# banner alone may get its next line between the screendump and the
+# text); then keeps that text and the rig's screendump of it
 display_text_grab() {
     _dp_i=0
     until display_text_has_seabios; do
