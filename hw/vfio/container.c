@@ -380,9 +380,8 @@ static char *vfio_group_blocker(int groupid)
     const char *dev;
 
     while (gdir && (dev = g_dir_read_name(gdir))) {
-        g_autofree char *link = g_strdup_printf("%s/%s/driver", dir, dev);
-        g_autofree char *driver = g_file_read_link(link, NULL);
-        g_autofree char *drv = driver ? g_path_get_basename(driver) : NULL;
+        g_autofree char *dev_dir = g_strdup_printf("%s/%s", dir, dev);
+        g_autofree char *drv = vfio_sysfs_link_name(dev_dir, "driver");
 
         if (drv && strcmp(drv, "vfio-pci") && strcmp(drv, "pcieport")) {
             return g_strdup_printf("%s (bound to %s)", dev, drv);

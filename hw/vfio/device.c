@@ -106,6 +106,14 @@ void vfio_detach_device(VFIODevice *vbasedev)
     }
 }
 
+char *vfio_sysfs_link_name(const char *dir, const char *name)
+{
+    g_autofree char *link = g_strdup_printf("%s/%s", dir, name);
+    g_autofree char *target = g_file_read_link(link, NULL);
+
+    return target ? g_path_get_basename(target) : NULL;
+}
+
 bool vfio_set_fd_param(int *fd, const char *str, const char *what,
                        bool in_use, Error **errp)
 {

@@ -141,9 +141,8 @@ char *vfio_cdev_sysfsdev(int fd, Error **errp)
 /* Why @vbasedev has no vfio-dev/ in sysfs: its driver, or the kernel */
 static void vfio_no_cdev_error(VFIODevice *vbasedev, Error **errp)
 {
-    g_autofree char *link = g_strdup_printf("%s/driver", vbasedev->sysfsdev);
-    g_autofree char *driver = g_file_read_link(link, NULL);
-    g_autofree char *drv = driver ? g_path_get_basename(driver) : NULL;
+    g_autofree char *drv = vfio_sysfs_link_name(vbasedev->sysfsdev,
+                                                "driver");
 
     if (drv && (!strcmp(drv, "vfio-pci") || !strcmp(drv, "vfio_mdev"))) {
         error_setg(errp, "host device %s has no vfio cdev: the host kernel "

@@ -748,10 +748,9 @@ static const SaveVMHandlers vfio_savevm_handlers = {
  */
 static char *vfio_driver_name(VFIODevice *vbasedev)
 {
-    g_autofree char *link = g_strdup_printf("%s/driver", vbasedev->sysfsdev);
-    g_autofree char *driver = g_file_read_link(link, NULL);
+    char *driver = vfio_sysfs_link_name(vbasedev->sysfsdev, "driver");
 
-    return driver ? g_path_get_basename(driver) : g_strdup("unknown");
+    return driver ? driver : g_strdup("unknown");
 }
 
 /* Why @vbasedev cannot migrate, or NULL with its migration flags */

@@ -39,22 +39,13 @@ char *vfio_vf_token_device_name(VFIODevice *vbasedev)
     return g_strdup_printf("%s vf_token=%s", vbasedev->name, uuid);
 }
 
-/* The basename of the link @dir/@name points to, or NULL */
-static char *vfio_link_name(const char *dir, const char *name)
-{
-    g_autofree char *link = g_strdup_printf("%s/%s", dir, name);
-    g_autofree char *target = g_file_read_link(link, NULL);
-
-    return target ? g_path_get_basename(target) : NULL;
-}
-
 /* The driver of the PF of the VF @vbasedev, or NULL */
 static char *vfio_vf_pf_driver(VFIODevice *vbasedev)
 {
     g_autofree char *pf_dir = g_strdup_printf("%s/physfn",
                                               vbasedev->sysfsdev);
 
-    return vfio_link_name(pf_dir, "driver");
+    return vfio_sysfs_link_name(pf_dir, "driver");
 }
 
 /* EACCES for a VF: vfio-pci drives its PF @pf, whose token it wants */
@@ -113,7 +104,7 @@ static bool vfio_vf_token_misplaced(VFIODevice *vbasedev, const char *pf,
 bool vfio_vf_token_error(VFIODevice *vbasedev, int err, bool cdev,
                          Error **errp)
 {
-    g_autofree char *pf = vfio_link_name(vbasedev->sysfsdev, "physfn");
+    g_autofree char *pf = vfio_sysfs_link_name(vbasedev->sysfsdev, "physfn");
     g_autofree char *pf_driver = pf ? vfio_vf_pf_driver(vbasedev) : NULL;
     g_autofree char *totalvfs = g_strdup_printf("%s/sriov_totalvfs",
                                                 vbasedev->sysfsdev);

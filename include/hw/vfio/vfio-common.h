@@ -193,6 +193,8 @@ int vfio_device_feature(VFIODevice *vbasedev, uint32_t flags, void *data,
  * Once @in_use (the object created, the device realized) it is refused:
  * the fd there is live.
  */
+/* What the sysfs link @dir/@name names (a driver, a PF), or NULL */
+char *vfio_sysfs_link_name(const char *dir, const char *name);
 bool vfio_set_fd_param(int *fd, const char *str, const char *what,
                        bool in_use, Error **errp);
 
