@@ -33,6 +33,18 @@ tally() {
     echo "== $(basename "$1"): $p passed, $f failed"
 }
 
+# failures FILE...: each failed test again, with the notes after it, so
+# that the end of a long log (all a CI page may show) says what failed
+failures() {
+    for f in "$@"; do
+        grep -q '^not ok' "$f" || continue
+        echo "== failed in $(basename "$f"):"
+        awk '/^not ok/ { show = 1; n = 0 }
+             /^ok / { show = 0 }
+             show && n++ < 40' "$f"
+    done
+}
+
 # The user documentation builds without a warning.
 docs_test() {
     d=$BUILD/docs
@@ -151,6 +163,7 @@ both_rigs
 for f in "$RESULTS"/*.tap; do
     cat "$f"
 done
+failures "$RESULTS"/*.tap
 for f in "$RESULTS"/*.tap; do
     tally "$f"
 done

@@ -142,7 +142,7 @@ display_vga_x() {
     rig_tap "$_dp_t: the rig's screen shows the inner SeaBIOS's text" \
         display_text_check
     rig_tap_note "$(cat /out/vga-text.txt 2>/dev/null)"
-    inner_wait_for vga-x '^INNER: fb drawn' ||
+    inner_wait_for vga-x '^INNER: fb drawn' "$_dp_bg" ||
         rig_log "error: the inner guest never drew"
     rig_tap "$_dp_t: the inner bochs-drm's pattern is on the rig's screen" \
         display_fb_shown vga-x 5 display_rig_dump vga-x-fb
@@ -157,7 +157,7 @@ display_vga_plain() {
     _dp_t="vfio-pci/rig/inner/vga/no-x-vga"
     inner_boot vga &
     _dp_bg=$!
-    inner_wait_for vga '^INNER: fb drawn' ||
+    inner_wait_for vga '^INNER: fb drawn' "$_dp_bg" ||
         rig_log "error: the inner guest never drew"
     rig_tap "$_dp_t: the inner bochs-drm's pattern is on the rig's screen" \
         display_fb_shown vga 5 display_rig_dump vga-fb
@@ -245,7 +245,7 @@ display_vgpu_tests() {
     rig_tap "$_dp_t: ramfb shows the inner firmware before bochs-drm" \
         display_ramfb_seen
     rig_tap_note "$(cat /out/ramfb.txt 2>/dev/null)"
-    inner_wait_for vgpu '^INNER: fb drawn bochs' ||
+    inner_wait_for vgpu '^INNER: fb drawn bochs' "$_dp_bg" ||
         rig_log "error: the inner guest never drew"
     rig_tap "$_dp_t: the guest's bochs-drm prefers xres x yres, 1024x768" \
         grep -q '^INNER: card[0-9]*-[A-Za-z]*-[0-9]*: 1024x768' \

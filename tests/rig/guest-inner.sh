@@ -274,12 +274,14 @@ inner_no_group_fd() {
         ! ls -l "/proc/$1/fd" | grep -q "/dev/vfio/$2\$"
 }
 
-# Waits (up to 600 s) for the running inner guest VARIANT to say REGEX;
-# its console so far is in /out meanwhile
+# inner_wait_for VARIANT REGEX [PID]: waits (up to 600 s) for the running
+# inner guest VARIANT to say REGEX, and no longer once PID (the shell that
+# boots it) has ended; its console so far is in /out meanwhile
 inner_wait_for() {
     _in_i=0
     until grep -q "$2" "$RIG_HOST/run/inner-$1.console" 2>/dev/null; do
         [ $_in_i -lt 600 ] || return 1
+        [ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || return 1
         [ $((_in_i % 10)) != 0 ] ||
             cp "$RIG_HOST/run/inner-$1.console" /out/ 2>/dev/null || true
         sleep 1
@@ -291,14 +293,15 @@ inner_wait_for() {
 # reads it: the kernel's request reaches our QEMU, the inner guest's ACPI
 # hot-plug lets the device go, the removal returns, and QEMU runs on
 # without an fd of the group.  Last in a boot: the nvme is rescanned and
-# bound back to vfio-pci.
+# bound back to vfio-pci.  An inner kernel that dies before its /init
+# boots again (inner_boot_retried); the wait ends with the last boot.
 inner_remove_test() {
     rig_tap_plan inner-remove.tap 4
     _in_t="vfio-pci/rig/inner/remove"
     _in_group=$(basename "$(readlink "/sys/bus/pci/devices/$VFIO_NVME/iommu_group")")
-    inner_boot remove &
+    inner_boot_retried remove &
     _in_bg=$!
-    inner_wait_for remove '^INNER: remove: I/O running' ||
+    inner_wait_for remove '^INNER: remove: I/O running' "$_in_bg" ||
         rig_log "error: the inner guest's I/O never started"
     _in_qemu=$(inner_qemu_pid || true)
     _in_rm=0

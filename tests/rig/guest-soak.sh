@@ -50,7 +50,7 @@ rig_chroot_prepare
 rig_tap_plan soak.tap 6
 inner_boot_retried soak &
 soak_bg=$!
-if ! inner_wait_for soak '^INNER: soak: I/O running'; then
+if ! inner_wait_for soak '^INNER: soak: I/O running' "$soak_bg"; then
     rig_log "error: the inner guest's I/O never started"
     cp "$RIG_HOST/run/inner-soak.console" /out/ || true
     kill "$(inner_qemu_pid)" || true
