@@ -251,12 +251,32 @@ static bool vfio_join_container(VFIOGroup *group,
     return true;
 }
 
-static void vfio_leave_container(VFIOGroup *group)
+/*
+ * Whether the host took @group out of its container: removing the group's
+ * last device from its driver (sysfs remove, unbind) while we hold the
+ * group detaches it, and with the container's last group the IOMMU and
+ * all its maps go too.  The group's status then fails (ENODEV).
+ */
+static bool vfio_group_revoked(VFIOGroup *group)
+{
+    struct vfio_group_status status = { .argsz = sizeof(status) };
+
+    if (ioctl(group->fd, VFIO_GROUP_GET_STATUS, &status)) {
+        return errno == ENODEV;
+    }
+    return !(status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET);
+}
+
+static void vfio_leave_container(VFIOGroup *group, bool revoked)
 {
     VFIOLegacyContainer *container = group->container;
 
     QLIST_REMOVE(group, container_next);
     group->container = NULL;
+    if (revoked) {
+        trace_vfio_group_revoked(group->groupid);
+        return;
+    }
     if (ioctl(group->fd, VFIO_GROUP_UNSET_CONTAINER, &container->fd)) {
         error_report("vfio: error disconnecting group %d from container: %m",
                      group->groupid);
@@ -310,12 +330,12 @@ static bool vfio_container_setup(VFIOLegacyContainer *container,
                          "group %d's container", group->groupid);
         error_append_hint(errp, "The host IOMMU may lack interrupt "
                           "remapping (intremap=on).\n");
-        vfio_leave_container(group);
+        vfio_leave_container(group, false);
         return false;
     }
     vfio_legacy_probe_dirty(container);
     if (!vfio_container_start_dma(&container->base, errp)) {
-        vfio_leave_container(group);
+        vfio_leave_container(group, false);
         return false;
     }
     return true;
@@ -355,11 +375,17 @@ static void vfio_disconnect_container(VFIOGroup *group)
     bool last = QLIST_NEXT(group, container_next) == NULL &&
                 QLIST_FIRST(&container->group_list) == group;
 
+    bool revoked = vfio_group_revoked(group);
+
     /* Unmap while we can: unsetting the last group takes the IOMMU along */
     if (last) {
+        if (revoked) {
+            /* The host's detach already did: nothing is left to unmap */
+            g_hash_table_remove_all(container->base.mappings);
+        }
         vfio_container_stop_dma(&container->base);
     }
-    vfio_leave_container(group);
+    vfio_leave_container(group, revoked);
 
     if (last) {
         QLIST_REMOVE(container, next);
