@@ -106,6 +106,23 @@ static void vfio_p2p_report(VFIOContainer *container,
     }
 }
 
+/*
+ * A BAR mmap smaller than a page cannot be mapped.  A larger one whose
+ * visible piece is smaller is cut by an emulated region sharing its page
+ * (the MSI-X table or PBA), where no peer DMAs: that piece is only traced.
+ */
+static void vfio_p2p_small(VFIOContainer *container,
+                           MemoryRegionSection *section)
+{
+    if (memory_region_size(section->mr) < qemu_real_host_page_size()) {
+        vfio_p2p_report(container, section, "smaller than a page");
+        return;
+    }
+    trace_vfio_p2p_unmapped(memory_region_name(section->mr),
+                            section->offset_within_address_space,
+                            "a piece beside an emulated region in its page");
+}
+
 /* Guest RAM, and the BARs of assigned devices where the backend maps them */
 static bool vfio_listener_skipped_section(VFIOContainer *container,
                                           MemoryRegionSection *section)
@@ -175,7 +192,7 @@ static bool vfio_section_range(VFIOContainer *container,
     *iova = ROUND_UP(start, qemu_real_host_page_size());
     *end = (start + int128_get64(section->size)) & mask;
     if (*iova >= *end && vfio_is_p2p(section) && !strcmp(op, "add")) {
-        vfio_p2p_report(container, section, "smaller than a page");
+        vfio_p2p_small(container, section);
     }
     return *iova < *end;
 }

@@ -135,6 +135,33 @@ static void test_edu_to_vga(void)
     unlink(log);
 }
 
+/*
+ * nvme's MSI-X table and PBA share pages of its BAR0 mmap: the pieces of
+ * those pages beside them are no BAR a peer DMAs to, and say no warning.
+ */
+static void test_msix_page_quiet(void)
+{
+    g_autofree char *log = test_log_path("p2p-msix");
+    g_autofree char *trace = g_strdup_printf("%s.trace", log);
+    g_autofree char *args = g_strdup_printf("-trace enable=vfio_p2p_unmapped "
+                                            "-D %s", trace);
+    Assigned nvme;
+
+    if (!assign_logged(&nvme, "pc", "VFIO_NVME", NULL, args, log)) {
+        return;
+    }
+    qpci_iomap(nvme.dev, 0, NULL);
+    release(&nvme);
+    assert_only_warnings(log);
+    g_assert_cmpint(count_log_lines(log, "peer-to-peer"), ==, 0);
+    if (!backend_iommufd()) {
+        g_assert_cmpint(count_log_lines(trace, "beside an emulated region"),
+                        >, 0);
+    }
+    unlink(trace);
+    unlink(log);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -142,5 +169,6 @@ int main(int argc, char **argv)
         return g_test_run();
     }
     qtest_add_func("/vfio-pci/rig/p2p/edu-to-vga", test_edu_to_vga);
+    qtest_add_func("/vfio-pci/rig/p2p/msix-page-quiet", test_msix_page_quiet);
     return g_test_run();
 }
