@@ -557,6 +557,42 @@ static inline bool assign_logged(Assigned *a, const char *machine,
     return ok;
 }
 
+#define ENTRY_LIMIT "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
+
+/* sysfs takes no g_file_set_contents(), which renames a new file */
+static inline bool write_param(const char *path, const char *value)
+{
+    FILE *f = fopen(path, "w");
+    bool ok = f && fputs(value, f) >= 0;
+
+    return f ? !fclose(f) && ok : false;
+}
+
+/*
+ * Runs the current test again in a child (which must check
+ * g_test_subprocess()) with type1's dma_entry_limit at @limit, and puts
+ * the limit back whatever the child does.
+ */
+static inline void run_with_entry_limit(const char *limit)
+{
+    g_autofree char *old = NULL;
+
+    if (backend_iommufd()) {
+        g_test_skip("iommufd has no limit of DMA maps (type1's "
+                    "dma_entry_limit)");
+        return;
+    }
+    if (!g_file_get_contents(ENTRY_LIMIT, &old, NULL, NULL)) {
+        g_test_message("cannot read %s", ENTRY_LIMIT);
+        g_test_fail();
+        return;
+    }
+    g_assert_true(write_param(ENTRY_LIMIT, limit));
+    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+    g_assert_true(write_param(ENTRY_LIMIT, old));
+    g_test_trap_assert_passed();
+}
+
 /* Waits until @log has @n lines with @what. */
 static inline bool wait_log(const char *log, const char *what, int n, int secs)
 {

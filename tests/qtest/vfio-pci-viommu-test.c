@@ -672,8 +672,6 @@ static void test_tpm_crb_quiet(void)
     unlink(log);
 }
 
-#define ENTRY_LIMIT "/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
-
 /* type1's dma_entry_limit at 16: map 24 pages, unmap 8, map 8 more */
 static void entry_limit_body(void)
 {
@@ -709,38 +707,13 @@ static void entry_limit_body(void)
     g_assert_nonnull(strstr(said, "No space left on device"));
 }
 
-/* sysfs takes no g_file_set_contents(), which renames a new file */
-static bool write_param(const char *path, const char *value)
-{
-    FILE *f = fopen(path, "w");
-    bool ok = f && fputs(value, f) >= 0;
-
-    return f ? !fclose(f) && ok : false;
-}
-
 static void test_entry_limit(void)
 {
-    g_autofree char *old = NULL;
-
     if (g_test_subprocess()) {
         entry_limit_body();
         return;
     }
-    if (backend_iommufd()) {
-        g_test_skip("iommufd has no limit of DMA maps (type1's "
-                    "dma_entry_limit)");
-        return;
-    }
-    if (!g_file_get_contents(ENTRY_LIMIT, &old, NULL, NULL)) {
-        g_test_message("cannot read %s", ENTRY_LIMIT);
-        g_test_fail();
-        return;
-    }
-    /* In a child, so that the limit is back whatever the body does */
-    g_assert_true(write_param(ENTRY_LIMIT, "16"));
-    g_test_trap_subprocess(NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
-    g_assert_true(write_param(ENTRY_LIMIT, old));
-    g_test_trap_assert_passed();
+    run_with_entry_limit("16");
 }
 
 int main(int argc, char **argv)
