@@ -102,7 +102,7 @@ IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-display-test
  iommufd-vfio-pci-reset-test
  iommufd-vfio-pci-fuzz-test iommufd-vfio-pci-hardening-test
  iommufd-vfio-pci-express-test iommufd-vfio-pci-viommu-test
- iommufd-vfio-pci-p2p-test inner-remove"
+ iommufd-vfio-pci-memory-test inner-remove"
 
 # collect DIR PREFIX TAPS: the TAP files of a rig boot, and a failure for
 # each expected one that is missing.

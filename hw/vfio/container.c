@@ -195,6 +195,18 @@ static GArray *vfio_legacy_iova_ranges(VFIOContainer *container)
     return ranges;
 }
 
+/* How many more maps type1 takes (its dma_entry_limit less what is mapped) */
+static int64_t vfio_legacy_dma_maps_left(VFIOContainer *container)
+{
+    g_autofree struct vfio_iommu_type1_info *info =
+        vfio_legacy_info(vfio_legacy(container)->fd);
+    struct vfio_iommu_type1_info_dma_avail *cap =
+        vfio_legacy_info_cap(info, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+                             sizeof(*cap));
+
+    return cap ? cap->avail : -1;
+}
+
 /*
  * Containers
  */
@@ -638,4 +650,5 @@ const VFIOIOMMUOps vfio_legacy_ops = {
     .set_dirty_tracking = vfio_legacy_set_dirty_tracking,
     .query_dirty_bitmap = vfio_legacy_query_dirty_bitmap,
     .iova_ranges = vfio_legacy_iova_ranges,
+    .dma_maps_left = vfio_legacy_dma_maps_left,
 };

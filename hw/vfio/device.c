@@ -75,18 +75,21 @@ bool vfio_attach_device(VFIODevice *vbasedev, AddressSpace *as, Error **errp)
         return false;
     }
     /*
-     * The IOMMU pins and maps all guest RAM for a device: a balloon that
-     * discarded pages would leave it DMAing into stale memory.  A mediated
-     * device whose driver pins only the pages it uses may allow it.
+     * The IOMMU pins and maps guest RAM for a device: a balloon that
+     * discarded pages would leave it DMAing into stale memory.  virtio-mem
+     * says first what it discards, and its blocks are unmapped then
+     * (ram-discard.c).  A mediated device whose driver pins only the pages
+     * it uses may allow both.
      */
-    if (!vbasedev->ram_discard_allowed && ram_block_discard_disable(true)) {
+    if (!vbasedev->ram_discard_allowed &&
+        ram_block_uncoordinated_discard_disable(true)) {
         error_setg(errp, "cannot assign a device while another device "
-                   "discards guest RAM (virtio-mem)");
+                   "requires discarding guest RAM without notice");
         return false;
     }
     if (!vbasedev->ops->attach_device(vbasedev, as, errp)) {
         if (!vbasedev->ram_discard_allowed) {
-            ram_block_discard_disable(false);
+            ram_block_uncoordinated_discard_disable(false);
         }
         return false;
     }
@@ -102,7 +105,7 @@ void vfio_detach_device(VFIODevice *vbasedev)
     QLIST_REMOVE(vbasedev, next);
     vbasedev->ops->detach_device(vbasedev);
     if (!vbasedev->ram_discard_allowed) {
-        ram_block_discard_disable(false);
+        ram_block_uncoordinated_discard_disable(false);
     }
 }
 

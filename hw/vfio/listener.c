@@ -39,41 +39,6 @@
 
 typedef struct vfio_device_feature_dma_logging_range VFIODMARange;
 
-static int vfio_dma_map(VFIOContainer *container, hwaddr iova,
-                        uint64_t size, void *vaddr, bool readonly)
-{
-    int ret;
-
-    trace_vfio_dma_map(container->ops->name, iova, size, vaddr, readonly);
-    ret = container->ops->dma_map(container, iova, size, vaddr,
-                                  readonly ? IOMMU_RO : IOMMU_RW);
-    if (ret) {
-        return ret;
-    }
-    g_hash_table_insert(container->mappings, g_memdup2(&iova, sizeof(iova)),
-                        g_memdup2(&size, sizeof(size)));
-    return 0;
-}
-
-/*
- * Type1v2 and iommufd refuse an unmap that splits a mapping, and a range
- * whose map failed was never there: unmap exactly what was mapped at
- * @iova, if anything was.
- */
-static int vfio_dma_unmap(VFIOContainer *container, hwaddr iova)
-{
-    const uint64_t *mapped = g_hash_table_lookup(container->mappings, &iova);
-    uint64_t size;
-
-    if (!mapped) {
-        return 0;
-    }
-    size = *mapped;
-    trace_vfio_dma_unmap(container->ops->name, iova, size);
-    g_hash_table_remove(container->mappings, &iova);
-    return container->ops->dma_unmap(container, iova, size);
-}
-
 /*
  * Peer-to-peer DMA: the BAR mmaps of assigned devices (RAM-device
  * sections) are mapped like RAM where the backend can map device memory,
@@ -202,7 +167,8 @@ static bool vfio_count_ram(Int128 start, Int128 len, const MemoryRegion *mr,
 {
     uint64_t *total = opaque;
 
-    if (mr->ram && !mr->ram_device) {
+    /* virtio-mem's plugged blocks are counted as they are mapped */
+    if (mr->ram && !mr->ram_device && !mr->rdm) {
         *total += int128_get64(len);
     }
     return false;
@@ -538,6 +504,24 @@ static void vfio_dirty_tracking(VFIOContainer *container, bool start)
 /*
  * The listener
  */
+
+/* RAM whose manager (virtio-mem) plugs blocks: each mapped when plugged */
+static void vfio_listener_discard_add(VFIOContainer *container,
+                                      MemoryRegionSection *section,
+                                      hwaddr iova, hwaddr end)
+{
+    Error *err = NULL;
+
+    if (!vfio_ram_discard_region_add(container, section,
+                                     container->replaying, &err)) {
+        if (!vfio_listener_keep_error(container, err)) {
+            vfio_container_fatal(container, err);
+        }
+        return;
+    }
+    vfio_dirty_ranges_update(container, iova, end - iova);
+}
+
 static void vfio_listener_region_add(MemoryListener *listener,
                                      MemoryRegionSection *section)
 {
@@ -563,13 +547,17 @@ static void vfio_listener_region_add(MemoryListener *listener,
     if (container->replaying && container->listener_error) {
         return;
     }
+    if (memory_region_has_ram_discard_manager(section->mr)) {
+        vfio_listener_discard_add(container, section, iova, end);
+        return;
+    }
 
     vaddr = memory_region_get_ram_ptr(section->mr) +
             section->offset_within_region +
             (iova - section->offset_within_address_space);
     trace_vfio_listener_region_add(iova, end - 1, vaddr);
 
-    ret = vfio_dma_map(container, iova, end - iova, vaddr,
+    ret = vfio_container_dma_map(container, iova, end - iova, vaddr,
                        section->readonly);
     if (ret && vfio_is_p2p(section)) {
         vfio_p2p_report(container, section, strerror(-ret));
@@ -600,7 +588,11 @@ static void vfio_listener_region_del(MemoryListener *listener,
     }
 
     trace_vfio_listener_region_del(iova, end - 1);
-    ret = vfio_dma_unmap(container, iova);
+    if (memory_region_has_ram_discard_manager(section->mr)) {
+        vfio_ram_discard_region_del(container, section);
+        return;
+    }
+    ret = vfio_container_dma_unmap(container, iova);
     if (ret) {
         error_report("vfio: failed to unmap [0x%" HWADDR_PRIx " - 0x%"
                      HWADDR_PRIx "] (%s): %s", iova, end - 1,
@@ -647,28 +639,21 @@ static bool vfio_dirty_sync_deferred(VFIOContainer *container)
 }
 
 /*
- * The pages the devices wrote in the map of @section since the last sync.
+ * The pages the devices wrote in the map at @iova of @section since the
+ * last sync.
  * Where they cannot be told, all of them: migration sends too much rather
  * than lose a write.
  */
-static void vfio_listener_log_sync(MemoryListener *listener,
-                                   MemoryRegionSection *section)
+static void vfio_dirty_sync_map(VFIOContainer *container,
+                                MemoryRegionSection *section, hwaddr iova)
 {
-    VFIOContainer *container = container_of(listener, VFIOContainer,
-                                            listener);
     uint64_t pgsize = qemu_real_host_page_size();
     g_autofree uint64_t *bitmap = NULL;
     const uint64_t *mapped;
-    hwaddr iova, end;
     uint64_t pages;
     ram_addr_t ram_addr;
     int ret;
 
-    /* A BAR's contents are the device's to migrate, not RAM's */
-    if (!container->dirty_tracking || vfio_is_p2p(section) ||
-        !vfio_section_range(container, section, "sync", &iova, &end)) {
-        return;
-    }
     mapped = g_hash_table_lookup(container->mappings, &iova);
     if (!mapped) {
         return;
@@ -708,6 +693,29 @@ static void vfio_listener_log_sync(MemoryListener *listener,
     trace_vfio_dirty_sync(iova, *mapped, ret);
 }
 
+static void vfio_listener_log_sync(MemoryListener *listener,
+                                   MemoryRegionSection *section)
+{
+    VFIOContainer *container = container_of(listener, VFIOContainer,
+                                            listener);
+    uint64_t block = vfio_ram_discard_granularity(section);
+    hwaddr iova, end;
+
+    /* A BAR's contents are the device's to migrate, not RAM's */
+    if (!container->dirty_tracking || vfio_is_p2p(section) ||
+        !vfio_section_range(container, section, "sync", &iova, &end)) {
+        return;
+    }
+    if (!block) {
+        vfio_dirty_sync_map(container, section, iova);
+        return;
+    }
+    /* Each plugged block is a map of its own; the others have none */
+    for (; iova < end; iova += block) {
+        vfio_dirty_sync_map(container, section, iova);
+    }
+}
+
 static const MemoryListener vfio_memory_listener = {
     .name = "vfio",
     .region_add = vfio_listener_region_add,
@@ -728,11 +736,13 @@ void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
                                                  g_free, NULL);
     QLIST_INIT(&container->device_list);
     QLIST_INIT(&container->giommu_list);
+    QLIST_INIT(&container->rdl_list);
 }
 
 void vfio_container_destroy(VFIOContainer *container)
 {
     assert(QLIST_EMPTY(&container->giommu_list));
+    assert(QLIST_EMPTY(&container->rdl_list));
     g_hash_table_destroy(container->mappings);
     g_hash_table_destroy(container->dirty_all);
     g_clear_pointer(&container->p2p_reported, g_hash_table_destroy);

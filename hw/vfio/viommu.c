@@ -116,6 +116,7 @@ typedef enum VFIOGuestMapFailure {
     VFIO_GMAP_NOT_RAM,
     VFIO_GMAP_SPANS_BLOCKS,
     VFIO_GMAP_ROM_WRITABLE,
+    VFIO_GMAP_UNPLUGGED,
     VFIO_GMAP_ENTRY_LIMIT,
     VFIO_GMAP_MEMLOCK,
     VFIO_GMAP_HOST_ERROR,
@@ -126,6 +127,8 @@ static const char *const vfio_gmap_why[] = {
     [VFIO_GMAP_NOT_RAM] = "that is not guest RAM",
     [VFIO_GMAP_SPANS_BLOCKS] = "that spans more than one block of guest RAM",
     [VFIO_GMAP_ROM_WRITABLE] = "it makes guest ROM writable",
+    [VFIO_GMAP_UNPLUGGED] = "that is memory the guest has not plugged "
+                            "(virtio-mem)",
     [VFIO_GMAP_ENTRY_LIMIT] = "the host's limit of DMA maps is reached "
                               "(vfio_iommu_type1 dma_entry_limit)",
     [VFIO_GMAP_MEMLOCK] = "QEMU's locked memory limit (RLIMIT_MEMLOCK) is "
@@ -153,6 +156,19 @@ static bool vfio_viommu_iova_valid(VFIOGuestIOMMU *giommu, hwaddr iova,
 }
 
 /* Where in QEMU the guest RAM of @map lies, or why it is none */
+/* Pinning memory virtio-mem has not plugged would allocate it */
+static bool vfio_viommu_plugged(MemoryRegion *mr, hwaddr offset, hwaddr len)
+{
+    RamDiscardManager *rdm = memory_region_get_ram_discard_manager(mr);
+    MemoryRegionSection section = {
+        .mr = mr,
+        .offset_within_region = offset,
+        .size = int128_make64(len),
+    };
+
+    return !rdm || ram_discard_manager_is_populated(rdm, &section);
+}
+
 static VFIOGuestMapFailure vfio_viommu_translate(VFIOGuestIOMMU *giommu,
                                                  AddressSpace *target,
                                                  const DMAMap *map,
@@ -176,6 +192,9 @@ static VFIOGuestMapFailure vfio_viommu_translate(VFIOGuestIOMMU *giommu,
     }
     if ((map->perm & IOMMU_WO) && memory_region_is_rom(mr)) {
         return VFIO_GMAP_ROM_WRITABLE;
+    }
+    if (!vfio_viommu_plugged(mr, xlat, map->size + 1)) {
+        return VFIO_GMAP_UNPLUGGED;
     }
     *vaddr = memory_region_get_ram_ptr(mr) + xlat;
     return VFIO_GMAP_OK;

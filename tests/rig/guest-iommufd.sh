@@ -21,7 +21,7 @@ set -eu
 IOMMUFD_QTESTS=${IOMMUFD_QTESTS-"vfio-pci-test vfio-pci-hotplug-test
  vfio-pci-errors-test vfio-pci-reset-test vfio-pci-fuzz-test
  vfio-pci-hardening-test vfio-pci-express-test vfio-pci-viommu-test
- vfio-pci-p2p-test"}
+ vfio-pci-memory-test"}
 # Any UUIDs: the mtty instances of the mdev and migration tests
 MDEV_UUID=8ab6c1c6-1f3c-4e56-9d0c-2f6f1b7e6d01
 MIG_SRC_UUID=3f0f5a6e-6c1d-4c55-9a7e-2b1c0d9e8f01

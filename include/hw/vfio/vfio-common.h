@@ -75,6 +75,7 @@ typedef struct VFIOGroup VFIOGroup;
 typedef struct IOMMUFDBackend IOMMUFDBackend;
 typedef struct VFIOMigration VFIOMigration;
 typedef struct VFIOGuestIOMMU VFIOGuestIOMMU;
+typedef struct VFIORamDiscardListener VFIORamDiscardListener;
 
 /*
  * An IOMMU backend: how a device reaches the host IOMMU and how the DMA
@@ -102,6 +103,8 @@ typedef struct VFIOIOMMUOps {
     bool maps_device_memory;
     /* The IOVA ranges the host IOMMU can map, as an array of Range */
     GArray *(*iova_ranges)(VFIOContainer *container);
+    /* How many more maps the host takes, -1 if it does not count them */
+    int64_t (*dma_maps_left)(VFIOContainer *container);
 } VFIOIOMMUOps;
 
 /* An IOMMU address space that mirrors guest RAM, whatever the backend */
@@ -125,6 +128,7 @@ struct VFIOContainer {
     uint32_t guest_map_reported;  /* guest IOMMU map failures said (viommu.c) */
     QLIST_HEAD(, VFIODevice) device_list;
     QLIST_HEAD(, VFIOGuestIOMMU) giommu_list; /* behind a guest IOMMU */
+    QLIST_HEAD(, VFIORamDiscardListener) rdl_list; /* virtio-mem memory */
 };
 
 /* What the backends and the listener need of an assigned device */
@@ -235,6 +239,24 @@ bool vfio_container_tracks_dirty(VFIOContainer *container);
 void vfio_container_add_device(VFIOContainer *container,
                                VFIODevice *vbasedev);
 void vfio_container_del_device(VFIODevice *vbasedev);
+
+/* dma-map.c: the maps of a container, each undone as it was made */
+int vfio_container_dma_map(VFIOContainer *container, hwaddr iova,
+                           uint64_t size, void *vaddr, bool readonly);
+int vfio_container_dma_unmap(VFIOContainer *container, hwaddr iova);
+
+/*
+ * ram-discard.c: the RAM sections of the listener whose manager (virtio-mem)
+ * plugs blocks, each plugged block mapped on its own; the first failure
+ * while @realizing fails the caller
+ */
+bool vfio_ram_discard_region_add(VFIOContainer *container,
+                                 MemoryRegionSection *section,
+                                 bool realizing, Error **errp);
+void vfio_ram_discard_region_del(VFIOContainer *container,
+                                 MemoryRegionSection *section);
+/* The size of one block (and map) of @section, 0 if it has no manager */
+uint64_t vfio_ram_discard_granularity(MemoryRegionSection *section);
 
 /* viommu.c: the IOMMU sections of the listener, behind a guest IOMMU */
 bool vfio_viommu_region_add(VFIOContainer *container,

@@ -1,11 +1,17 @@
 /*
- * QTest cases for peer-to-peer DMA between assigned devices: the rig's
- * edu (VFIO_EDU) DMAs into the VRAM BAR of the rig's std VGA (VFIO_VGA),
- * both assigned to one guest, through the maps our listener made of the
- * VGA's BAR mmap.  On the legacy backend the bytes land in the VGA's
- * VRAM and follow the guest moving the BAR; on iommufd (whose kernel
- * here cannot map device memory) the DMA faults on the host, QEMU says
- * so once and runs on.
+ * QTest cases for guest memory next to assigned devices.
+ *
+ * Peer-to-peer DMA: the rig's edu (VFIO_EDU) DMAs into the VRAM BAR of
+ * the rig's std VGA (VFIO_VGA), both assigned to one guest, through the
+ * maps our listener made of the VGA's BAR mmap.  On the legacy backend the
+ * bytes land in the VGA's VRAM and follow the guest moving the BAR; on
+ * iommufd (whose kernel here cannot map device memory) the DMA faults on
+ * the host, QEMU says so once and runs on.
+ *
+ * virtio-mem: each plugged block is a DMA map of its own, so type1's
+ * limit of maps bounds the blocks a device may have; realize refuses a
+ * block size that could exceed it, with the numbers.  (Plugging takes the
+ * guest's driver: the inner Linux guest's vmem test.)
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -162,6 +168,60 @@ static void test_msix_page_quiet(void)
     unlink(log);
 }
 
+#define VMEM_ARGS "-m 128M,slots=1,maxmem=1G " \
+                  "-object memory-backend-ram,id=vmem0,size=512M " \
+                  "-device virtio-mem-pci,id=vm0,memdev=vmem0,block-size=%s"
+
+static void vmem_limit_body(void)
+{
+    const char *edu = rig_device("VFIO_EDU");
+    g_autofree char *vmem_2m = g_strdup_printf(VMEM_ARGS, "2M");
+    g_autofree char *vmem_4m = g_strdup_printf(VMEM_ARGS, "4M");
+    g_autofree char *refused = NULL, *first = NULL, *later = NULL;
+    g_autofree char *log = test_log_path("vmem-limit");
+    g_autofree char *warned = NULL;
+    QTestState *qts;
+
+    if (!edu) {
+        return;
+    }
+    warned = g_strdup_printf("warning: vfio %s: \"vmem0\" (512 MiB in "
+                             "blocks of 2 MiB) can need 256", edu);
+    /* 512 MiB in 2 MiB blocks: 256 maps, more than the host's 200 */
+    refused = g_strdup_printf("%s -device vfio-pci,host=%s", vmem_2m, edu);
+    first = qemu_exits_1(NULL, "pc", refused, NULL);
+    g_assert_nonnull(strstr(first, "in blocks of 2 MiB) can need 256 more "
+                            "DMA maps"));
+    g_assert_nonnull(strstr(first, "dma_entry_limit"));
+
+    /* In 4 MiB blocks it fits: the device runs */
+    qts = qtest_initf("-M pc -nodefaults %s -device vfio-pci,host=%s %s",
+                      vmem_4m, edu, backend_args());
+    assert_qemu_alive(qts);
+    qtest_quit(qts);
+
+    /* virtio-mem added after the device: a warning, and it runs */
+    later = g_strdup_printf("-M pc -nodefaults -device vfio-pci,host=%s "
+                            "%s %s", edu, vmem_2m, backend_args());
+    qts = qtest_init_stderr(later, log);
+    assert_qemu_alive(qts);
+    qtest_quit(qts);
+    g_assert_cmpint(count_log_lines(log, "can need 256 more DMA maps"), ==,
+                    1);
+    g_assert_cmpint(count_log_lines(log, warned), ==, 1);
+    unlink(log);
+}
+
+/* type1's dma_entry_limit at 200, against virtio-mem's blocks */
+static void test_vmem_limit(void)
+{
+    if (g_test_subprocess()) {
+        vmem_limit_body();
+        return;
+    }
+    run_with_entry_limit("200");
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -170,5 +230,6 @@ int main(int argc, char **argv)
     }
     qtest_add_func("/vfio-pci/rig/p2p/edu-to-vga", test_edu_to_vga);
     qtest_add_func("/vfio-pci/rig/p2p/msix-page-quiet", test_msix_page_quiet);
+    qtest_add_func("/vfio-pci/rig/virtio-mem/entry-limit", test_vmem_limit);
     return g_test_run();
 }
