@@ -14,7 +14,9 @@
 #                                    kernel runs: intel_iommu=on, strict
 #                                    unmaps; on an iommufd object with
 #                                    INNER_IOMMUFD=1); TAP to /out/$INNER_TAP
-#                                    (inner-guest.tap), consoles in /out
+#                                    (inner-guest.tap), consoles in /out;
+#                                    the variant INNER_VMEM names also has
+#                                    a virtio-mem device the host resizes
 #   inner_remove_test                the host removes the nvme while the
 #                                    inner guest reads it (inner-remove.tap)
 #   inner_hammer_test                the rig's edu, -smp 2 on multi-threaded
@@ -49,6 +51,7 @@ inner_boot() {
     _in_dev="vfio-pci,host=$VFIO_NVME"
     _in_obj=""
     _in_cpus="-accel tcg -smp 1"
+    _in_mem=256
     _in_kernel=$BUILD/rig/inner-vmlinuz
     # The MSI-X table and PBA in a BAR of their own: nvme's BAR0 mmap'd whole
     [ "$1" != msix-reloc ] || _in_dev="$_in_dev,x-msix-relocation=auto"
@@ -109,6 +112,9 @@ inner_boot() {
         _in_obj="-object iommufd,id=ifd0,fd=3"
         _in_dev="vfio-pci,fd=4,iommufd=ifd0"
     fi
+    _in_wrap=${INNER_WRAP:-}
+    _in_timeout=$INNER_TIMEOUT
+    [ "$1" != "${INNER_VMEM:-}" ] || inner_vmem_args "$1"
     _in_start=$(date +%s)
     echo "inner: booting the inner guest ($1) with -device $_in_dev"
     _in_rc=0
@@ -118,8 +124,8 @@ inner_boot() {
     # Per-access events would make the trace huge; keep the rest.
     set -f
     # shellcheck disable=SC2086
-    rig_in_chroot timeout "$INNER_TIMEOUT" ${INNER_WRAP:-} "$INNER_QEMU" \
-        -nodefaults -machine q35 $_in_cpus -m 256 \
+    rig_in_chroot timeout "$_in_timeout" $_in_wrap "$INNER_QEMU" \
+        -nodefaults -machine q35 $_in_cpus -m "$_in_mem" \
         -display "$_in_display" -no-reboot -serial "file:/run/inner-$1.console" \
         -msg timestamp=on \
         -kernel "$_in_kernel" -initrd "$BUILD/rig/inner-initrd.gz" \
@@ -163,7 +169,16 @@ inner_boot_retried() {
 
 inner_guest_variant() {
     RIG_TAP_FAILED=0
-    inner_boot_retried "$1"
+    if [ "$1" = "${INNER_VMEM:-}" ]; then
+        # Not the last boot's "ready"
+        rm -f "$RIG_HOST/run/inner-$1.console"
+        inner_boot_retried "$1" &
+        _in_bgv=$!
+        inner_vmem_drive "$1" "$_in_bgv"
+        wait "$_in_bgv" || true
+    else
+        inner_boot_retried "$1"
+    fi
     grep '^INNER: ' "/out/inner-$1.console" 2>/dev/null || true
     case $1 in
     msix|iommufd|viommu|msix-reloc) _in_irq="PCI-MSIX" ;;
@@ -183,6 +198,7 @@ inner_guest_variant() {
     rig_tap "$_in_t: PASS" inner_seen "$1" '^INNER: PASS'
     [ "$1" != viommu ] || inner_viommu_checks
     [ "$1" != msix-reloc ] || inner_reloc_checks
+    [ "$1" != "${INNER_VMEM:-}" ] || inner_vmem_checks
     if [ "$RIG_TAP_FAILED" = 1 ]; then
         rig_tap_note "last 30 lines of the inner console ($1):"
         rig_tap_note "$(tail -n 30 "/out/inner-$1.console" 2>/dev/null)"
@@ -334,6 +350,132 @@ inner_remove_test() {
         rig_log "error: cannot bind $VFIO_NVME back to vfio-pci"
 }
 
+# INNER_VMEM names the variant whose inner guest also has a virtio-mem
+# device next to the nvme (on iommufd in the iommufd variant): after its
+# nvme checks the host grows the device to 64 MiB, then asks for more than
+# QEMU's locked memory limit lets it pin, then shrinks it to nothing.  Each
+# plugged block is a map of its own, made on plug and gone on unplug, and
+# the pinned memory follows; the refused plug is said once; the nvme's I/O
+# passes at each size, a direct read landing in the plugged memory.
+INNER_VMEM_MIB=$((1 << 20))
+
+# inner_vmem_args VARIANT: inner_boot's arguments for it.  QEMU without
+# CAP_IPC_LOCK, its memlock room for the boot RAM, its ROMs and 64 MiB
+# more, not for 192 MiB.  Whole paths: the rig's busybox would run its own
+# applets by name.
+inner_vmem_args() {
+    _in_mem="256M,slots=1,maxmem=1G"
+    _in_obj="$_in_obj -object memory-backend-ram,id=vmem0,size=512M
+             -device virtio-mem-pci,id=vm0,memdev=vmem0,block-size=2M
+             -qmp unix:/run/inner-$1.qmp,server=on,wait=off"
+    _in_append="$_in_append inner_vmem=1 memhp_default_state=online_movable"
+    _in_wrap="/usr/bin/setpriv --bounding-set -ipc_lock --inh-caps -ipc_lock
+              /usr/bin/prlimit --memlock=$(((256 + 16 + 64 + 32) * INNER_VMEM_MIB))"
+    _in_timeout=$((INNER_TIMEOUT + 300))
+}
+
+inner_vmem_qmp() {
+    rig_in_chroot python3 "$REPO/tests/rig/qmp.py" "/run/inner-$_in_vv.qmp" \
+        "$@"
+}
+
+inner_vmem_resize() {
+    inner_vmem_qmp qom-set "{\"path\": \"vm0\", \"property\":
+        \"requested-size\", \"value\": $(($1 * INNER_VMEM_MIB))}" > /dev/null
+}
+
+# The plugged size in MiB, and what the inner QEMU pins in KiB
+inner_vmem_size() {
+    echo $(($(inner_vmem_qmp qom-get '{"path": "vm0", "property": "size"}') /
+            INNER_VMEM_MIB))
+}
+
+inner_vmem_pinned() {
+    awk -v f="$_in_pin:" '$1 == f { print $2 }' "/proc/$_in_qemu/status"
+}
+
+# inner_vmem_at MIB: the guest's MemTotal settled at its base plus MIB,
+# as much plugged, and what QEMU pins grew by as much since the start
+inner_vmem_at() {
+    inner_wait_for "$_in_vv" "^INNER: vmem: at $((_in_base + $1)) MiB" \
+        "$_in_bg" || return 1
+    _in_size=$(inner_vmem_size)
+    _in_grew=$(($(inner_vmem_pinned) - _in_pinned0))
+    echo "inner: vmem: $_in_size MiB plugged, $_in_pin grew $_in_grew KiB"
+    [ "$_in_size" = "$1" ] && [ "$_in_grew" = $(($1 * 1024)) ]
+}
+
+# Past the limit: the refusal said once; what is plugged (64 MiB, or more
+# where a whole request of the guest's fitted) is what is pinned
+inner_vmem_limited() {
+    _in_i=0
+    until grep -q 'cannot map the block' "/out/inner-$_in_vv.log"; do
+        [ $_in_i -lt 120 ] || return 1
+        sleep 1
+        _in_i=$((_in_i + 1))
+    done
+    sleep 5
+    _in_size=$(inner_vmem_size)
+    _in_grew=$(($(inner_vmem_pinned) - _in_pinned0))
+    echo "inner: vmem: asked for 192 MiB: $_in_size MiB plugged," \
+        "$_in_pin grew $_in_grew KiB"
+    [ "$_in_size" -ge 64 ] && [ "$_in_size" -lt 192 ] &&
+        [ "$_in_grew" = $((_in_size * 1024)) ] &&
+        [ "$(grep -c 'cannot map the block' "/out/inner-$_in_vv.log")" = 1 ]
+}
+
+# The most blocks mapped at once were the 64 MiB step's 32, and after the
+# last unplug none was left (the RAM-discard trace events count them)
+inner_vmem_maps_undone() {
+    _in_tr=/out/inner-$_in_vv.trace
+    _in_most=$(sed -n 's/.*vfio_ram_discard_populate .*, \([0-9]*\) blocks mapped$/\1/p' \
+               "$_in_tr" | sort -n | tail -n 1)
+    _in_last=$(grep 'vfio_ram_discard_' "$_in_tr" | tail -n 1)
+    echo "inner: vmem: at most ${_in_most:-no} blocks mapped; last: $_in_last"
+    [ "${_in_most:-0}" = 32 ] && echo "$_in_last" | grep -q ', 0 blocks mapped$'
+}
+
+# At 64 MiB plugged the direct read DMA'd into plugged memory, and the
+# I/O passed again once all was unplugged
+inner_vmem_io_passed() {
+    inner_seen "$_in_vv" "^INNER: vmem: at $((_in_base + 64)) MiB: io ok, direct read: [1-9][0-9]* of 256 pages above" &&
+        inner_seen "$_in_vv" "^INNER: vmem: at $_in_base MiB: io ok"
+}
+
+# inner_vmem_drive VARIANT PID: the resizes, while PID boots VARIANT in
+# the background, and their checks (3 TAP lines)
+inner_vmem_drive() {
+    _in_vv=$1
+    _in_bg=$2
+    _in_t=vfio-pci/rig/inner/$1/virtio-mem
+    _in_pin=VmLck
+    [ -z "${INNER_IOMMUFD:-}" ] || _in_pin=VmPin
+    inner_wait_for "$1" '^INNER: vmem: ready' "$2" ||
+        rig_log "error: the inner guest never got ready for virtio-mem"
+    _in_base=$(sed -n 's/^INNER: vmem: ready, MemTotal \([0-9]*\) MiB.*/\1/p' \
+               "$RIG_HOST/run/inner-$1.console")
+    _in_base=${_in_base:-0}
+    _in_qemu=$(inner_qemu_pid || true)
+    _in_pinned0=$(inner_vmem_pinned)
+    inner_vmem_resize 64
+    rig_tap "$_in_t: 64 MiB plugged, as many mapped and pinned" \
+        inner_vmem_at 64
+    inner_vmem_resize 192
+    rig_tap "$_in_t: past RLIMIT_MEMLOCK the plug is refused, said once" \
+        inner_vmem_limited
+    inner_vmem_resize 0
+    rig_tap "$_in_t: all unplugged, nothing pinned for it any more" \
+        inner_vmem_at 0
+}
+
+# After the guest of inner_vmem_drive powered off (2 TAP lines)
+inner_vmem_checks() {
+    _in_t=vfio-pci/rig/inner/$_in_vv/virtio-mem
+    rig_tap "$_in_t: the nvme's I/O passed at each size, in plugged memory" \
+        inner_vmem_io_passed
+    rig_tap "$_in_t: every block map was undone" inner_vmem_maps_undone
+}
+
 inner_guest_tests() {
     [ $# -gt 0 ] || set -- msix
     _in_n=0
@@ -341,6 +483,7 @@ inner_guest_tests() {
         _in_n=$((_in_n + 6))
         [ "$_in_v" != viommu ] || _in_n=$((_in_n + 2))
         [ "$_in_v" != msix-reloc ] || _in_n=$((_in_n + 2))
+        [ "$_in_v" != "${INNER_VMEM:-}" ] || _in_n=$((_in_n + 5))
     done
     rig_tap_plan "${INNER_TAP:-inner-guest.tap}" "$_in_n"
     for _in_v in "$@"; do

@@ -58,7 +58,8 @@ rig_chroot_prepare
 rc=0
 
 INNER_TAP=iommufd-inner-guest.tap
-INNER_IOMMUFD=1 inner_guest_tests iommufd viommu
+# The iommufd variant's inner guest also has virtio-mem next to the nvme
+INNER_IOMMUFD=1 INNER_VMEM=iommufd inner_guest_tests iommufd viommu
 ! grep -q '^not ok' /out/iommufd-inner-guest.tap || rc=1
 
 export VFIO_BACKEND=iommufd

@@ -23,7 +23,8 @@ ls -l /dev/vfio
 # nvme keeps state across users (an MSI-X vector marked in use when an
 # earlier user enabled the controller with MSI-X on and reset it with
 # MSI-X off), which hid lost admin-queue interrupts when this ran last.
-inner_guest_tests msix intx msix-reloc
+# msix-reloc's inner guest also has virtio-mem next to the nvme
+INNER_VMEM=msix-reloc inner_guest_tests msix intx msix-reloc
 inner_hammer_test
 
 rc=0

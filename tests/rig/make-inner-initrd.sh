@@ -23,6 +23,7 @@ OUT=$BUILD/rig/inner-initrd.gz
 WANTED="kernel/drivers/nvme/host/nvme-core.ko.xz
  kernel/drivers/nvme/host/nvme.ko.xz"
 WANTED_VGA="kernel/drivers/gpu/drm/tiny/bochs.ko.xz"
+WANTED_VMEM="kernel/drivers/virtio/virtio_mem.ko.xz"
 
 log() { echo "make-inner-initrd: $*"; }
 die() { echo "make-inner-initrd: error: $*" >&2; exit 1; }
@@ -192,6 +193,7 @@ run() {
     n0=$(irq_count)
     io_test || return 1
     irq_test "$n0" "$(irq_count)" || return 1
+    [ "${inner_vmem:-}" != 1 ] || vmem_steps
 }
 
 # inner_mode=mtty: the mtty sample's serial port (8250_pci takes it by its
@@ -281,6 +283,72 @@ remove_io() {
     done
     echo "INNER: remove: the disk left after $i reads"
     # The rig looks at QEMU's fds meanwhile
+    sleep 10
+}
+
+# inner_vmem=1: after the nvme's checks the rig's host resizes the
+# virtio-mem device (guest-inner.sh); the guest's virtio_mem driver plugs
+# and unplugs blocks, the new memory online and movable
+# (memhp_default_state).  After each change of MemTotal has settled the
+# nvme's I/O passes, a direct read landing in the plugged memory where
+# there is some; the guest is done when all has gone again.
+mem_total_mib() { awk '/^MemTotal/ { print int($2 / 1024) }' /proc/meminfo; }
+
+# vmem_settle MIB: waits (300 s) until MemTotal has left MIB and stayed put
+# for 5 s, dropping the caches meanwhile (what the driver unplugs must be
+# free); prints the new MemTotal
+vmem_settle() {
+    i=0
+    last=$1
+    still=0
+    while [ $i -lt 300 ]; do
+        echo 3 > /proc/sys/vm/drop_caches
+        now=$(mem_total_mib)
+        if [ "$now" != "$1" ] && [ "$now" = "$last" ]; then
+            still=$((still + 1))
+            [ $still -lt 5 ] || { echo "$now"; return 0; }
+        else
+            still=0
+        fi
+        last=$now
+        sleep 1
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# The nvme's I/O, and a read DMA'd into a fresh buffer (dma-into), which
+# lands in the plugged memory where there is some: what it read is what
+# the page cache reads
+vmem_io() {
+    io_test > /tmp/io.out || { cat /tmp/io.out; return 1; }
+    dd if=$DISK of=/tmp/want bs=4096 count=256 2>/dev/null &&
+        dma-into $DISK 1048576 > /tmp/got 2> /tmp/where &&
+        cmp -s /tmp/want /tmp/got || {
+        echo "INNER: vmem FAIL: the direct read at $1 MiB: $(cat /tmp/where)"
+        return 1
+    }
+    echo "INNER: vmem: at $1 MiB: io ok, direct read: $(cat /tmp/where)"
+}
+
+# After run (inner_vmem=1 on the command line): waits for the rig's
+# resizes until the plugged memory has come and gone again
+vmem_steps() {
+    load_modules order-vmem
+    # Quiet: the kernel says no more of the caches dropped
+    echo 4 > /proc/sys/vm/drop_caches
+    base=$(mem_total_mib)
+    total=$base
+    echo "INNER: vmem: ready, MemTotal $base MiB"
+    until [ "${grown:-}" = 1 ] && [ "$total" -le "$base" ]; do
+        total=$(vmem_settle "$total") || {
+            echo "INNER: vmem FAIL: MemTotal stayed $(mem_total_mib) MiB"
+            return 1
+        }
+        vmem_io "$total" || return 1
+        [ "$total" -le "$base" ] || grown=1
+    done
+    # The rig reads QEMU's state meanwhile
     sleep 10
 }
 
@@ -390,8 +458,9 @@ build() {
     modules_dep "$v" "$d"
     add_modules "$v" "$d" "$WANTED" order
     add_modules "$v" "$d" "$WANTED_VGA" order-vga
+    add_modules "$v" "$d" "$WANTED_VMEM" order-vmem
     write_init > "$d/root"/init
-    for t in bar-hammer fb-pattern; do
+    for t in bar-hammer fb-pattern dma-into; do
         cc -static -O2 -o "$d/root/bin/$t" "$REPO/tests/rig/$t.c" ||
             die "$t does not build"
     done
@@ -399,9 +468,10 @@ build() {
     cp "$d/root/bin/fb-pattern" "${OUT%/*}/fb-pattern"
     initrd_pack "$d/root" "$OUT"
     ln -sf "$KERNEL_DIR/boot/vmlinuz-$v" "${OUT%/*}/inner-vmlinuz"
-    log "built $OUT (kernel $v; modules: $(echo $(cat "$d/root/mods/order" "$d/root/mods/order-vga")))"
+    log "built $OUT (kernel $v; modules: $(echo $(cat "$d/root/mods/order" "$d/root/mods/order-vga" "$d/root/mods/order-vmem")))"
 }
 
-# bar-hammer.c and fb-pattern.c are in it too
+# bar-hammer.c, fb-pattern.c and dma-into.c are in it too
 { initrd_fresh "$OUT" && [ "$OUT" -nt "$REPO/tests/rig/bar-hammer.c" ] &&
-  [ "$OUT" -nt "$REPO/tests/rig/fb-pattern.c" ]; } || build
+  [ "$OUT" -nt "$REPO/tests/rig/fb-pattern.c" ] &&
+  [ "$OUT" -nt "$REPO/tests/rig/dma-into.c" ]; } || build
