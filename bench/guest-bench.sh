@@ -7,7 +7,8 @@
 # to /out/results.txt.  With BENCH_SET=iommufd (bench/iommufd.sh, in a boot
 # of the rig kernel) it runs the realize and DMA cases only, for each QEMU
 # of QEMUS: ARGS_<name> adds that QEMU's arguments (its iommufd object).
-# With BENCH_SET=viommu (bench/viommu.sh) it runs the guest IOMMU cases.
+# With BENCH_SET=viommu (bench/viommu.sh) it runs the guest IOMMU cases,
+# with BENCH_SET=vmem (bench/vmem.sh) the virtio-mem ones.
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
@@ -238,6 +239,25 @@ viommu_round() {
     done
 }
 
+# The virtio-mem set: QEMU start to the edu's first config read next to a
+# 1 GiB virtio-mem device (nothing of it plugged until a guest plugs, so
+# nothing of it pinned), and the same start without it.
+vmem_round() {
+    _vmem="-m 256M,slots=1,maxmem=2G
+           -object memory-backend-ram,id=vmem0,size=1G
+           -device virtio-mem-pci,memdev=vmem0,block-size=2M"
+    for q in $order; do
+        qemu_set "$q"
+        # shellcheck disable=SC2086
+        {
+        bench "$q" start-edu start slots=4 -- "$b" -M pc -m 256M $QT \
+            $(vfio "$VFIO_EDU" 04)
+        bench "$q" start-vmem start slots=4 -- "$b" -M pc $_vmem $QT \
+            $(vfio "$VFIO_EDU" 04)
+        }
+    done
+}
+
 one_round() {
     if [ "${BENCH_SET:-}" = iommufd ]; then
         iommufd_round
@@ -250,6 +270,10 @@ one_round() {
     fi
     if [ "${BENCH_SET:-}" = viommu ]; then
         viommu_round
+        return
+    fi
+    if [ "${BENCH_SET:-}" = vmem ]; then
+        vmem_round
         return
     fi
     for q in $order; do
@@ -267,7 +291,7 @@ one_round() {
 
 rig_bind_all
 rig_chroot_prepare
-[ "${BENCH_SET:-}" = viommu ] || huge_setup
+case ${BENCH_SET:-} in viommu|vmem) ;; *) huge_setup ;; esac
 {
     echo "rig_kernel $(uname -r)"
     echo "rig_cpu $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The table of bench/vmem.sh: VM start with an assigned edu next to a
+virtio-mem device, our QEMU and QEMU 7.2's own vfio-pci, from one boot of
+the rig.
+
+usage: report-vmem.py RIG_OUT COMMIT SECONDS > vmem.md
+
+RIG_OUT holds results.txt ("round qemu case metric value" lines).
+Ratios are taken per round (the QEMUs ran back to back) and summarized as
+median and range.
+"""
+
+import os
+import sys
+
+from reportlib import load, per_round, summary
+
+ROWS = (
+    ("start-edu", "start to the edu's first config read, 256 MiB, ms"),
+    ("start-vmem", "the same next to a 1 GiB virtio-mem device, ms"),
+)
+
+
+def main():
+    rig, commit, secs = sys.argv[1], sys.argv[2], sys.argv[3]
+    data = load(os.path.join(rig, "results.txt"))
+    rounds = sorted({r for d in data.values() for r in d})
+    print("## VM start next to virtio-mem: ours and QEMU 7.2's own "
+          "vfio-pci\n")
+    print("One boot of the rig (Debian's kernel, type1), %d rounds, %s s; "
+          "commit %s.  Ours and the peer alternate, the first changing "
+          "each round.  Median (min–max) over the rounds; ratios per "
+          "round.  Quote the ratios.\n" % (len(rounds), secs, commit))
+    print("| metric | ours | QEMU 7.2 | ours/7.2 |")
+    print("| --- | --- | --- | --- |")
+    for case, name in ROWS:
+        ours = data.get(("OURS", case, "ready_ms"), {})
+        peer = data.get(("PEER", case, "ready_ms"), {})
+        print("| %s | %s | %s | %s |" % (
+            name, summary(list(ours.values())), summary(list(peer.values())),
+            summary(per_round(ours, peer, lambda a, b: a / b))))
+    print()
+    for q, label in (("OURS", "ours"), ("PEER", "QEMU 7.2")):
+        edu = data.get((q, "start-edu", "ready_ms"), {})
+        vmem = data.get((q, "start-vmem", "ready_ms"), {})
+        print("- %s, start with the virtio-mem device / without: %s" % (
+            label, summary(per_round(vmem, edu, lambda a, b: a / b))))
+
+
+if __name__ == "__main__":
+    main()
