@@ -12,6 +12,7 @@
 set -eu
 
 . "$(dirname "$0")/../scripts/config.sh"
+. "$REPO/bench/lib.sh"
 
 BENCH=$BUILD/bench-iommufd
 RESULTS=${BENCH_RESULTS:-$REPO/bench/results}
@@ -28,9 +29,8 @@ die() { echo "bench-iommufd: error: $*" >&2; exit 1; }
 "$REPO/scripts/build.sh"
 PEER10=$("$REPO/bench/build-peer10.sh") || die "no QEMU 10.0 peer"
 KERNEL=$("$REPO/tests/rig/build-kernel.sh") || die "no rig kernel"
-mkdir -p "$BENCH" "$RESULTS"
-gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
-    -o "$BENCH/vfio-bench" "$REPO/bench/vfio-bench.c"
+bench_client "$BENCH"
+mkdir -p "$RESULTS"
 {
     echo "BENCH_SET=iommufd; ROUNDS=$ROUNDS; DMA_SIZES='$DMA_SIZES'"
     echo "HUGE_SIZES=''; LOOP_SECS=1; COUNT=1; BENCH_BIN='$BENCH'"

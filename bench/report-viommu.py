@@ -13,7 +13,8 @@ summarized as median and range.
 import os
 import sys
 
-from reportlib import load, per_round, print_notes, summary
+from reportlib import (load, per_round, print_notes, print_peer_intro,
+                       print_peer_rows, summary)
 
 ROWS = (
     ("viommu", "viommu_map_unmap_per_s",
@@ -28,20 +29,9 @@ ROWS = (
 def main():
     rig, commit, secs = sys.argv[1], sys.argv[2], sys.argv[3]
     data = load(os.path.join(rig, "results.txt"))
-    rounds = sorted({r for d in data.values() for r in d})
-    print("## Guest IOMMU: ours and QEMU 7.2's own vfio-pci\n")
-    print("One boot of the rig (Debian's kernel, type1), %d rounds, %s s; "
-          "commit %s.  Ours and the peer alternate, the first changing "
-          "each round.  Median (min–max) over the rounds; ratios per "
-          "round.  Quote the ratios.\n" % (len(rounds), secs, commit))
-    print("| metric | ours | QEMU 7.2 | ours/7.2 |")
-    print("| --- | --- | --- | --- |")
-    for case, metric, name in ROWS:
-        ours = data.get(("OURS", case, metric), {})
-        peer = data.get(("PEER", case, metric), {})
-        print("| %s | %s | %s | %s |" % (
-            name, summary(list(ours.values())), summary(list(peer.values())),
-            summary(per_round(ours, peer, lambda a, b: a / b))))
+    print_peer_intro("Guest IOMMU: ours and QEMU 7.2's own vfio-pci", data,
+                     secs, commit)
+    print_peer_rows(data, ROWS)
     floor = data.get(("OURS", "viommu-floor", "viommu_map_unmap_per_s"), {})
     print("| the same loop, no device behind the guest IOMMU (floor) | %s "
           "| | |" % summary(list(floor.values())))

@@ -14,32 +14,23 @@ median and range.
 import os
 import sys
 
-from reportlib import load, per_round, summary
+from reportlib import load, per_round, print_peer_intro, print_peer_rows, \
+    summary
 
 ROWS = (
-    ("start-edu", "start to the edu's first config read, 256 MiB, ms"),
-    ("start-vmem", "the same next to a 1 GiB virtio-mem device, ms"),
+    ("start-edu", "ready_ms",
+     "start to the edu's first config read, 256 MiB, ms"),
+    ("start-vmem", "ready_ms",
+     "the same next to a 1 GiB virtio-mem device, ms"),
 )
 
 
 def main():
     rig, commit, secs = sys.argv[1], sys.argv[2], sys.argv[3]
     data = load(os.path.join(rig, "results.txt"))
-    rounds = sorted({r for d in data.values() for r in d})
-    print("## VM start next to virtio-mem: ours and QEMU 7.2's own "
-          "vfio-pci\n")
-    print("One boot of the rig (Debian's kernel, type1), %d rounds, %s s; "
-          "commit %s.  Ours and the peer alternate, the first changing "
-          "each round.  Median (min–max) over the rounds; ratios per "
-          "round.  Quote the ratios.\n" % (len(rounds), secs, commit))
-    print("| metric | ours | QEMU 7.2 | ours/7.2 |")
-    print("| --- | --- | --- | --- |")
-    for case, name in ROWS:
-        ours = data.get(("OURS", case, "ready_ms"), {})
-        peer = data.get(("PEER", case, "ready_ms"), {})
-        print("| %s | %s | %s | %s |" % (
-            name, summary(list(ours.values())), summary(list(peer.values())),
-            summary(per_round(ours, peer, lambda a, b: a / b))))
+    print_peer_intro("VM start next to virtio-mem: ours and QEMU 7.2's own "
+                     "vfio-pci", data, secs, commit)
+    print_peer_rows(data, ROWS)
     print()
     for q, label in (("OURS", "ours"), ("PEER", "QEMU 7.2")):
         edu = data.get((q, "start-edu", "ready_ms"), {})

@@ -49,3 +49,27 @@ def print_notes(notes_name):
         print()
         with open(notes) as f:
             print(f.read().rstrip())
+
+
+def print_peer_intro(title, data, secs, commit):
+    """The heading and opening paragraph of a report of ours against the
+    QEMU 7.2 peer, alternating in one boot of the rig."""
+    rounds = sorted({r for d in data.values() for r in d})
+    print("## %s\n" % title)
+    print("One boot of the rig (Debian's kernel, type1), %d rounds, %s s; "
+          "commit %s.  Ours and the peer alternate, the first changing "
+          "each round.  Median (min–max) over the rounds; ratios per "
+          "round.  Quote the ratios.\n" % (len(rounds), secs, commit))
+
+
+def print_peer_rows(data, rows):
+    """The table of ours against the 7.2 peer: one row per (case, metric,
+    name) of rows."""
+    print("| metric | ours | QEMU 7.2 | ours/7.2 |")
+    print("| --- | --- | --- | --- |")
+    for case, metric, name in rows:
+        ours = data.get(("OURS", case, metric), {})
+        peer = data.get(("PEER", case, metric), {})
+        print("| %s | %s | %s | %s |" % (
+            name, summary(list(ours.values())), summary(list(peer.values())),
+            summary(per_round(ours, peer, lambda a, b: a / b))))

@@ -13,6 +13,7 @@
 set -eu
 
 . "$(dirname "$0")/../scripts/config.sh"
+. "$REPO/bench/lib.sh"
 
 BENCH=$BUILD/bench-viommu
 RESULTS=${BENCH_RESULTS:-$REPO/bench/results}
@@ -23,13 +24,9 @@ INNER_COUNT=${BENCH_INNER_COUNT:-1024}
 log() { echo "bench-viommu: $*"; }
 die() { echo "bench-viommu: error: $*" >&2; exit 1; }
 
-"$REPO/scripts/setup.sh"
-"$REPO/scripts/build.sh"
-"$REPO/bench/build-peer.sh"
+bench_against_72 "$BENCH"
 sh "$REPO/tests/rig/make-inner-initrd.sh"
-mkdir -p "$BENCH" "$RESULTS"
-gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
-    -o "$BENCH/vfio-bench" "$REPO/bench/vfio-bench.c"
+mkdir -p "$RESULTS"
 {
     echo "BENCH_SET=viommu; ROUNDS=$ROUNDS; DMA_SIZES=''; HUGE_SIZES=''"
     echo "LOOP_SECS=1; COUNT=$COUNT; INNER_COUNT=$INNER_COUNT"

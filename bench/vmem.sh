@@ -9,6 +9,7 @@
 set -eu
 
 . "$(dirname "$0")/../scripts/config.sh"
+. "$REPO/bench/lib.sh"
 
 BENCH=$BUILD/bench-vmem
 RESULTS=${BENCH_RESULTS:-$REPO/bench/results}
@@ -17,12 +18,8 @@ ROUNDS=${BENCH_ROUNDS:-5}
 log() { echo "bench-vmem: $*"; }
 die() { echo "bench-vmem: error: $*" >&2; exit 1; }
 
-"$REPO/scripts/setup.sh"
-"$REPO/scripts/build.sh"
-"$REPO/bench/build-peer.sh"
-mkdir -p "$BENCH" "$RESULTS"
-gcc -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
-    -o "$BENCH/vfio-bench" "$REPO/bench/vfio-bench.c"
+bench_against_72 "$BENCH"
+mkdir -p "$RESULTS"
 {
     echo "BENCH_SET=vmem; ROUNDS=$ROUNDS; DMA_SIZES=''; HUGE_SIZES=''"
     echo "LOOP_SECS=1; COUNT=1"
