@@ -331,25 +331,52 @@ vmem_io() {
     echo "INNER: vmem: at $1 MiB: io ok, direct read: $(cat /tmp/where)"
 }
 
+# Direct reads of the nvme, one after the other, until /tmp/stop: their
+# buffers land in memory being plugged and unplugged meanwhile.  Counts
+# in /tmp/reads: "reads failures".
+vmem_reader() {
+    n=0
+    f=0
+    while [ ! -e /tmp/stop ]; do
+        dd if=$DISK of=/dev/null bs=65536 count=4 iflag=direct 2>/dev/null ||
+            f=$((f + 1))
+        n=$((n + 1))
+        echo "$n $f" > /tmp/reads
+    done
+}
+
+# The rig's last resize, to nothing, came after its 192 MiB one (the
+# driver says each size it is asked for)
+vmem_done() {
+    dmesg | grep -q 'requested size: 0xc000000' &&
+        [ "$(dmesg | sed -n 's/.*requested size: //p' | tail -n 1)" = 0x0 ]
+}
+
 # After run (inner_vmem=1 on the command line): waits for the rig's
-# resizes until the plugged memory has come and gone again
+# resizes until the plugged memory has come and gone again, the reader
+# running all along
 vmem_steps() {
     load_modules order-vmem
     # Quiet: the kernel says no more of the caches dropped
     echo 4 > /proc/sys/vm/drop_caches
     base=$(mem_total_mib)
     total=$base
+    vmem_reader &
     echo "INNER: vmem: ready, MemTotal $base MiB"
-    until [ "${grown:-}" = 1 ] && [ "$total" -le "$base" ]; do
+    until vmem_done && [ "$total" -le "$base" ]; do
         total=$(vmem_settle "$total") || {
             echo "INNER: vmem FAIL: MemTotal stayed $(mem_total_mib) MiB"
             return 1
         }
         vmem_io "$total" || return 1
-        [ "$total" -le "$base" ] || grown=1
     done
+    touch /tmp/stop
+    wait
+    read -r n f < /tmp/reads
+    echo "INNER: vmem: $n reads beside it all, $f failed"
     # The rig reads QEMU's state meanwhile
     sleep 10
+    [ "$f" = 0 ]
 }
 
 # inner_mode=soak: write, drop caches, read back and compare, round after
