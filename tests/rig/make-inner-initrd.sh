@@ -331,9 +331,9 @@ vmem_io() {
     echo "INNER: vmem: at $1 MiB: io ok, direct read: $(cat /tmp/where)"
 }
 
-# Direct reads of the nvme, one after the other, until /tmp/stop: their
-# buffers land in memory being plugged and unplugged meanwhile.  Counts
-# in /tmp/reads: "reads failures".
+# Direct reads of the nvme, one a second (more would starve the guest's
+# one vCPU) until /tmp/stop: their buffers land in memory being plugged
+# and unplugged meanwhile.  Counts in /tmp/reads: "reads failures".
 vmem_reader() {
     n=0
     f=0
@@ -342,6 +342,7 @@ vmem_reader() {
             f=$((f + 1))
         n=$((n + 1))
         echo "$n $f" > /tmp/reads
+        sleep 1
     done
 }
 
@@ -375,7 +376,7 @@ vmem_steps() {
     read -r n f < /tmp/reads
     echo "INNER: vmem: $n reads beside it all, $f failed"
     # The rig reads QEMU's state meanwhile
-    sleep 10
+    sleep 5
     [ "$f" = 0 ]
 }
 
