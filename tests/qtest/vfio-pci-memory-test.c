@@ -142,6 +142,50 @@ static void test_edu_to_vga(void)
 }
 
 /*
+ * The guest moves the VGA's VRAM BAR while edu's DMA into it is under
+ * way: the DMA lands at the old address or faults on the host, either is
+ * the guest's own doing; QEMU runs on, says nothing but warnings, and the
+ * next DMA reaches the BAR where it is now (legacy backend).
+ */
+static void test_bar_moved_during_dma(void)
+{
+    g_autofree char *log = test_log_path("p2p-moved");
+    g_autofree char *trace = g_strdup_printf("%s.trace", log);
+    uint8_t out[256], in[256], before[256];
+    P2P p;
+
+    if (!p2p_start(&p, log)) {
+        return;
+    }
+    memset(before, 0xa5, sizeof(before));
+    qpci_memwrite(p.vga, p.vram, VRAM_OFF, before, sizeof(before));
+    fill(out, sizeof(out), 0x33);
+    qtest_memwrite(p.edu.qts, P2P_SRC, out, sizeof(out));
+    edu_dma(&p.edu, P2P_SRC, EDU_DMA_BUF, sizeof(out), EDU_DMA_START);
+    edu_dma_start(&p.edu, EDU_DMA_BUF, VRAM_AT + VRAM_OFF, sizeof(out),
+                  EDU_DMA_START | EDU_DMA_TO_RAM);
+    vram_place(&p, VRAM_MOVED_TO);
+    edu_dma_wait(&p.edu);
+    vram_read(&p, in, sizeof(in));
+    g_test_message("the DMA under way %s",
+                   !memcmp(in, out, sizeof(in)) ? "landed before the move" :
+                   !memcmp(in, before, sizeof(in)) ? "faulted or missed" :
+                   "left part of it");
+    assert_qemu_alive(p.edu.qts);
+
+    if (!backend_iommufd()) {
+        fill(out, sizeof(out), 0x55);
+        edu_to_vram(&p, out, sizeof(out));
+        vram_read(&p, in, sizeof(in));
+        g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    }
+    p2p_stop(&p);
+    assert_only_warnings(log);
+    unlink(trace);
+    unlink(log);
+}
+
+/*
  * nvme's MSI-X table and PBA share pages of its BAR0 mmap: the pieces of
  * those pages beside them are no BAR a peer DMAs to, and say no warning.
  */
@@ -229,6 +273,8 @@ int main(int argc, char **argv)
         return g_test_run();
     }
     qtest_add_func("/vfio-pci/rig/p2p/edu-to-vga", test_edu_to_vga);
+    qtest_add_func("/vfio-pci/rig/p2p/bar-moved-during-dma",
+                   test_bar_moved_during_dma);
     qtest_add_func("/vfio-pci/rig/p2p/msix-page-quiet", test_msix_page_quiet);
     qtest_add_func("/vfio-pci/rig/virtio-mem/entry-limit", test_vmem_limit);
     return g_test_run();

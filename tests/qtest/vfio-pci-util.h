@@ -53,23 +53,33 @@ static inline bool wait_for_ram(QTestState *qts, uint64_t addr, uint32_t want)
 #define EDU_DMA_START   1
 #define EDU_DMA_TO_RAM  2           /* else from RAM to edu's buffer */
 
-/*
- * One DMA of edu's, BAR0 mapped at a->bar0; edu finishes it whether the
- * IOMMU lets it through or not.
- */
-static inline void edu_dma(Assigned *a, uint64_t src, uint64_t dst,
-                           uint32_t len, uint32_t cmd)
+/* Starts a DMA of edu's, BAR0 mapped at a->bar0 */
+static inline void edu_dma_start(Assigned *a, uint64_t src, uint64_t dst,
+                                 uint32_t len, uint32_t cmd)
 {
-    gint64 end = g_get_monotonic_time() + WAIT_US;
-
     qpci_io_writeq(a->dev, a->bar0, EDU_DMA_SRC, src);
     qpci_io_writeq(a->dev, a->bar0, EDU_DMA_DST, dst);
     qpci_io_writeq(a->dev, a->bar0, EDU_DMA_COUNT, len);
     qpci_io_writeq(a->dev, a->bar0, EDU_DMA_CMD, cmd);
+}
+
+/* Until edu has finished its DMA, whether the IOMMU let it through or not */
+static inline void edu_dma_wait(Assigned *a)
+{
+    gint64 end = g_get_monotonic_time() + WAIT_US;
+
     while (qpci_io_readq(a->dev, a->bar0, EDU_DMA_CMD) & EDU_DMA_START) {
         g_assert_cmpint(g_get_monotonic_time(), <, end);
         g_usleep(1000);
     }
+}
+
+/* One DMA of edu's, to its end */
+static inline void edu_dma(Assigned *a, uint64_t src, uint64_t dst,
+                           uint32_t len, uint32_t cmd)
+{
+    edu_dma_start(a, src, dst, len, cmd);
+    edu_dma_wait(a);
 }
 
 /* The host address the rig put in @var; a test failure if it did not. */
