@@ -558,7 +558,7 @@ static void vfio_listener_region_add(MemoryListener *listener,
     trace_vfio_listener_region_add(iova, end - 1, vaddr);
 
     ret = vfio_container_dma_map(container, iova, end - iova, vaddr,
-                       section->readonly);
+                                 section->readonly);
     if (ret && vfio_is_p2p(section)) {
         vfio_p2p_report(container, section, strerror(-ret));
         return;
