@@ -386,10 +386,15 @@ inner_vmem_lines() {
         "$RIG_HOST/run/inner-$_in_vv.console" || true
 }
 
+# The arguments of a resize to MIB
+inner_vmem_set() {
+    echo "{\"path\": \"vm0\", \"property\": \"requested-size\",
+          \"value\": $(($1 * INNER_VMEM_MIB))}"
+}
+
 inner_vmem_resize() {
     _in_before=$(inner_vmem_lines "$1")
-    inner_vmem_qmp qom-set "{\"path\": \"vm0\", \"property\":
-        \"requested-size\", \"value\": $(($1 * INNER_VMEM_MIB))}" > /dev/null
+    inner_vmem_qmp qom-set "$(inner_vmem_set "$1")" > /dev/null
 }
 
 # The plugged size in MiB, and what the inner QEMU pins in KiB
@@ -418,13 +423,15 @@ inner_vmem_at() {
     [ "$_in_size" = "$1" ] && [ "$_in_grew" = $(($1 * 1024)) ]
 }
 
-# 16 resizes between 0 and 64 MiB as fast as QMP takes them, the guest's
-# reads running: the driver catches up, 64 MiB plugged and pinned after
+# 16 resizes between 0 and 64 MiB as fast as QMP takes them (one
+# connection), the guest's reads running: the driver catches up, 64 MiB
+# plugged and pinned after
 inner_vmem_storm() {
+    set --
     for _in_k in 1 2 3 4 5 6 7 8; do
-        inner_vmem_resize 0
-        inner_vmem_resize 64
+        set -- "$@" qom-set "$(inner_vmem_set 0)" qom-set "$(inner_vmem_set 64)"
     done
+    inner_vmem_qmp "$@" > /dev/null || return 1
     _in_i=0
     until [ "$(inner_vmem_size)" = 64 ] &&
           [ $(($(inner_vmem_pinned) - _in_pinned0)) = 65536 ]; do

@@ -295,7 +295,7 @@ remove_io() {
 mem_total_mib() { awk '/^MemTotal/ { print int($2 / 1024) }' /proc/meminfo; }
 
 # vmem_settle MIB: waits (300 s) until MemTotal has left MIB and stayed put
-# for 5 s, dropping the caches meanwhile (what the driver unplugs must be
+# for 3 s, dropping the caches meanwhile (what the driver unplugs must be
 # free); prints the new MemTotal
 vmem_settle() {
     i=0
@@ -306,7 +306,7 @@ vmem_settle() {
         now=$(mem_total_mib)
         if [ "$now" != "$1" ] && [ "$now" = "$last" ]; then
             still=$((still + 1))
-            [ $still -lt 5 ] || { echo "$now"; return 0; }
+            [ $still -lt 3 ] || { echo "$now"; return 0; }
         else
             still=0
         fi
@@ -317,11 +317,11 @@ vmem_settle() {
     return 1
 }
 
-# The nvme's I/O, and a read DMA'd into a fresh buffer (dma-into), which
-# lands in the plugged memory where there is some: what it read is what
-# the page cache reads
+# A read of the nvme DMA'd into a fresh buffer (dma-into), which lands in
+# the plugged memory where there is some: what it read is what the page
+# cache reads (run's io_test wrote and read back before)
 vmem_io() {
-    io_test > /tmp/io.out || { cat /tmp/io.out; return 1; }
+    echo 3 > /proc/sys/vm/drop_caches
     dd if=$DISK of=/tmp/want bs=4096 count=256 2>/dev/null &&
         dma-into $DISK 1048576 > /tmp/got 2> /tmp/where &&
         cmp -s /tmp/want /tmp/got || {

@@ -3,6 +3,9 @@
 """A small QMP client for the rig's shell steps (no socat in the rig).
 
   qmp.py SOCKET COMMAND [JSON-ARGUMENTS]   prints the reply's "return"
+  qmp.py SOCKET COMMAND JSON-ARGUMENTS COMMAND [JSON-ARGUMENTS]...
+        the commands in turn on one connection, as fast as QEMU answers;
+        prints the last reply's "return"
   qmp.py SOCKET wait-migration STATUS SECONDS
         polls query-migrate until its status is STATUS and prints the
         reply; exits 1 when it ends otherwise or time runs out
@@ -114,8 +117,10 @@ def main():
         if sys.argv[2] == "wait-migration":
             out = wait_migration(qmp, sys.argv[3], float(sys.argv[4]))
         else:
-            args = json.loads(sys.argv[3]) if len(sys.argv) > 3 else None
-            out = qmp.cmd(sys.argv[2], args)
+            rest = sys.argv[2:]
+            for i in range(0, len(rest), 2):
+                args = json.loads(rest[i + 1]) if i + 1 < len(rest) else None
+                out = qmp.cmd(rest[i], args)
     except RuntimeError as e:
         print("qmp: %s" % e, file=sys.stderr)
         return 1
