@@ -38,12 +38,6 @@ struct VFIORamDiscardListener {
     QLIST_ENTRY(VFIORamDiscardListener) next;
 };
 
-static hwaddr vfio_rdl_iova(VFIORamDiscardListener *vrdl,
-                            MemoryRegionSection *section)
-{
-    return vrdl->start + section->offset_within_region - vrdl->offset;
-}
-
 static uint64_t vfio_rdl_blocks(VFIORamDiscardListener *vrdl)
 {
     return DIV_ROUND_UP(vrdl->size, vrdl->granularity);
@@ -109,15 +103,26 @@ static void vfio_rdl_refused(VFIORamDiscardListener *vrdl, hwaddr iova,
     error_free(local_err);
 }
 
+/* The listener behind @rdl, and the IOVAs [*start, *end) of @section */
+static VFIORamDiscardListener *vfio_rdl_range(RamDiscardListener *rdl,
+                                              MemoryRegionSection *section,
+                                              hwaddr *start, hwaddr *end)
+{
+    VFIORamDiscardListener *vrdl = container_of(rdl, VFIORamDiscardListener,
+                                                listener);
+
+    *start = vrdl->start + section->offset_within_region - vrdl->offset;
+    *end = *start + int128_get64(section->size);
+    return vrdl;
+}
+
 /* The guest plugs blocks: each becomes a map before the guest may use it */
 static int vfio_rdl_populate(RamDiscardListener *rdl,
                              MemoryRegionSection *section)
 {
-    VFIORamDiscardListener *vrdl = container_of(rdl, VFIORamDiscardListener,
-                                                listener);
-    hwaddr start = vfio_rdl_iova(vrdl, section);
-    hwaddr end = start + int128_get64(section->size);
-    hwaddr iova;
+    hwaddr start, end, iova;
+    VFIORamDiscardListener *vrdl = vfio_rdl_range(rdl, section, &start,
+                                                  &end);
     int ret;
 
     for (iova = start; iova < end; iova += vrdl->granularity) {
@@ -143,10 +148,9 @@ static int vfio_rdl_populate(RamDiscardListener *rdl,
 static void vfio_rdl_discard(RamDiscardListener *rdl,
                              MemoryRegionSection *section)
 {
-    VFIORamDiscardListener *vrdl = container_of(rdl, VFIORamDiscardListener,
-                                                listener);
-    hwaddr start = vfio_rdl_iova(vrdl, section);
-    hwaddr end = start + int128_get64(section->size);
+    hwaddr start, end;
+    VFIORamDiscardListener *vrdl = vfio_rdl_range(rdl, section, &start,
+                                                  &end);
 
     vfio_rdl_unmap(vrdl, start, end);
     trace_vfio_ram_discard_discard(memory_region_name(vrdl->mr), start,

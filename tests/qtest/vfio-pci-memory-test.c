@@ -33,6 +33,7 @@ typedef struct P2P {
     Assigned edu;
     QPCIDevice *vga;
     QPCIBar vram;
+    uint8_t before[256];    /* what the VRAM held before any DMA */
 } P2P;
 
 /* Puts the VGA's VRAM BAR at @addr, as the guest's firmware would. */
@@ -63,6 +64,8 @@ static bool p2p_start(P2P *p, const char *log)
     p->vga = qpci_device_find(p->edu.bus, QPCI_DEVFN(VGA_SLOT, 0));
     g_assert_nonnull(p->vga);
     vram_place(p, VRAM_AT);
+    memset(p->before, 0xa5, sizeof(p->before));
+    qpci_memwrite(p->vga, p->vram, VRAM_OFF, p->before, sizeof(p->before));
     return true;
 }
 
@@ -99,21 +102,19 @@ static void test_edu_to_vga(void)
 {
     g_autofree char *log = test_log_path("p2p");
     g_autofree char *trace = g_strdup_printf("%s.trace", log);
-    uint8_t out[256], in[256], before[256];
+    uint8_t out[256], in[256];
     P2P p;
 
     if (!p2p_start(&p, log)) {
         return;
     }
-    memset(before, 0xa5, sizeof(before));
-    qpci_memwrite(p.vga, p.vram, VRAM_OFF, before, sizeof(before));
     fill(out, sizeof(out), 0x11);
     edu_to_vram(&p, out, sizeof(out));
     vram_read(&p, in, sizeof(in));
 
     if (backend_iommufd()) {
         /* The host IOMMU faulted the DMA: VRAM is as it was */
-        g_assert_cmpmem(in, sizeof(in), before, sizeof(before));
+        g_assert_cmpmem(in, sizeof(in), p.before, sizeof(p.before));
         assert_qemu_alive(p.edu.qts);
         p2p_stop(&p);
         g_assert_cmpint(count_log_lines(log, "no peer-to-peer DMA between "
@@ -122,7 +123,7 @@ static void test_edu_to_vga(void)
     } else {
         g_test_message("VRAM reads %02x %02x %02x %02x (wrote %02x %02x, "
                        "was %02x %02x)", in[0], in[1], in[2], in[3], out[0],
-                       out[1], before[0], before[1]);
+                       out[1], p.before[0], p.before[1]);
         g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
 
         /* The guest moves the BAR: the map follows it */
@@ -151,14 +152,12 @@ static void test_bar_moved_during_dma(void)
 {
     g_autofree char *log = test_log_path("p2p-moved");
     g_autofree char *trace = g_strdup_printf("%s.trace", log);
-    uint8_t out[256], in[256], before[256];
+    uint8_t out[256], in[256];
     P2P p;
 
     if (!p2p_start(&p, log)) {
         return;
     }
-    memset(before, 0xa5, sizeof(before));
-    qpci_memwrite(p.vga, p.vram, VRAM_OFF, before, sizeof(before));
     fill(out, sizeof(out), 0x33);
     qtest_memwrite(p.edu.qts, P2P_SRC, out, sizeof(out));
     edu_dma(&p.edu, P2P_SRC, EDU_DMA_BUF, sizeof(out), EDU_DMA_START);
@@ -169,7 +168,7 @@ static void test_bar_moved_during_dma(void)
     vram_read(&p, in, sizeof(in));
     g_test_message("the DMA under way %s",
                    !memcmp(in, out, sizeof(in)) ? "landed before the move" :
-                   !memcmp(in, before, sizeof(in)) ? "faulted or missed" :
+                   !memcmp(in, p.before, sizeof(in)) ? "faulted or missed" :
                    "left part of it");
     assert_qemu_alive(p.edu.qts);
 
