@@ -352,8 +352,8 @@ inner_remove_test() {
 
 # INNER_VMEM names the variant whose inner guest also has a virtio-mem
 # device next to the nvme (on iommufd in the iommufd variant): after its
-# nvme checks the host grows the device to 64 MiB, resizes it 16 times as
-# fast as it can, asks for more than QEMU's locked memory limit lets it
+# nvme checks the host grows the device to 64 MiB, resizes it 16 times a
+# second apart, asks for more than QEMU's locked memory limit lets it
 # pin, then shrinks it to nothing, the guest's direct reads running.  Each
 # plugged block is a map of its own, made on plug and gone on unplug, and
 # the pinned memory follows; the refused plug is said once; the nvme's I/O
@@ -423,13 +423,14 @@ inner_vmem_at() {
     [ "$_in_size" = "$1" ] && [ "$_in_grew" = $(($1 * 1024)) ]
 }
 
-# 16 resizes between 0 and 64 MiB as fast as QMP takes them (one
-# connection), the guest's reads running: the driver catches up, 64 MiB
-# plugged and pinned after
+# 16 resizes between 0 and 64 MiB a second apart (one QMP connection):
+# the guest's driver unplugs and plugs as fast as it can, faster than the
+# resizes come, its reads running; 64 MiB plugged and pinned after
 inner_vmem_storm() {
     set --
     for _in_k in 1 2 3 4 5 6 7 8; do
-        set -- "$@" qom-set "$(inner_vmem_set 0)" qom-set "$(inner_vmem_set 64)"
+        set -- "$@" qom-set "$(inner_vmem_set 0)" sleep 1 \
+            qom-set "$(inner_vmem_set 64)" sleep 1
     done
     inner_vmem_qmp "$@" > /dev/null || return 1
     _in_i=0
@@ -498,7 +499,7 @@ inner_vmem_drive() {
     inner_vmem_resize 64
     rig_tap "$_in_t: 64 MiB plugged, as many mapped and pinned" \
         inner_vmem_at 64
-    rig_tap "$_in_t: 16 resizes as fast as QMP goes: 64 MiB plugged after" \
+    rig_tap "$_in_t: 16 resizes a second apart: 64 MiB plugged after" \
         inner_vmem_storm
     inner_vmem_resize 192
     rig_tap "$_in_t: past RLIMIT_MEMLOCK the plug is refused, said once" \

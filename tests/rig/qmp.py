@@ -4,8 +4,8 @@
 
   qmp.py SOCKET COMMAND [JSON-ARGUMENTS]   prints the reply's "return"
   qmp.py SOCKET COMMAND JSON-ARGUMENTS COMMAND [JSON-ARGUMENTS]...
-        the commands in turn on one connection, as fast as QEMU answers;
-        prints the last reply's "return"
+        the commands in turn on one connection ("sleep SECONDS" among
+        them pauses); prints the last reply's "return"
   qmp.py SOCKET wait-migration STATUS SECONDS
         polls query-migrate until its status is STATUS and prints the
         reply; exits 1 when it ends otherwise or time runs out
@@ -120,6 +120,9 @@ def main():
             rest = sys.argv[2:]
             for i in range(0, len(rest), 2):
                 args = json.loads(rest[i + 1]) if i + 1 < len(rest) else None
+                if rest[i] == "sleep":
+                    time.sleep(args)
+                    continue
                 out = qmp.cmd(rest[i], args)
     except RuntimeError as e:
         print("qmp: %s" % e, file=sys.stderr)
