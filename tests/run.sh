@@ -91,11 +91,12 @@ host_tests() {
 
 # Every TAP file the rig leaves in its /out is tallied, and all of its
 # results count as rig tests; these ones must be there.
-RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest inner-vga vfio-pci-sriov"
+RIG_TAPS="$QTESTS bind-vfio-rig libvirt inner-guest inner-hammer inner-vga
+ vfio-pci-sriov"
 
 # ... and these the boot of the rig kernel (tests/rig/guest-iommufd.sh).
 IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-display-test
- inner-vgpu libvirt-mdev-display iommufd-inner-guest inner-hammer
+ inner-vgpu libvirt-mdev-display iommufd-inner-guest
  vfio-pci-migration-test iommufd-vfio-pci-migration-test inner-migration
  iommufd-vfio-pci-test iommufd-vfio-pci-hotplug-test iommufd-vfio-pci-errors-test
  iommufd-vfio-pci-reset-test

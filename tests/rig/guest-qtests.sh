@@ -25,6 +25,7 @@ ls -l /dev/vfio
 # MSI-X off), which hid lost admin-queue interrupts when this ran last.
 # msix-reloc's inner guest also has virtio-mem next to the nvme
 INNER_VMEM=msix-reloc inner_guest_tests msix intx msix-reloc
+inner_hammer_test
 
 rc=0
 for t in $RIG_QTESTS; do
