@@ -15,6 +15,7 @@ set -eu
 QEMU_TREE=$BUILD/peer/qemu
 QEMU_BUILD=$QEMU_TREE/build
 PEER_QEMU=$QEMU_BUILD/qemu-system-x86_64
+QEMU_PKGVERSION="Debian $QEMU_DEB_VERSION"
 
 log() { echo "build-peer: $*"; }
 die() { echo "build-peer: error: $*" >&2; exit 1; }

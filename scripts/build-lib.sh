@@ -5,10 +5,29 @@
 # caller sets QEMU_TREE and QEMU_BUILD and defines log and die; both builds
 # share these so that they use the same compiler, flags and ccache.
 
+# Configured as Debian configures its qemu-system-x86 (debian/rules of the
+# same source package): the same paths, so that an installed binary finds
+# Debian's firmware, keymaps and data, and the same features, read from
+# debian/control as debian/rules reads them; with the libraries installed
+# that Debian builds against, meson's automatic features come out the same.
+# Ours differs where a replacement binary must: one target, everything
+# built in (--disable-modules: Debian's modules are built for Debian's
+# binary and are not loaded into another one), no docs or tools.
 CONFIGURE_ARGS="--target-list=x86_64-softmmu --meson=meson
-    --without-default-features --enable-kvm --enable-tcg --enable-tpm
-    --enable-vnc --enable-opengl
+    --prefix=/usr --sysconfdir=/etc --libdir=/usr/lib/x86_64-linux-gnu
+    --libexecdir=/usr/lib/qemu --localstatedir=/var
+    --firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+    --disable-install-blobs --disable-strip --with-git-submodules=ignore
+    --disable-user --disable-linux-user --disable-xen --disable-modules
     --disable-docs --disable-werror --disable-tools"
+# What `qemu-system-x86_64 --version` says in parentheses
+QEMU_PKGVERSION="Debian $QEMU_DEB_VERSION, vfio-pci replaced"
+
+# Debian's feature options (one or more a line), minus the docs
+debian_feature_args() {
+    sh "$QEMU_SRC/debian/extract-config-opts" linux-amd64 \
+        "$QEMU_SRC/debian/control" | grep -v -x -e '--enable-docs'
+}
 
 # Hard links keep the copy cheap; QEMU's files are never edited in place
 # (we replace, never write through, so the cache stays pristine).
@@ -30,7 +49,9 @@ use_ccache() {
 }
 
 configure_tree() {
-    stamp="$CONFIGURE_ARGS $(command -v cc)"
+    # shellcheck disable=SC2046
+    set -- $CONFIGURE_ARGS $(debian_feature_args) "--with-pkgversion=$QEMU_PKGVERSION"
+    stamp="$* $(command -v cc)"
     if [ -f "$QEMU_BUILD/build.ninja" ] &&
        [ "$(cat "$QEMU_BUILD/.vfio-configured" 2>/dev/null)" = "$stamp" ]; then
         return 0
@@ -38,8 +59,7 @@ configure_tree() {
     log "configuring"
     rm -rf "$QEMU_BUILD"
     mkdir -p "$QEMU_BUILD"
-    # shellcheck disable=SC2086
-    (cd "$QEMU_BUILD" && ../configure $CONFIGURE_ARGS > configure.log 2>&1) ||
+    (cd "$QEMU_BUILD" && ../configure "$@" > configure.log 2>&1) ||
         { tail -30 "$QEMU_BUILD/configure.log"; die "configure failed"; }
     echo "$stamp" > "$QEMU_BUILD/.vfio-configured"
 }
@@ -47,7 +67,7 @@ configure_tree() {
 # A QEMU run from its build tree looks for firmware in qemu-bundle; the dfsg
 # source has none, so use Debian's.
 link_firmware() {
-    fw=$QEMU_BUILD/qemu-bundle/usr/local/share/qemu
+    fw=$QEMU_BUILD/qemu-bundle/usr/share/qemu
     mkdir -p "$fw"
     for f in /usr/share/seabios/*.bin /usr/share/qemu/*.bin \
              /usr/share/qemu/*.rom /usr/lib/ipxe/qemu/*.rom; do

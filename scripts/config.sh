@@ -18,13 +18,33 @@ VFIO_CACHE=${VFIO_CACHE:-/var/cache/vfio-pci-ci}
 QEMU_SRC=$VFIO_CACHE/qemu-src
 KERNEL_DIR=$VFIO_CACHE/kernel
 
+# The package of Debian's qemu-system-x86 that scripts/setup.sh fetched
+debian_qemu_deb() {
+    ls "$VFIO_CACHE"/debian-deb/qemu-system-x86_*.deb 2>/dev/null | head -n 1
+}
+
 BUILD=${VFIO_BUILD:-$REPO/build}
 QEMU_TREE=$BUILD/qemu
 QEMU_BUILD=$QEMU_TREE/build
+
+# What Debian builds its QEMU 7.2 against (the Build-Depends of its
+# debian/control for amd64, without the cross compilers of the firmware
+# and Xen, which Debian's x86 binary does not use): meson enables a
+# feature when its library is there, so these make our features Debian's.
+DEBIAN_QEMU_BUILD_DEPS="libcapstone-dev libaio-dev libjack-dev libpulse-dev
+ libasound2-dev libbpf-dev libbrlapi-dev libcap-ng-dev libcurl4-gnutls-dev
+ libfuse3-dev libgtk-3-dev libvte-2.91-dev libiscsi-dev libvirglrenderer-dev
+ libva-dev libdrm-dev libnfs-dev libnuma-dev libcacard-dev librbd-dev
+ libglusterfs-dev libsasl2-dev libsdl2-dev libseccomp-dev libslirp-dev
+ libspice-server-dev librdmacm-dev libibverbs-dev libibumad-dev liburing-dev
+ libusb-1.0-0-dev libusbredirparser-dev libssh-dev libzstd-dev libvdeplug-dev
+ libgnutls28-dev libncurses-dev nettle-dev uuid-dev libudev-dev libjpeg-dev
+ libpng-dev libpmem-dev"
 
 PACKAGES="build-essential ninja-build meson pkg-config ccache python3-venv
  libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev flex bison dpkg-dev
  qemu-system-x86 qemu-utils seabios ipxe-qemu
  busybox-static cpio kmod xz-utils python3-sphinx
  strace python3-matplotlib libelf-dev bc swtpm
- libvirt-daemon-system libvirt-clients libepoxy-dev libgbm-dev gdb"
+ libvirt-daemon-system libvirt-clients libepoxy-dev libgbm-dev gdb
+ apparmor qemu-system-gui $DEBIAN_QEMU_BUILD_DEPS"

@@ -84,6 +84,7 @@ host_tests() {
     unit_tests > "$RESULTS/host-unit-caps.tap" 2>&1
     sh "$REPO/tests/bind-vfio-test.sh" > "$RESULTS/host-bind-vfio.tap" 2>&1 || true
     sh "$REPO/tests/qtest-tap-test.sh" > "$RESULTS/host-qtest-tap.tap" 2>&1 || true
+    sh "$REPO/tests/debian-help-test.sh" > "$RESULTS/host-debian-help.tap" 2>&1 || true
     for t in $QTESTS; do
         qtest_tap "$RESULTS/host-$t.tap" host_qtest "$t"
     done
