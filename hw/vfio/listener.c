@@ -202,6 +202,61 @@ static uint64_t vfio_ram_to_pin(VFIOContainer *container, uint64_t size)
     return MAX(total, vfio_container_mapped(container) + size);
 }
 
+static void vfio_memlock_hint(Error **errp, uint64_t need_kib)
+{
+    error_append_hint(errp, "Assigned devices pin all guest RAM and ROM: "
+                      "raise the limit, e.g. with 'ulimit -l %" PRIu64 "'.\n",
+                      need_kib);
+}
+
+/* A number field of /proc/self/status ("VmLck:" in kB, "CapEff:" in hex) */
+static uint64_t vfio_self_status(const char *field, int base)
+{
+    g_autofree char *status = NULL;
+    const char *line;
+
+    if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL)) {
+        return 0;
+    }
+    line = strstr(status, field);
+    return line ? g_ascii_strtoull(line + strlen(field), NULL, base) : 0;
+}
+
+#define VFIO_CAP_IPC_LOCK 14
+
+/*
+ * The kernel charges each pinned page to the memory cgroup before it
+ * checks RLIMIT_MEMLOCK, so with a limit below what the guest needs a
+ * cgroup limit of the same size (libvirt sets both from <hard_limit>) gets
+ * QEMU killed without a word.  Compare the sizes before pinning anything:
+ * what this process has locked or pinned already, and what the new
+ * container will pin.  CAP_IPC_LOCK lifts the limit, as in the kernel.
+ */
+static bool vfio_container_check_memlock(VFIOContainer *container,
+                                         Error **errp)
+{
+    struct rlimit rlim;
+    uint64_t need, locked;
+
+    if (getrlimit(RLIMIT_MEMLOCK, &rlim) || rlim.rlim_cur == RLIM_INFINITY ||
+        vfio_self_status("\nCapEff:", 16) & BIT_ULL(VFIO_CAP_IPC_LOCK)) {
+        return true;
+    }
+    need = DIV_ROUND_UP(vfio_ram_to_pin(container, 0), KiB);
+    locked = vfio_self_status("\nVmLck:", 10) +
+             vfio_self_status("\nVmPin:", 10);
+    trace_vfio_container_check_memlock(rlim.rlim_cur / KiB, locked, need);
+    if ((locked + need) * KiB <= rlim.rlim_cur) {
+        return true;
+    }
+    error_setg(errp, "cannot pin guest RAM for DMA (RLIMIT_MEMLOCK is %"
+               PRIu64 " KiB, the guest needs %" PRIu64 " KiB locked%s)",
+               (uint64_t)rlim.rlim_cur / KiB, need,
+               locked ? ", besides what this QEMU has locked already" : "");
+    vfio_memlock_hint(errp, need + locked);
+    return false;
+}
+
 /*
  * RAM that appears after realize (memory hot-plug) and cannot be mapped
  * would leave the devices unable to reach part of guest RAM, and the
@@ -264,9 +319,7 @@ static void vfio_map_error(VFIOContainer *container, hwaddr iova,
         error_setg(&local_err, "%s: %s (RLIMIT_MEMLOCK is %" PRIu64 " KiB, "
                    "the guest needs %" PRIu64 " KiB locked)", what,
                    strerror(-err), (uint64_t)rlim.rlim_cur / KiB, need);
-        error_append_hint(&local_err, "Assigned devices pin all guest RAM "
-                          "and ROM: raise the limit, e.g. with 'ulimit -l %"
-                          PRIu64 "'.\n", need);
+        vfio_memlock_hint(&local_err, need);
     } else {
         error_setg_errno(&local_err, -err, "%s", what);
     }
@@ -751,6 +804,9 @@ void vfio_container_destroy(VFIOContainer *container)
 
 bool vfio_container_start_dma(VFIOContainer *container, Error **errp)
 {
+    if (!vfio_container_check_memlock(container, errp)) {
+        return false;
+    }
     container->listener = vfio_memory_listener;
     container->replaying = true;
     memory_listener_register(&container->listener, container->as);
