@@ -409,8 +409,11 @@ static void vfio_disconnect_container(VFIOGroup *group)
  * Groups
  */
 
-/* A member of the group that holds it back: bound to a host driver. */
-static char *vfio_group_blocker(int groupid)
+/*
+ * The first member of the group whose driver is (@bound) or is not
+ * (!@bound) vfio-pci; a bridge's pcieport counts as neither.
+ */
+static char *vfio_group_member(int groupid, bool bound)
 {
     g_autofree char *dir = g_strdup_printf("/sys/kernel/iommu_groups/%d/"
                                            "devices", groupid);
@@ -421,11 +424,44 @@ static char *vfio_group_blocker(int groupid)
         g_autofree char *dev_dir = g_strdup_printf("%s/%s", dir, dev);
         g_autofree char *drv = vfio_sysfs_link_name(dev_dir, "driver");
 
-        if (drv && strcmp(drv, "vfio-pci") && strcmp(drv, "pcieport")) {
-            return g_strdup_printf("%s (bound to %s)", dev, drv);
+        if (!drv || !strcmp(drv, "pcieport")) {
+            continue;
+        }
+        if (bound == !strcmp(drv, "vfio-pci")) {
+            return bound ? g_strdup(dev)
+                         : g_strdup_printf("%s (bound to %s)", dev, drv);
         }
     }
     return NULL;
+}
+
+/* A member of the group that holds it back: bound to a host driver. */
+static char *vfio_group_blocker(int groupid)
+{
+    return vfio_group_member(groupid, false);
+}
+
+/*
+ * The group's node is missing: either nothing of it is bound to vfio-pci,
+ * or this process has a /dev of its own (a mount namespace, as libvirt's
+ * "namespaces" or a container make) that was built without the node.
+ */
+static void vfio_hint_missing_group(Error **errp, int groupid,
+                                    const char *path)
+{
+    g_autofree char *bound = vfio_group_member(groupid, true);
+
+    if (bound) {
+        error_append_hint(errp, "%s is bound to vfio-pci, but %s is not in "
+                          "this process's /dev: whoever built that /dev (a "
+                          "private mount namespace, such as libvirt's "
+                          "\"namespaces\" in qemu.conf, or a container) "
+                          "must create the node there.\n", bound, path);
+    } else {
+        error_append_hint(errp, "No device of IOMMU group %d is bound to "
+                          "vfio-pci: scripts/bind-vfio.sh bind <host> "
+                          "binds the whole group.\n", groupid);
+    }
 }
 
 static int vfio_open_group(int groupid, Error **errp)
@@ -443,9 +479,7 @@ static int vfio_open_group(int groupid, Error **errp)
                           "(run as root, or chown it to QEMU's user).\n",
                           path);
     } else if (errno == ENOENT) {
-        error_append_hint(errp, "No device of IOMMU group %d is bound to "
-                          "vfio-pci: scripts/bind-vfio.sh bind <host> "
-                          "binds the whole group.\n", groupid);
+        vfio_hint_missing_group(errp, groupid, path);
     } else if (errno == EBUSY) {
         error_append_hint(errp, "Another process (another QEMU?) holds "
                           "group %d, or a device of it is open through "
@@ -471,6 +505,14 @@ static bool vfio_group_check_viable(VFIOGroup *group, Error **errp)
     blocker = vfio_group_blocker(group->groupid);
     error_setg(errp, "IOMMU group %d is not viable%s%s", group->groupid,
                blocker ? ": device " : "", blocker ? blocker : "");
+    if (!blocker) {
+        /* A confined QEMU (libvirt's AppArmor profile) may not list it */
+        error_append_hint(errp, "QEMU could not tell which device from "
+                          "/sys/kernel/iommu_groups/%d/devices: "
+                          "scripts/bind-vfio.sh status <host> lists the "
+                          "group's devices and their drivers.\n",
+                          group->groupid);
+    }
     error_append_hint(errp, "Every device of the group must be bound to "
                       "vfio-pci (or to no driver): scripts/bind-vfio.sh "
                       "bind %.12s binds them all.\n",
