@@ -183,8 +183,11 @@ static void test_shared_ioas(void)
     unlink(log);
 }
 
-/* As libvirt does it: QEMU gets open fds of /dev/iommu and the cdev. */
-static void test_fd_passing(void)
+/*
+ * As libvirt does it: QEMU gets open fds of /dev/iommu and the cdev, on a
+ * command line made from @fmt (the iommufd fd, the cdev's fd, the slot).
+ */
+static void fd_passing(const char *fmt)
 {
     const char *edu = rig_device("VFIO_EDU");
     g_autofree char *cdev = NULL;
@@ -197,9 +200,7 @@ static void test_fd_passing(void)
     cdev = cdev_path(edu);
     iommu = open_inherited("/dev/iommu");
     dev = open_inherited(cdev);
-    a.qts = qtest_initf("-M pc -nodefaults -object iommufd,id=ifd0,fd=%d "
-                        "-device vfio-pci,id=dev0,fd=%d,iommufd=ifd0,"
-                        "addr=%02x.0", iommu, dev, SLOT);
+    a.qts = qtest_initf(fmt, iommu, dev, SLOT);
     /* Neither live fd can be swapped (and so closed) under the device */
     expect_fd_fixed(a.qts, "/objects/ifd0", dev);
     expect_fd_fixed(a.qts, "/machine/peripheral/dev0", iommu);
@@ -215,6 +216,26 @@ static void test_fd_passing(void)
     g_assert_cmpint(count_fds(qemu_pid(), "/dev/iommu"), ==, 1);
     g_assert_cmpint(count_fds(qemu_pid(), cdev), ==, 1);
     release(&a);
+}
+
+static void test_fd_passing(void)
+{
+    fd_passing("-M pc -nodefaults -object iommufd,id=ifd0,fd=%d "
+               "-device vfio-pci,id=dev0,fd=%d,iommufd=ifd0,addr=%02x.0");
+}
+
+/*
+ * The JSON libvirt 12 writes for <driver iommufd='yes'/>: both fds as
+ * strings, no host=, the device on a named bus.
+ */
+static void test_fd_passing_libvirt_json(void)
+{
+    fd_passing("-M pc -nodefaults "
+               "-object '{\"qom-type\":\"iommufd\",\"id\":\"ifd0\","
+               "\"fd\":\"%d\"}' "
+               "-device '{\"driver\":\"vfio-pci\",\"id\":\"dev0\","
+               "\"iommufd\":\"ifd0\",\"fd\":\"%d\",\"bus\":\"pci.0\","
+               "\"addr\":\"0x%x\"}'");
 }
 
 /* fd= and host= name two devices */
@@ -330,6 +351,8 @@ int main(int argc, char **argv)
     }
     qtest_add_func("/vfio-pci/rig/iommufd/shared-ioas", test_shared_ioas);
     qtest_add_func("/vfio-pci/rig/iommufd/fd-passing", test_fd_passing);
+    qtest_add_func("/vfio-pci/rig/iommufd/fd-passing-libvirt-json",
+                   test_fd_passing_libvirt_json);
     qtest_add_func("/vfio-pci/rig/iommufd/fd-mismatch", test_fd_mismatch);
     qtest_add_func("/vfio-pci/rig/iommufd/fd-without-iommufd",
                    test_fd_without_iommufd);
