@@ -76,10 +76,21 @@ fetch_kernel() {
     mv "$KERNEL_DIR.tmp" "$KERNEL_DIR"
 }
 
+# Debian's qemu-system-x86 package as installed here: the rig unpacks it
+# over our installed package, as an upgrade of Debian's would.
+fetch_debian_qemu_deb() {
+    [ -n "$(debian_qemu_deb)" ] && return 0
+    v=$(dpkg-query -W -f='${Version}' qemu-system-x86)
+    log "fetching qemu-system-x86 $v"
+    mkdir -p "$VFIO_CACHE/debian-deb"
+    (cd "$VFIO_CACHE/debian-deb" && apt-get download -q "qemu-system-x86=$v" >/dev/null 2>&1)
+}
+
 need_root
 mkdir -p "$VFIO_CACHE"
 enable_deb_src
 install_packages
 fetch_qemu
 fetch_kernel
+fetch_debian_qemu_deb
 log "ready (cache: $VFIO_CACHE)"

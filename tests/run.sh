@@ -123,6 +123,8 @@ rig_tests() {
     {
         printf 'RIG_QTESTS="%s"\n' "$(echo $QTESTS)"
         printf "RIG_KERNEL_DIR='%s'\n" "$KERNEL_DIR"
+        # Debian's own qemu-system-x86, unpacked over ours as an upgrade would
+        printf "DH_DEBIAN_DEB='%s'\n" "$(debian_qemu_deb)"
         # Inner guests that need no driver of Debian's boot faster on it
         printf "INNER_FAST_KERNEL='%s'\n" \
             "$("$REPO/tests/rig/build-kernel.sh" --cached)"
@@ -156,6 +158,7 @@ both_rigs() {
 
 "$REPO/scripts/setup.sh"
 "$REPO/scripts/build.sh"
+"$REPO/scripts/package.sh" > /dev/null
 rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 host_tests
