@@ -9,6 +9,7 @@
 #                       VFIO_RP_NIC0, VFIO_RP_NVME, VFIO_NVME_PF, VFIO_WDT,
 #                       VFIO_VGA (the rig's std VGA, for x-vga)
 #   rig_chroot_prepare  make /host usable as a chroot (idempotent)
+#   rig_nvme_driver     load the host's nvme driver
 #   rig_in_chroot CMD   run CMD in the host root; exported variables pass
 #                       through, with TMPDIR=/run and a standard PATH
 #   rig_qtest NAME ARGS run our qtest NAME in the host root, with VFIO_RIG=1
@@ -65,6 +66,14 @@ rig_bind_all() {
     for _rig_x in $RIG_DEVICES; do
         _rig_r=${_rig_x#*=}
         export "${_rig_x%%=*}=${_rig_r%%=*}"
+    done
+}
+
+# The host's nvme driver (its modules are in the initrd, not loaded at boot)
+rig_nvme_driver() {
+    for _rig_m in nvme-auth nvme-core nvme; do
+        grep -q "^$(echo "$_rig_m" | tr - _) " /proc/modules ||
+            insmod "/mods/$_rig_m.ko" || return 1
     done
 }
 

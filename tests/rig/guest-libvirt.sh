@@ -11,9 +11,17 @@
 LV_QEMU=$BUILD/qemu/build/qemu-system-x86_64
 LV_ROMFILE=/usr/lib/ipxe/qemu/pxe-e1000e.rom
 # The variants: name, extra XML inside <hostdev>, what -device must carry.
-LV_VARIANTS="plain rombar-off romfile"
+# This root QEMU runs the one with <rom bar='off'/> and <boot>; the plain
+# hostdev and the ROM file run with Debian's qemu.conf
+# (guest-debian-host.sh).
+LV_VARIANTS="rombar-off"
 
-lv_virsh() { rig_in_chroot virsh -c qemu:///system "$@"; }
+# How libvirt's commands run and where their root is, as the rig sees it:
+# the rig's chroot here; guest-debian-host.sh points both at its own root.
+LV_RUN=rig_in_chroot
+LV_ROOT=$RIG_HOST
+
+lv_virsh() { $LV_RUN virsh -c qemu:///system "$@"; }
 
 # lv_tmpfs DIR: an empty (or, with "copy", a copied) writable DIR in the chroot.
 lv_tmpfs() {
@@ -104,22 +112,29 @@ lv_domain_head() {
 EOF
 }
 
-# lv_domain_xml NAME VARIANT
-lv_domain_xml() {
-    _lv_bdf=${VFIO_NVME#*:}     # BB:DD.F
+# lv_hostdev_xml BDF [XML]: a managed PCI <hostdev> of the host's BDF,
+# with XML (e.g. <rom/>, <address/>) inside it
+lv_hostdev_xml() {
+    _lv_bdf=${1#*:}     # BB:DD.F
     _lv_slot=${_lv_bdf#*:}
-    lv_domain_head "$1"
     cat <<EOF
     <hostdev mode='subsystem' type='pci' managed='yes'>
       <source>
         <address domain='0x0000' bus='0x${_lv_bdf%%:*}'
                  slot='0x${_lv_slot%.*}' function='0x${_lv_bdf##*.}'/>
       </source>
-$(lv_variant_xml "$2")
+${2:-}
     </hostdev>
-  </devices>
-</domain>
 EOF
+}
+
+lv_domain_tail() { printf '  </devices>\n</domain>\n'; }
+
+# lv_domain_xml NAME VARIANT
+lv_domain_xml() {
+    lv_domain_head "$1"
+    lv_hostdev_xml "$VFIO_NVME" "$(lv_variant_xml "$2")"
+    lv_domain_tail
 }
 
 lv_driver() {
@@ -133,7 +148,7 @@ lv_driver_is() { [ "$(lv_driver)" = "$1" ]; }
 # lv_device_line NAME: the vfio-pci -device argument libvirt gave QEMU.
 lv_device_line() {
     grep -o "\-device '{\"driver\":\"vfio-pci\"[^']*}'" \
-        "$RIG_HOST/var/log/libvirt/qemu/$1.log" 2>/dev/null | head -n 1
+        "$LV_ROOT/var/log/libvirt/qemu/$1.log" 2>/dev/null | head -n 1
 }
 
 lv_words() { tr '\n' ' ' | sed 's/ $//'; }

@@ -4,11 +4,13 @@
 # a real Linux guest driving the assigned nvme with MSI-X and with INTx
 # (guest-inner.sh), our qtests, the inner guest's display drivers on the
 # rig's std VGA (guest-display.sh), bind-vfio.sh, libvirt's managed hostdev
-# (guest-libvirt.sh), then the VF token and an SR-IOV VF (guest-sriov.sh).
+# (guest-libvirt.sh), our package installed and run by libvirt as Debian
+# ships it (guest-debian-host.sh), then the VF token and an SR-IOV VF (guest-sriov.sh).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-ich9.sh"
 . "/host$REPO/tests/rig/guest-libvirt.sh"
+. "/host$REPO/tests/rig/guest-debian-host.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
 . "/host$REPO/tests/rig/guest-display.sh"
 . "/host$REPO/tests/rig/guest-sriov.sh"
@@ -41,6 +43,7 @@ sh "/host$REPO/tests/rig/bind-vfio-rig-test.sh" "/host$REPO/scripts/bind-vfio.sh
     > /out/bind-vfio-rig.tap 2>&1 || rc=1
 rig_ich9_restore
 libvirt_tests
+debian_host_tests || true
 vf_token_tests || rc=1
 sriov_tests || rc=1
 exit $rc

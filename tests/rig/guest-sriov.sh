@@ -13,10 +13,7 @@
 sriov_pf_to_nvme() {
     _sr_pf=/sys/bus/pci/devices/$VFIO_NVME_PF
     rig_bind_vfio unbind "$VFIO_NVME_PF" || return 1
-    for _sr_m in nvme-auth nvme-core nvme; do
-        grep -q "^$(echo "$_sr_m" | tr - _) " /proc/modules ||
-            insmod "/mods/$_sr_m.ko" || return 1
-    done
+    rig_nvme_driver || return 1
     [ -e "$_sr_pf/driver" ] ||
         echo "$VFIO_NVME_PF" > /sys/bus/pci/drivers/nvme/bind || return 1
     for _sr_i in $(seq 100); do
