@@ -799,7 +799,9 @@ static void vfio_realize(PCIDevice *pdev, Error **errp)
     if (!vfio_display_setup(vdev, errp)) {
         goto teardown_intx_exit;
     }
-    if (!vfio_migration_realize(&vdev->vbasedev, errp)) {
+    /* A failover primary is unplugged for migration, not migrated */
+    if (!pdev->failover_pair_id &&
+        !vfio_migration_realize(&vdev->vbasedev, errp)) {
         goto display_exit;
     }
     vfio_pci_reset_probe(vdev);

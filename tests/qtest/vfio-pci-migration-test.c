@@ -18,7 +18,10 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include "vfio-pci-util.h"
+#include "libqos/virtio-pci.h"
 #include "qapi/qmp/qdict.h"
+#include "standard-headers/linux/virtio_config.h"
+#include "standard-headers/linux/virtio_net.h"
 
 #define UART_TX         0
 #define UART_RX         0
@@ -1158,6 +1161,68 @@ static void test_mtty_skip_vsc_check(void)
                 "a vendor capability (mtty has no capability list)");
 }
 
+#define FAILOVER_NET_SLOT   5
+#define ICH9_PCIHP          0x0cc0      /* ICH9's ACPI PCI hotplug block */
+#define PCIHP_EJECT         0x08
+#define PCIHP_BUS_SELECT    0x10
+#define FAILOVER_BSEL       0           /* rp1's bus: pcie.0 has no ACPI hotplug */
+
+/* The guest's virtio-net driver takes the standby feature */
+static void failover_negotiate(QPCIBus *bus)
+{
+    QPCIAddress addr = { .devfn = QPCI_DEVFN(FAILOVER_NET_SLOT, 0) };
+    QVirtioPCIDevice *net = virtio_pci_new(bus, &addr);
+
+    g_assert_nonnull(net);
+    qvirtio_pci_device_enable(net);
+    qvirtio_start_device(&net->vdev);
+    qvirtio_set_features(&net->vdev, qvirtio_get_features(&net->vdev) &
+                         (1ULL << VIRTIO_F_VERSION_1 |
+                          1ULL << VIRTIO_NET_F_STANDBY));
+    qvirtio_set_driver_ok(&net->vdev);
+    g_free(net->pdev);
+    g_free(net);
+}
+
+/*
+ * A failover primary (the assigned NIC with failover_pair_id naming a
+ * virtio-net with failover=on) does not block migration, as in QEMU 7.2:
+ * QEMU unplugs it for the migration and the guest keeps its network on
+ * the standby.  The guest negotiates the standby feature, which plugs the
+ * NIC; migrate waits for the guest to let it go ("wait-unplug"), the
+ * guest ejects it through ACPI, and the migration completes.
+ */
+static void test_failover(void)
+{
+    const char *host = rig_device("VFIO_E1000E");
+    QTestState *qts;
+    QPCIBus *bus;
+
+    if (!host) {
+        return;
+    }
+    qts = qtest_initf("-M q35 -nodefaults -netdev user,id=hs0 "
+                      "-device virtio-net-pci,netdev=hs0,id=standby0,"
+                      "failover=on,addr=%02x.0 "
+                      "-device pcie-root-port,id=rp1,chassis=1,addr=06.0 "
+                      "-device vfio-pci,host=%s,id=primary0,bus=rp1,"
+                      "failover_pair_id=standby0 %s",
+                      FAILOVER_NET_SLOT, host, backend_args());
+    bus = qpci_new_pc(qts, NULL);
+    failover_negotiate(bus);
+    qtest_qmp_eventwait(qts, "FAILOVER_NEGOTIATED");
+
+    qtest_qmp_assert_success(qts, "{'execute': 'migrate', 'arguments': "
+                             "{'uri': 'exec:cat >/dev/null'}}");
+    qtest_qmp_eventwait(qts, "UNPLUG_PRIMARY");
+    g_assert_true(mig_wait(qts, "wait-unplug"));
+    qtest_outl(qts, ICH9_PCIHP + PCIHP_BUS_SELECT, FAILOVER_BSEL);
+    qtest_outl(qts, ICH9_PCIHP + PCIHP_EJECT, 1);
+    g_assert_true(mig_wait(qts, "completed"));
+    qpci_free_pc(bus);
+    qtest_quit(qts);
+}
+
 static void add_case(const char *name, void (*fn)(void))
 {
     g_autofree char *path = g_strdup_printf("/vfio-pci/rig/migration/%s/%s",
@@ -1185,6 +1250,7 @@ int main(int argc, char **argv)
     }
     add_case("edu-auto", test_edu_auto);
     add_case("edu-on", test_edu_on);
+    add_case("failover", test_failover);
     if (g_strcmp0(g_getenv("VFIO_IOMMUFD"), "1")) {
         add_case("mtty", test_mtty_elsewhere);
         return g_test_run();
