@@ -92,7 +92,7 @@ host_tests() {
 
 # Every TAP file the rig leaves in its /out is tallied, and all of its
 # results count as rig tests; these ones must be there.
-RIG_TAPS="$QTESTS bind-vfio-rig libvirt debian-host inner-guest inner-hammer inner-vga
+RIG_TAPS="$QTESTS bind-vfio-rig debian-host inner-guest inner-hammer inner-vga
  vfio-pci-sriov"
 
 # ... and these the boot of the rig kernel (tests/rig/guest-iommufd.sh).

@@ -227,8 +227,17 @@ dh_has_rom_bar() { dh_nvme_bars "$1" && grep -q '^BAR6:' /run/dh-bars; }
 
 dh_no_rom_bar() { dh_nvme_bars "$1" && ! grep -q '^BAR6:' /run/dh-bars; }
 
-# dh_device_has NAME TEXT: the vfio-pci -device libvirt gave QEMU has TEXT
+# dh_device_has NAME TEXT: the first vfio-pci -device of domain NAME has TEXT
 dh_device_has() { lv_device_line "$1" | grep -qF "$2"; }
+
+# dh_device_has_all NAME TEXT...
+dh_device_has_all() {
+    _dh_n=$1
+    shift
+    for _dh_x in "$@"; do
+        dh_device_has "$_dh_n" "$_dh_x" || return 1
+    done
+}
 
 dh_destroy() {
     lv_virsh destroy "$1" > /dev/null
@@ -238,11 +247,13 @@ dh_destroy() {
 
 DH_MEMLOCK_ONE=$(((DH_MIB + 1024) * 1024 * 1024))
 
+# A managed nvme with a ROM file (read by QEMU as libvirt-qemu)
 dh_managed() {
     _dh_t=vfio-pci/rig/debian-host/managed
     _dh_before=$(lv_driver)
-    dh_write dh-nvme "$(lv_hostdev_xml "$VFIO_NVME")"
-    rig_tap "$_dh_t: virsh create with a managed nvme" dh_create dh-nvme
+    dh_write dh-nvme "$(lv_hostdev_xml "$VFIO_NVME" "      <rom bar='on' file='$LV_ROMFILE'/>")"
+    rig_tap "$_dh_t: virsh create with a managed nvme and <rom file=...>" \
+        dh_create dh-nvme
     rig_tap "$_dh_t: QEMU runs as libvirt-qemu with no capabilities" \
         dh_qemu_unprivileged dh-nvme
     rig_tap "$_dh_t: its memlock limit is libvirt's, RAM + 1 GiB" \
@@ -252,12 +263,15 @@ dh_managed() {
     rig_tap "$_dh_t: QEMU is confined by its libvirt-UUID profile" \
         dh_qemu_confined dh-nvme
     rig_tap "$_dh_t: query-pci lists 1b36:0010" lv_query_pci_has_nvme dh-nvme
+    rig_tap "$_dh_t: -device carries the romfile" \
+        dh_device_has dh-nvme "\"romfile\":\"$LV_ROMFILE\""
+    rig_tap "$_dh_t: the nvme has the file's ROM BAR" dh_has_rom_bar dh-nvme
     rig_tap "$_dh_t: virsh reset" lv_virsh reset dh-nvme
     rig_tap "$_dh_t: virsh destroy" dh_destroy dh-nvme
     rig_tap "$_dh_t: the nvme is back on its host driver (${_dh_before:-none})" \
         lv_driver_is "$_dh_before"
 }
-
+# ... and its ROM off
 dh_memlock() {
     _dh_t=vfio-pci/rig/debian-host/memlock
     dh_write dh-low "$(lv_hostdev_xml "$VFIO_NVME")"
@@ -265,13 +279,16 @@ dh_memlock() {
         "<memtune><hard_limit unit='MiB'>$((DH_MIB - 64))</hard_limit></memtune>"
     rig_tap "$_dh_t: a hard_limit below RAM: virsh create fails with our RLIMIT_MEMLOCK message" \
         dh_create_fails dh-low "cannot pin guest RAM for DMA (RLIMIT_MEMLOCK is $(((DH_MIB - 64) * 1024)) KiB"
-    dh_write dh-locked "$(lv_hostdev_xml "$VFIO_NVME")"
+    dh_write dh-locked "$(lv_hostdev_xml "$VFIO_NVME" "      <rom enabled='no'/>")"
     dh_domain_adds dh-locked "<memoryBacking><locked/></memoryBacking>"
-    rig_tap "$_dh_t: <memoryBacking><locked/> starts" dh_create dh-locked
+    rig_tap "$_dh_t: <memoryBacking><locked/> starts (and <rom enabled='no'/>)" \
+        dh_create dh-locked
     rig_tap "$_dh_t: locked: query-pci lists 1b36:0010" lv_query_pci_has_nvme dh-locked
+    rig_tap "$_dh_t: ROM off: -device carries \"romfile\":\"\"" \
+        dh_device_has dh-locked '"romfile":""'
+    rig_tap "$_dh_t: ROM off: the nvme has no ROM BAR" dh_no_rom_bar dh-locked
     dh_destroy dh-locked
 }
-
 dh_hotplug() {
     _dh_t=vfio-pci/rig/debian-host/hotplug
     dh_write dh-hot
@@ -307,10 +324,12 @@ dh_multifunction() {
     rig_bind_vfio bind "$VFIO_RP_NVME" > /dev/null 2>&1
 }
 
+# ... and its ROM BAR hidden, booting from it
 dh_viommu() {
     _dh_t=vfio-pci/rig/debian-host/viommu
     for _dh_cm in on off; do
-        dh_write "dh-iommu-$_dh_cm" "$(lv_hostdev_xml "$VFIO_NVME")" \
+        dh_write "dh-iommu-$_dh_cm" \
+            "$(lv_hostdev_xml "$VFIO_NVME" "      <rom bar='off'/><boot order='1'/>")" \
             "$(lv_hostdev_xml "$VFIO_EDU")" \
             "    <iommu model='intel'><driver caching_mode='$_dh_cm'/></iommu>"
     done
@@ -321,26 +340,12 @@ dh_viommu() {
     rig_tap "$_dh_t: memlock as libvirt computes it: 2 x RAM + 1 GiB" \
         dh_memlock_is dh-iommu-on $(((2 * DH_MIB + 1024) * 1024 * 1024))
     rig_tap "$_dh_t: query-pci lists 1b36:0010" lv_query_pci_has_nvme dh-iommu-on
+    rig_tap "$_dh_t: <rom bar='off'/><boot order='1'/>: -device carries rombar 0, bootindex 1" \
+        dh_device_has_all dh-iommu-on '"rombar":0' '"bootindex":1'
     dh_destroy dh-iommu-on
     rig_tap "$_dh_t: caching_mode='off': our message" \
         dh_create_fails dh-iommu-off "must have caching-mode=on"
 }
-
-dh_rom() {
-    _dh_t=vfio-pci/rig/debian-host/rom
-    dh_write dh-rom-off "$(lv_hostdev_xml "$VFIO_NVME" "      <rom enabled='no'/>")"
-    rig_tap "$_dh_t: <rom enabled='no'/> starts" dh_create dh-rom-off
-    rig_tap "$_dh_t: -device carries \"romfile\":\"\"" \
-        dh_device_has dh-rom-off '"romfile":""'
-    rig_tap "$_dh_t: no ROM BAR in query-pci" dh_no_rom_bar dh-rom-off
-    dh_destroy dh-rom-off
-    dh_write dh-rom-file "$(lv_hostdev_xml "$VFIO_NVME" "      <rom bar='on' file='$LV_ROMFILE'/>")"
-    rig_tap "$_dh_t: <rom bar='on' file=...> starts, the file read as libvirt-qemu" \
-        dh_create dh-rom-file
-    rig_tap "$_dh_t: query-pci shows the file's ROM BAR" dh_has_rom_bar dh-rom-file
-    dh_destroy dh-rom-file
-}
-
 # Our own message when the node is missing from a private /dev
 dh_missing_node() {
     rig_in_chroot unshare -m sh -c 'mount -t tmpfs tmpfs /dev/vfio &&
@@ -393,7 +398,6 @@ debian_host_tests() {
     dh_memlock
     dh_hotplug
     dh_viommu
-    dh_rom
     rig_tap "$_dh_top: the kernel logged no apparmor=\"DENIED\" for QEMU" dh_no_denials
     # Last: the refusal's message looks for the group's devices in sysfs,
     # which the domain's profile denies (the message says so)

@@ -1,20 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Rig guest step (sourced after guest-lib.sh and rig_bind_all,
 # rig_chroot_prepare): Debian's libvirtd, run in the chroot with its state
-# on tmpfs, uses our qemu-system-x86_64 as a domain's emulator and assigns
-# the rig's nvme through a managed <hostdev>.
+# on tmpfs and a qemu.conf of its own (QEMU as root), uses our
+# qemu-system-x86_64 as a domain's emulator; and the helpers that write
+# domains and read back what libvirt made of them, which
+# guest-debian-host.sh uses with Debian's own qemu.conf.
 #
-#   libvirt_tests   TAP to /out/libvirt.tap; the domain XML and the -device
-#                   line libvirt generated are in it as comments; libvirtd's
-#                   log and the domains' logs are in /out/libvirt-*
+#   libvirt_mdev_display_tests  TAP to /out/libvirt-mdev-display.tap: an
+#                   mbochs vGPU with display and ramfb (the rig kernel's boot)
 
 LV_QEMU=$BUILD/qemu/build/qemu-system-x86_64
 LV_ROMFILE=/usr/lib/ipxe/qemu/pxe-e1000e.rom
-# The variants: name, extra XML inside <hostdev>, what -device must carry.
-# This root QEMU runs the one with <rom bar='off'/> and <boot>; the plain
-# hostdev and the ROM file run with Debian's qemu.conf
-# (guest-debian-host.sh).
-LV_VARIANTS="rombar-off"
 
 # How libvirt's commands run and where their root is, as the rig sees it:
 # the rig's chroot here; guest-debian-host.sh points both at its own root.
@@ -82,23 +78,6 @@ lv_domcaps_hostdev() {
         grep -q "<enumname='pciBackend'>.*<value>vfio</value>" /run/lv-hostdev
 }
 
-lv_variant_xml() {
-    case $1 in
-    plain) ;;
-    rombar-off) echo "      <rom bar='off'/>"; echo "      <boot order='1'/>" ;;
-    romfile) echo "      <rom file='$LV_ROMFILE'/>" ;;
-    esac
-}
-
-# What the -device JSON must carry for variant $1, one item a line.
-lv_variant_expect() {
-    echo "\"host\":\"$VFIO_NVME\""
-    case $1 in
-    rombar-off) echo '"rombar":0'; echo '"bootindex":1' ;;
-    romfile) echo "\"romfile\":\"$LV_ROMFILE\"" ;;
-    esac
-}
-
 # lv_domain_head NAME: a domain's XML up to its first device
 lv_domain_head() {
     cat <<EOF
@@ -130,13 +109,6 @@ EOF
 
 lv_domain_tail() { printf '  </devices>\n</domain>\n'; }
 
-# lv_domain_xml NAME VARIANT
-lv_domain_xml() {
-    lv_domain_head "$1"
-    lv_hostdev_xml "$VFIO_NVME" "$(lv_variant_xml "$2")"
-    lv_domain_tail
-}
-
 lv_driver() {
     _lv_d=/sys/bus/pci/devices/$VFIO_NVME/driver
     [ -e "$_lv_d" ] && basename "$(readlink "$_lv_d")"
@@ -149,16 +121,6 @@ lv_driver_is() { [ "$(lv_driver)" = "$1" ]; }
 lv_device_line() {
     grep -o "\-device '{\"driver\":\"vfio-pci\"[^']*}'" \
         "$LV_ROOT/var/log/libvirt/qemu/$1.log" 2>/dev/null | head -n 1
-}
-
-lv_words() { tr '\n' ' ' | sed 's/ $//'; }
-
-# lv_device_has NAME VARIANT
-lv_device_has() {
-    lv_device_line "$1" > /run/lv-device
-    lv_variant_expect "$2" | while read -r _lv_x; do
-        grep -qF "$_lv_x" /run/lv-device || return 1
-    done
 }
 
 # query-pci has a device whose id is 1b36:0010 (6966:16).
@@ -179,45 +141,6 @@ lv_query_pci_has_nvme() {
         [ "$_lv_i" -lt 60 ] || return 1
         sleep 1
     done
-}
-
-lv_variant() {
-    _lv_name=assign-$1
-    lv_domain_xml "$_lv_name" "$1" | sed '/^$/d' > "$RIG_HOST/run/$_lv_name.xml"
-    _lv_before=$(lv_driver)
-    rig_tap_note "domain XML ($1):"
-    rig_tap_note "$(cat "$RIG_HOST/run/$_lv_name.xml")"
-    _lv_t="vfio-pci/rig/libvirt/$1"
-    rig_tap "$_lv_t: virsh create starts the domain with a managed hostdev" \
-        lv_virsh create "/run/$_lv_name.xml"
-    rig_tap_note "libvirt generated: $(lv_device_line "$_lv_name")"
-    rig_tap "$_lv_t: the -device line carries $(lv_variant_expect "$1" | lv_words)" \
-        lv_device_has "$_lv_name" "$1"
-    rig_tap "$_lv_t: libvirt bound $VFIO_NVME to vfio-pci itself" \
-        lv_driver_is vfio-pci
-    rig_tap "$_lv_t: query-pci lists 1b36:0010" \
-        lv_query_pci_has_nvme "$_lv_name"
-    rig_tap "$_lv_t: virsh destroy stops the domain" \
-        lv_virsh destroy "$_lv_name"
-    rig_tap "$_lv_t: $VFIO_NVME is back on its previous driver (${_lv_before:-none})" \
-        lv_driver_is "$_lv_before"
-    cp "$RIG_HOST/var/log/libvirt/qemu/$_lv_name.log" "/out/libvirt-$_lv_name.log" ||
-        true
-}
-
-libvirt_tests() {
-    # shellcheck disable=SC2086
-    rig_tap_plan libvirt.tap $((2 + 6 * $(set -- $LV_VARIANTS; echo $#)))
-    # Give the nvme back, so that libvirt's managed mode must bind it.
-    rig_bind_vfio unbind "$VFIO_NVME"
-    rig_tap "vfio-pci/rig/libvirt: libvirtd starts in the rig" lv_start_daemon
-    rig_tap "vfio-pci/rig/libvirt: domcapabilities of our QEMU offer hostdev pci/vfio" \
-        lv_domcaps_hostdev
-    for _lv_v in $LV_VARIANTS; do
-        lv_variant "$_lv_v"
-    done
-    lv_stop_daemon
-    rig_bind_vfio bind "$VFIO_NVME"
 }
 
 # An mdev vGPU with a screen, as libvirt 9.0 writes it: the mbochs mdev of

@@ -3,9 +3,8 @@
 # to vfio-pci and runs every rig test against them, leaving TAP in /out:
 # a real Linux guest driving the assigned nvme with MSI-X and with INTx
 # (guest-inner.sh), our qtests, the inner guest's display drivers on the
-# rig's std VGA (guest-display.sh), bind-vfio.sh, libvirt's managed hostdev
-# (guest-libvirt.sh), our package installed and run by libvirt as Debian
-# ships it (guest-debian-host.sh), then the VF token and an SR-IOV VF (guest-sriov.sh).
+# rig's std VGA (guest-display.sh), bind-vfio.sh, our package installed and
+# run by libvirt as Debian ships it (guest-debian-host.sh), then the VF token and an SR-IOV VF (guest-sriov.sh).
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-ich9.sh"
@@ -42,7 +41,6 @@ echo "rig: running bind-vfio-rig-test"
 sh "/host$REPO/tests/rig/bind-vfio-rig-test.sh" "/host$REPO/scripts/bind-vfio.sh" \
     > /out/bind-vfio-rig.tap 2>&1 || rc=1
 rig_ich9_restore
-libvirt_tests
 debian_host_tests || true
 vf_token_tests || rc=1
 sriov_tests || rc=1
