@@ -102,7 +102,7 @@ PY
 }
 
 compile() {
-    targets="qemu-system-x86_64"
+    targets="qemu-system-x86_64 $(module_targets)"
     for t in $OUR_QTESTS; do
         targets="$targets tests/qtest/$t"
     done

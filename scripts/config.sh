@@ -23,6 +23,11 @@ debian_qemu_deb() {
     ls "$VFIO_CACHE"/debian-deb/qemu-system-x86_*.deb 2>/dev/null | head -n 1
 }
 
+# Our QEMU's library directory, for its modules (QEMU_LIBDIR/qemu): not
+# Debian's /usr/lib/x86_64-linux-gnu, whose qemu/ holds Debian's modules
+QEMU_LIBDIR=/usr/lib/x86_64-linux-gnu/qemu-system-x86-vfio
+QEMU_MODDIR=$QEMU_LIBDIR/qemu
+
 BUILD=${VFIO_BUILD:-$REPO/build}
 QEMU_TREE=$BUILD/qemu
 QEMU_BUILD=$QEMU_TREE/build

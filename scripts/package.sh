@@ -3,17 +3,20 @@
 #
 # usage: scripts/package.sh
 #
-# Wraps the qemu-system-x86_64 that scripts/build.sh built into a Debian
-# package, qemu-system-x86-vfio, in $BUILD/deb, and prints its path.  The
-# package diverts Debian's /usr/bin/qemu-system-x86_64 to
-# /usr/bin/qemu-system-x86_64.debian (dpkg-divert) and puts ours in its
-# place; Debian's firmware, keymaps and data stay Debian's, and an upgrade
-# of Debian's qemu-system-x86 lands its binary beside ours, not over it.
+# Wraps the qemu-system-x86_64 that scripts/build.sh built, and its
+# modules, into a Debian package, qemu-system-x86-vfio, in $BUILD/deb, and
+# prints its path.  The package diverts Debian's
+# /usr/bin/qemu-system-x86_64 to /usr/bin/qemu-system-x86_64.debian
+# (dpkg-divert) and puts ours in its place, its modules in a directory of
+# their own (QEMU_MODDIR in scripts/config.sh); Debian's firmware,
+# keymaps and data stay Debian's, and an upgrade of Debian's
+# qemu-system-x86 lands its binary beside ours, not over it.
 # Removing the package puts Debian's binary back.  Does nothing when the
 # package is newer than the binary.
 set -eu
 
 . "$(dirname "$0")/config.sh"
+. "$REPO/scripts/build-lib.sh"
 
 PKG=qemu-system-x86-vfio
 BIN=/usr/bin/qemu-system-x86_64
@@ -64,7 +67,7 @@ shlib_depends() {
     mkdir -p "$1/debian"
     printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$PKG" "$PKG" \
         > "$1/debian/control"
-    (cd "$1" && dpkg-shlibdeps -O "root$BIN" 2>/dev/null) |
+    (cd "$1" && dpkg-shlibdeps -O "root$BIN" "root$QEMU_MODDIR"/*.so 2>/dev/null) |
         sed -n 's/^shlibs:Depends=//p'
 }
 
@@ -88,8 +91,13 @@ log "packaging $ours as $PKG $version"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/root
-mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/doc/$PKG"
+mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/doc/$PKG" \
+    "$root$QEMU_MODDIR"
 cp "$ours" "$root$BIN"
+# As Debian's package, without the qtest accelerator (tests only)
+for m in $(module_targets | grep -v '^accel-qtest-'); do
+    cp "$QEMU_BUILD/$m" "$root$QEMU_MODDIR/" || die "no module $m: run scripts/build.sh"
+done
 cp "$REPO/COPYING" "$root/usr/share/doc/$PKG/copyright"
 preinst > "$root/DEBIAN/preinst"
 postrm > "$root/DEBIAN/postrm"
