@@ -1184,6 +1184,38 @@ static void failover_negotiate(QPCIBus *bus)
     g_free(net);
 }
 
+/* Waits up to MIG_WAIT_US for event @name of @qts; false if none came */
+static bool event_wait(QTestState *qts, const char *name)
+{
+    gint64 end = g_get_monotonic_time() + MIG_WAIT_US;
+    QDict *ev;
+
+    while (!(ev = qtest_qmp_event_ref(qts, name))) {
+        if (g_get_monotonic_time() > end) {
+            g_test_message("no %s event", name);
+            return false;
+        }
+        /* What came meanwhile waits in the buffer: look again */
+        qobject_unref(qtest_qmp(qts, "{'execute': 'query-status'}"));
+        g_usleep(20 * 1000);
+    }
+    qobject_unref(ev);
+    return true;
+}
+
+/* The failover primary exists, as the negotiation plugged it */
+static bool failover_primary_plugged(QTestState *qts)
+{
+    QDict *resp = qtest_qmp(qts, "{'execute': 'qom-get', 'arguments': "
+                            "{'path': '/machine/peripheral/primary0', "
+                            "'property': 'realized'}}");
+    bool plugged = qdict_haskey(resp, "return") &&
+                   qdict_get_bool(resp, "return");
+
+    qobject_unref(resp);
+    return plugged;
+}
+
 /*
  * A failover primary (the assigned NIC with failover_pair_id naming a
  * virtio-net with failover=on) does not block migration, as in QEMU 7.2:
@@ -1210,11 +1242,12 @@ static void test_failover(void)
                       FAILOVER_NET_SLOT, host, backend_args());
     bus = qpci_new_pc(qts, NULL);
     failover_negotiate(bus);
-    qtest_qmp_eventwait(qts, "FAILOVER_NEGOTIATED");
+    g_assert_true(event_wait(qts, "FAILOVER_NEGOTIATED"));
+    g_assert_true(failover_primary_plugged(qts));
 
     qtest_qmp_assert_success(qts, "{'execute': 'migrate', 'arguments': "
                              "{'uri': 'exec:cat >/dev/null'}}");
-    qtest_qmp_eventwait(qts, "UNPLUG_PRIMARY");
+    g_assert_true(event_wait(qts, "UNPLUG_PRIMARY"));
     g_assert_true(mig_wait(qts, "wait-unplug"));
     qtest_outl(qts, ICH9_PCIHP + PCIHP_BUS_SELECT, FAILOVER_BSEL);
     qtest_outl(qts, ICH9_PCIHP + PCIHP_EJECT, 1);
