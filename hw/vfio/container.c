@@ -684,6 +684,7 @@ static void vfio_legacy_detach_device(VFIODevice *vbasedev)
 
 const VFIOIOMMUOps vfio_legacy_ops = {
     .name = "type1",
+    .pin_charge = "VmLck",
     .maps_device_memory = true,
     .attach_device = vfio_legacy_attach_device,
     .detach_device = vfio_legacy_detach_device,

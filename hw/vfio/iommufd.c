@@ -418,6 +418,7 @@ static void vfio_iommufd_detach_device(VFIODevice *vbasedev)
 
 const VFIOIOMMUOps vfio_iommufd_ops = {
     .name = "iommufd",
+    .pin_charge = "VmPin",
     .attach_device = vfio_iommufd_attach_device,
     .detach_device = vfio_iommufd_detach_device,
     .dma_map = vfio_iommufd_dma_map,

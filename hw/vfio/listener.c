@@ -209,17 +209,18 @@ static void vfio_memlock_hint(Error **errp, uint64_t need_kib)
                       need_kib);
 }
 
-/* A number field of /proc/self/status ("VmLck:" in kB, "CapEff:" in hex) */
+/* A number field of /proc/self/status ("VmLck" in kB, "CapEff" in hex) */
 static uint64_t vfio_self_status(const char *field, int base)
 {
     g_autofree char *status = NULL;
+    g_autofree char *key = g_strdup_printf("\n%s:", field);
     const char *line;
 
     if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL)) {
         return 0;
     }
-    line = strstr(status, field);
-    return line ? g_ascii_strtoull(line + strlen(field), NULL, base) : 0;
+    line = strstr(status, key);
+    return line ? g_ascii_strtoull(line + strlen(key), NULL, base) : 0;
 }
 
 #define VFIO_CAP_IPC_LOCK 14
@@ -229,7 +230,7 @@ static uint64_t vfio_self_status(const char *field, int base)
  * checks RLIMIT_MEMLOCK, so with a limit below what the guest needs a
  * cgroup limit of the same size (libvirt sets both from <hard_limit>) gets
  * QEMU killed without a word.  Compare the sizes before pinning anything:
- * what this process has locked or pinned already, and what the new
+ * what the backend has charged this process already, and what the new
  * container will pin.  CAP_IPC_LOCK lifts the limit, as in the kernel.
  */
 static bool vfio_container_check_memlock(VFIOContainer *container,
@@ -239,12 +240,11 @@ static bool vfio_container_check_memlock(VFIOContainer *container,
     uint64_t need, locked;
 
     if (getrlimit(RLIMIT_MEMLOCK, &rlim) || rlim.rlim_cur == RLIM_INFINITY ||
-        vfio_self_status("\nCapEff:", 16) & BIT_ULL(VFIO_CAP_IPC_LOCK)) {
+        vfio_self_status("CapEff", 16) & BIT_ULL(VFIO_CAP_IPC_LOCK)) {
         return true;
     }
     need = DIV_ROUND_UP(vfio_ram_to_pin(container, 0), KiB);
-    locked = vfio_self_status("\nVmLck:", 10) +
-             vfio_self_status("\nVmPin:", 10);
+    locked = vfio_self_status(container->ops->pin_charge, 10);
     trace_vfio_container_check_memlock(rlim.rlim_cur / KiB, locked, need);
     if ((locked + need) * KiB <= rlim.rlim_cur) {
         return true;

@@ -105,6 +105,12 @@ typedef struct VFIOIOMMUOps {
     GArray *(*iova_ranges)(VFIOContainer *container);
     /* How many more maps the host takes, -1 if it does not count them */
     int64_t (*dma_maps_left)(VFIOContainer *container);
+    /*
+     * The /proc/PID/status field that counts what the kernel has charged
+     * against RLIMIT_MEMLOCK for the pins: type1 adds them to the locked
+     * memory (with mlock's), iommufd to the pinned memory.
+     */
+    const char *pin_charge;
 } VFIOIOMMUOps;
 
 /* An IOMMU address space that mirrors guest RAM, whatever the backend */
