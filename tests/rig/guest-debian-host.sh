@@ -9,11 +9,12 @@
 # switch_root does, not a chroot: libvirt builds QEMU's private /dev by
 # entering QEMU's mount namespace with setns(), which puts its helper at
 # the namespace's root.  Under a chroot that root is the rig's initramfs,
-# so the nodes libvirt made went there and QEMU found no /dev/vfio/N.  In that root
-# scripts/install.sh installs ours in place of Debian's binary (the
-# machine's own /usr/bin is never touched), AppArmor's profiles are
-# loaded as the apparmor service loads them, and libvirtd runs as the
-# system's libvirtd with every file of /etc/libvirt as Debian ships it.
+# so the nodes libvirt made went there and QEMU found no /dev/vfio/N.
+# In that root scripts/install.sh installs ours in place of Debian's
+# binary (the machine's own /usr/bin is never touched), AppArmor's
+# profiles are loaded as the apparmor service loads them, and libvirtd
+# runs as the system's libvirtd with Debian's qemu.conf (only the default
+# network's autostart goes: the rig has no dnsmasq).
 #
 #   debian_host_tests   TAP to /out/debian-host.tap; logs in /out/dh-*
 
@@ -106,7 +107,7 @@ dh_removed() {
         [ ! -e "$LV_ROOT/usr/bin/qemu-system-x86_64.debian" ]
 }
 
-# Every /etc/libvirt file of the package as Debian ships it (dpkg's md5)
+# Debian's qemu.conf, unedited: dpkg's md5 of the conffile
 dh_stock_qemu_conf() {
     _dh_sum=$(dh_run dpkg-query -W -f='${Conffiles}\n' libvirt-daemon-system |
               awk '$1 == "/etc/libvirt/qemu.conf" { print $2 }')
@@ -180,6 +181,16 @@ dh_qemu_confined() {
     dh_label "$_dh_p" > /run/dh-label
     rig_tap_note "QEMU's AppArmor label: $(cat /run/dh-label)"
     grep -q '^libvirt-[0-9a-f-]* (enforce)' /run/dh-label
+}
+
+# virsh save of domain $1 fails, with the reason our blocker gives
+dh_save_refused() {
+    if lv_virsh save "$1" "/run/$1.save" > /run/dh-save.err 2>&1; then
+        return 1
+    fi
+    rig_tap_note "$(cat /run/dh-save.err)"
+    grep -qF "cannot migrate: its host driver (vfio-pci) does not support VFIO migration" \
+        /run/dh-save.err
 }
 
 # dh_create NAME: virsh create of /run/NAME.xml (written by the caller);
@@ -266,6 +277,8 @@ dh_managed() {
     rig_tap "$_dh_t: -device carries the romfile" \
         dh_device_has dh-nvme "\"romfile\":\"$LV_ROMFILE\""
     rig_tap "$_dh_t: the nvme has the file's ROM BAR" dh_has_rom_bar dh-nvme
+    rig_tap "$_dh_t: virsh save is refused with our migration blocker's reason" \
+        dh_save_refused dh-nvme
     rig_tap "$_dh_t: virsh reset" lv_virsh reset dh-nvme
     rig_tap "$_dh_t: virsh destroy" dh_destroy dh-nvme
     rig_tap "$_dh_t: the nvme is back on its host driver (${_dh_before:-none})" \
@@ -372,7 +385,7 @@ dh_stop_daemons() {
 }
 
 debian_host_tests() {
-    rig_tap_plan debian-host.tap 43
+    rig_tap_plan debian-host.tap 44
     _dh_top=vfio-pci/rig/debian-host
     _dh_start=$(cut -d. -f1 /proc/uptime)
     rig_tap "$_dh_top: a private /dev without the group's node: our message says so" \
