@@ -33,6 +33,7 @@ dh_run() {
 # The namespace's side (busybox, outside the chroot): the host's API file
 # systems on the overlay, then the overlay is moved onto / as switch_root
 # does, so that it is what setns() into this namespace finds as its root.
+# /tmp stays the overlay's: a clone of this project may live there.
 dh_enter_script() {
     cat <<EOF
 set -e
@@ -47,7 +48,6 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts \$R/dev/pts
 mount -t tmpfs tmpfs \$R/dev/shm
 mount -t mqueue mqueue \$R/dev/mqueue
 mount -t tmpfs tmpfs \$R/run
-mount -t tmpfs tmpfs \$R/tmp
 cd \$R
 mount --move . /
 exec chroot . /bin/sh -c 'touch /run/dh-ready && exec sleep infinity'
