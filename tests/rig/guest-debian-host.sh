@@ -132,12 +132,7 @@ dh_start_daemons() {
     rm -f "$LV_ROOT"/etc/libvirt/qemu/networks/autostart/*
     dh_run /usr/sbin/virtlogd > /out/dh-virtlogd.log 2>&1 &
     dh_run /usr/sbin/libvirtd > /out/dh-libvirtd.log 2>&1 &
-    _dh_i=0
-    until [ -S "$LV_ROOT/run/libvirt/libvirt-sock" ]; do
-        _dh_i=$((_dh_i + 1))
-        [ $_dh_i -lt 90 ] || return 1
-        sleep 1
-    done
+    lv_wait_socket 90
 }
 
 dh_libvirtd_confined() {

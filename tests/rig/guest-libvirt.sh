@@ -54,12 +54,17 @@ lv_start_daemon() {
     lv_write_qemu_conf
     rig_in_chroot libvirtd --pid-file /run/libvirtd.pid \
         > /out/libvirt-libvirtd.log 2>&1 &
+    lv_wait_socket 60
+}
+
+# lv_wait_socket SECONDS: until libvirtd (under LV_ROOT) takes connections
+lv_wait_socket() {
     _lv_i=0
-    while [ ! -S "$RIG_HOST/run/libvirt/libvirt-sock" ] && [ $_lv_i -lt 60 ]; do
-        sleep 1
+    until [ -S "$LV_ROOT/run/libvirt/libvirt-sock" ]; do
         _lv_i=$((_lv_i + 1))
+        [ $_lv_i -lt "$1" ] || return 1
+        sleep 1
     done
-    [ -S "$RIG_HOST/run/libvirt/libvirt-sock" ]
 }
 
 lv_stop_daemon() {
