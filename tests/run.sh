@@ -92,7 +92,7 @@ host_tests() {
 
 # Every TAP file the rig leaves in its /out is tallied, and all of its
 # results count as rig tests; these ones must be there.
-RIG_TAPS="$QTESTS bind-vfio-rig debian-host inner-guest inner-hammer inner-vga
+RIG_TAPS="$QTESTS bind-vfio-rig debian-host inner-guest inner-vga
  vfio-pci-sriov"
 
 # ... and these the boot of the rig kernel (tests/rig/guest-iommufd.sh).
@@ -103,7 +103,7 @@ IOMMUFD_TAPS="vfio-pci-iommufd-test vfio-pci-mdev-test vfio-pci-display-test
  iommufd-vfio-pci-reset-test
  iommufd-vfio-pci-fuzz-test iommufd-vfio-pci-hardening-test
  iommufd-vfio-pci-express-test iommufd-vfio-pci-viommu-test
- iommufd-vfio-pci-memory-test inner-remove"
+ iommufd-vfio-pci-memory-test inner-remove inner-hammer"
 
 # collect DIR PREFIX TAPS: the TAP files of a rig boot, and a failure for
 # each expected one that is missing.

@@ -4,8 +4,8 @@
 # device on an iommufd object (VFIO_BACKEND=iommufd), the iommufd and mdev
 # qtests, and the inner Linux guest's nvme I/O with the device and
 # /dev/iommu passed to QEMU as fds, and behind our QEMU's intel-iommu
-# (the inner kernel's own IOMMU on, the nvme on an iommufd object), and
-# the vGPU displays (guest-display.sh, and libvirt's mdev display), and
+# (the inner kernel's own IOMMU on, the nvme on an iommufd object), the
+# BAR hammer's inner guest on two vCPUs (guest-inner.sh), the vGPU displays (guest-display.sh, and libvirt's mdev display), and
 # last the rig's host removing the nvme while the inner guest reads it.
 # TAP in /out, as guest-qtests.sh.
 set -eu
@@ -61,6 +61,9 @@ INNER_TAP=iommufd-inner-guest.tap
 # The iommufd variant's inner guest also has virtio-mem next to the nvme
 INNER_IOMMUFD=1 INNER_VMEM=iommufd inner_guest_tests iommufd viommu
 ! grep -q '^not ok' /out/iommufd-inner-guest.tap || rc=1
+# Here rather than in the boot of Debian's kernel, which has more to do
+INNER_FAST_KERNEL=$RIG_KERNEL inner_hammer_test
+! grep -q '^not ok' /out/inner-hammer.tap || rc=1
 
 export VFIO_BACKEND=iommufd
 for t in $IOMMUFD_QTESTS; do
