@@ -66,7 +66,11 @@ def rows(sizes):
     yield ("start to first config read, edu", "start-edu", "ready_ms", "ms")
     yield ("start to first config read, edu+e1000e+nvme", "start-all",
            "ready_ms", "ms")
+    yield ("start to first config read, nvme", "start-nvme", "ready_ms",
+           "ms")
     yield ("device_add to first config read, edu", "add-edu", "add_ms", "ms")
+    yield ("device_add to first config read, nvme", "add-nvme", "add_ms",
+           "ms")
     yield ("device_add, edu+e1000e+nvme in a row", "add-all", "add_ms", "ms")
     for m in sizes:
         yield ("%s MiB: start to first config read" % m, "dma-" + m,

@@ -147,6 +147,7 @@ struct VFIOPCIDevice {
     bool has_pm_reset;            /* D3hot to D0 resets it (No_Soft_Reset 0) */
     bool in_reset;                /* between reset enter and exit */
     bool needs_reset;             /* in a reset, not yet reset with its bus */
+    bool pristine;                /* as the kernel's reset at open left it */
     EventNotifier err_notifier;   /* the host saw an uncorrectable error */
     EventNotifier req_notifier;   /* the host wants the device back */
     bool err_notifier_on;

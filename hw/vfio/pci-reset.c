@@ -271,6 +271,11 @@ static void vfio_pci_reset_device(VFIOPCIDevice *vdev)
         return;
     }
     vdev->needs_reset = false;
+    if (vdev->pristine) {
+        trace_vfio_reset(vdev->vbasedev.name,
+                         "skipped: as the kernel's reset at open left it");
+        return;
+    }
     if (vfio_quirk_reset(vdev)) {
         return;
     }
@@ -339,6 +344,7 @@ void vfio_pci_reset_hold(Object *obj)
 
     vfio_pci_quiesce(vdev);
     vfio_pci_reset_device(vdev);
+    vdev->pristine = false;
     vfio_pci_reset_finish(vdev);
 }
 
@@ -363,6 +369,24 @@ static bool vfio_has_flr(VFIOPCIDevice *vdev)
 }
 
 /*
+ * The kernel resets a PCI function when its fd is first opened, and its
+ * VFIO_DEVICE_FLAGS_RESET says that this reset worked.  QEMU's first
+ * reset of the device comes before anything can reach it (the system
+ * reset at start, or the one of a hot-plug, right after realize), so it
+ * would only repeat the kernel's: an FLR is 100 ms and more, a bus reset
+ * a second.  It is skipped; every later one happens.  An mdev's flag only
+ * says that it can be reset, and an mdev has no config file in sysfs.
+ */
+static bool vfio_reset_at_open(VFIOPCIDevice *vdev)
+{
+    g_autofree char *config = g_strdup_printf("%s/config",
+                                              vdev->vbasedev.sysfsdev);
+
+    /* Where QEMU would prefer a bus reset, the kernel's (PM) was weaker */
+    return vfio_function_reset_first(vdev) && access(config, F_OK) == 0;
+}
+
+/*
  * At realize: what the device offers, and, when nothing resets it, who
  * stands in the way.  That is said once, here; a reset just skips it.
  */
@@ -375,6 +399,7 @@ void vfio_pci_reset_probe(VFIOPCIDevice *vdev)
     vdev->has_pm_reset = vdev->pm_cap &&
         !(pci_get_word(vdev->pdev.config + vdev->pm_cap + PCI_PM_CTRL) &
           PCI_PM_CTRL_NO_SOFT_RESET);
+    vdev->pristine = vfio_reset_at_open(vdev);
     info = vfio_bus_reset_usable(vdev, &err);
     trace_vfio_reset_probe(vdev->vbasedev.name, vdev->has_flr,
                            vdev->has_pm_reset, vdev->vbasedev.reset_works,

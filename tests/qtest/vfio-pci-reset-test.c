@@ -3,7 +3,8 @@
  *
  * A register the test sets in a BAR reads its reset value after the
  * guest's FLR and after a system reset, and QEMU's trace names how the
- * device was reset: FLR for the nvme, a PM reset for the e1000e on the
+ * device was reset (or that QEMU's first reset was skipped, the kernel's
+ * at open being the same): FLR for the nvme, a PM reset for the e1000e on the
  * root bus, and for the two functions behind the rig's root port (an
  * e1000e whose only reset is the weak PM one and an nvme with FLR, which
  * share a bus and an IOMMU group) a single bus reset for both.
@@ -115,6 +116,41 @@ static void test_guest_flr(void)
                     PCI_COMMAND_MEMORY, ==, 0);
     g_assert_cmphex(bar_get(&a, nvme_case.reg), ==, 0);
     g_assert_cmpint(count_log_lines(log, "vfio_guest_flr"), ==, 1);
+    /* The FLR at start was the kernel's, at open (test_no_redundant_reset) */
+    g_assert_cmpint(count_log_lines(log, nvme_case.how), ==, 1);
+    release(&a);
+    unlink(log);
+}
+
+#define SKIPPED "skipped: as the kernel's reset at open left it"
+
+/*
+ * The kernel resets a function with FLR when QEMU opens it: QEMU's own
+ * first reset, at start and right after a hot-plug, would repeat it and
+ * is skipped.  Once the guest has used a device, its reset is an FLR
+ * again, and so is the hot-plugged one's next.
+ */
+static void test_no_redundant_reset(void)
+{
+    g_autofree char *log = test_log_path("no-redundant-reset");
+    g_autofree char *args = g_strdup_printf(
+        TRACES " -device pcie-root-port,id=rp,chassis=1 -D %s", log);
+    const char *other = rig_device("VFIO_RP_NVME");
+    Assigned a;
+
+    if (!other || !assign_args(&a, "q35", nvme_case.var, NULL, args)) {
+        return;
+    }
+    g_assert_cmpint(count_log_lines(log, SKIPPED), ==, 1);
+    g_assert_cmpint(count_log_lines(log, nvme_case.how), ==, 0);
+    qtest_qmp_device_add(a.qts, "vfio-pci", "plugged", "{'host': %s, "
+                         "'bus': 'rp'}", other);
+    g_assert_cmpint(count_log_lines(log, SKIPPED), ==, 2);
+    g_assert_cmpint(count_log_lines(log, nvme_case.how), ==, 0);
+    bar_set(&a, nvme_case.reg, nvme_case.val);
+    system_reset(a.qts);
+    g_assert_cmphex(bar_get(&a, nvme_case.reg), ==, 0);
+    g_assert_cmpint(count_log_lines(log, SKIPPED), ==, 2);
     g_assert_cmpint(count_log_lines(log, nvme_case.how), ==, 2);
     release(&a);
     unlink(log);
@@ -264,6 +300,8 @@ int main(int argc, char **argv)
     qtest_add_data_func("/vfio-pci/rig/nvme/system-reset", &nvme_case,
                         test_system_reset);
     qtest_add_func("/vfio-pci/rig/nvme/guest-flr", test_guest_flr);
+    qtest_add_func("/vfio-pci/rig/nvme/no-redundant-reset",
+                   test_no_redundant_reset);
     qtest_add_data_func("/vfio-pci/rig/e1000e/system-reset", &e1000e_case,
                         test_system_reset);
     qtest_add_data_func("/vfio-pci/rig/rp-pair/bus-reset-both",
