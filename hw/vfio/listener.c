@@ -519,10 +519,52 @@ static bool vfio_devices_all_log(VFIOContainer *container)
 }
 
 /*
- * The devices' own logging, where all of them have it, rather than the
- * backend's: type1 can only say that every pinned page is dirty, and a
- * pre-copy that resends all RAM each pass never converges.
+ * Whether the devices report what they log: a kernel built without
+ * IOMMUFD (Debian's) starts their logging but answers every report
+ * EOPNOTSUPP, having no iova_bitmap.  One page of the first map tells;
+ * what the report read and cleared there goes out at the next sync.
  */
+static bool vfio_devices_report(VFIOContainer *container)
+{
+    uint64_t bitmap = 0;
+    GHashTableIter iter;
+    gpointer iova;
+    int ret;
+
+    g_hash_table_iter_init(&iter, container->mappings);
+    if (!g_hash_table_iter_next(&iter, &iova, NULL)) {
+        return true;
+    }
+    g_hash_table_add(container->dirty_all, g_memdup2(iova, sizeof(hwaddr)));
+    ret = vfio_devices_query_dirty(container, *(hwaddr *)iova,
+                                   qemu_real_host_page_size(), &bitmap);
+    trace_vfio_dirty_report_probe(*(hwaddr *)iova, ret);
+    return !ret;
+}
+
+/*
+ * The devices' own logging, where all of them have it and report it,
+ * rather than the backend's: type1 can only say that every pinned page
+ * is dirty, and a pre-copy that resends all RAM each pass never
+ * converges.  Without either, every sync says all RAM is dirty.
+ */
+static int vfio_dirty_tracking_start(VFIOContainer *container)
+{
+    bool backend = vfio_container_tracks_dirty(container);
+    int ret;
+
+    container->dirty_by_devices = vfio_devices_all_log(container) || !backend;
+    if (container->dirty_by_devices) {
+        ret = vfio_devices_dma_logging(container, true);
+        if (ret || !backend || vfio_devices_report(container)) {
+            return ret;
+        }
+        vfio_devices_dma_logging(container, false);
+        container->dirty_by_devices = false;
+    }
+    return container->ops->set_dirty_tracking(container, true);
+}
+
 static void vfio_dirty_tracking(VFIOContainer *container, bool start)
 {
     g_autofree char *devices = NULL;
@@ -533,15 +575,16 @@ static void vfio_dirty_tracking(VFIOContainer *container, bool start)
     }
     devices = vfio_container_devices(container);
     if (start) {
-        container->dirty_by_devices = vfio_devices_all_log(container) ||
-                                      !vfio_container_tracks_dirty(container);
         container->dirty_sync_failed = false;
         container->dirty_logging_lost = false;
         g_hash_table_remove_all(container->dirty_all);
+        g_hash_table_remove_all(container->dirty_stopped);
+        ret = vfio_dirty_tracking_start(container);
+    } else {
+        ret = container->dirty_by_devices ?
+              vfio_devices_dma_logging(container, false) :
+              container->ops->set_dirty_tracking(container, false);
     }
-    ret = container->dirty_by_devices ?
-          vfio_devices_dma_logging(container, start) :
-          container->ops->set_dirty_tracking(container, start);
     trace_vfio_dirty_tracking(devices, start, container->dirty_by_devices ?
                               "device" : container->ops->name, ret);
     if (ret) {
@@ -692,6 +735,26 @@ static bool vfio_dirty_sync_deferred(VFIOContainer *container)
 }
 
 /*
+ * The dirty pages of the map at @iova cannot be read: all of them, but
+ * once only while the VM is stopped, its devices with it: a stopped
+ * device writes nothing more, and a migration of a paused VM (virsh
+ * save) that found all RAM dirty at each pass would never end.
+ */
+static void vfio_dirty_all_unknown(VFIOContainer *container, hwaddr iova,
+                                   uint64_t *bitmap, uint64_t pages)
+{
+    if (runstate_is_running()) {
+        g_hash_table_remove_all(container->dirty_stopped);
+    } else if (g_hash_table_contains(container->dirty_stopped, &iova)) {
+        return;
+    } else {
+        g_hash_table_add(container->dirty_stopped,
+                         g_memdup2(&iova, sizeof(iova)));
+    }
+    memset(bitmap, 0xff, DIV_ROUND_UP(pages, 64) * sizeof(uint64_t));
+}
+
+/*
  * The pages the devices wrote in the map at @iova of @section since the
  * last sync.
  * Where they cannot be told, all of them: migration sends too much rather
@@ -736,7 +799,7 @@ static void vfio_dirty_sync_map(VFIOContainer *container,
                          strerror(-ret));
             container->dirty_sync_failed = true;
         }
-        memset(bitmap, 0xff, DIV_ROUND_UP(pages, 64) * sizeof(uint64_t));
+        vfio_dirty_all_unknown(container, iova, bitmap, pages);
     }
     ram_addr = memory_region_get_ram_addr(section->mr) +
                section->offset_within_region +
@@ -787,6 +850,9 @@ void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
                                                 g_free, g_free);
     container->dirty_all = g_hash_table_new_full(g_int64_hash, g_int64_equal,
                                                  g_free, NULL);
+    container->dirty_stopped = g_hash_table_new_full(g_int64_hash,
+                                                     g_int64_equal, g_free,
+                                                     NULL);
     QLIST_INIT(&container->device_list);
     QLIST_INIT(&container->giommu_list);
     QLIST_INIT(&container->rdl_list);
@@ -798,6 +864,7 @@ void vfio_container_destroy(VFIOContainer *container)
     assert(QLIST_EMPTY(&container->rdl_list));
     g_hash_table_destroy(container->mappings);
     g_hash_table_destroy(container->dirty_all);
+    g_hash_table_destroy(container->dirty_stopped);
     g_clear_pointer(&container->p2p_reported, g_hash_table_destroy);
     g_clear_pointer(&container->dirty_ranges, g_array_unref);
 }

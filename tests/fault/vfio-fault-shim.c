@@ -194,6 +194,12 @@ static int refused(unsigned long req, void *arg)
         ++map_calls == 3) {
         return ENOMEM;
     }
+    /* A kernel without IOMMUFD (Debian's) has no iova_bitmap for reports */
+    if (req == VFIO_DEVICE_FEATURE && is("dma-report-eopnotsupp") &&
+        (((struct vfio_device_feature *)arg)->flags &
+         VFIO_DEVICE_FEATURE_MASK) == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT) {
+        return EOPNOTSUPP;
+    }
     return 0;
 }
 

@@ -128,6 +128,7 @@ struct VFIOContainer {
     bool dirty_sync_failed;       /* reported once per migration */
     GArray *dirty_ranges;         /* what the devices were told to log */
     GHashTable *dirty_all;        /* iovas to sync wholly dirty, once */
+    GHashTable *dirty_stopped;    /* iovas sent whole, unread, since a stop */
     bool dirty_logging_lost;      /* a restart failed: all RAM is dirty */
     bool unaligned_reported;      /* a RAM section no page can map: said */
     GHashTable *p2p_reported;     /* the BARs P2P cannot reach: said */
