@@ -17,6 +17,9 @@ LINUX_SRC_PKG=${LINUX_SRC_PKG:-linux-source-6.12=6.12.118-1~deb12u1}
 VFIO_CACHE=${VFIO_CACHE:-/var/cache/vfio-pci-ci}
 QEMU_SRC=$VFIO_CACHE/qemu-src
 KERNEL_DIR=$VFIO_CACHE/kernel
+# Its headers (unpacked, never installed), for the out-of-tree mtty.ko
+# (tests/rig/build-mtty.sh)
+KERNEL_HEADERS_DIR=$VFIO_CACHE/kernel-headers
 
 # The package of Debian's qemu-system-x86 that scripts/setup.sh fetched
 debian_qemu_deb() {

@@ -76,6 +76,31 @@ fetch_kernel() {
     mv "$KERNEL_DIR.tmp" "$KERNEL_DIR"
 }
 
+# The headers of that kernel, unpacked as the packages would install them
+# (installing them would pull in the kernel image, udev and an initramfs
+# build: minutes): the tree of the -amd64 package includes its -common
+# sibling's Makefile by an absolute path, which is pointed at the copy.
+fetch_kernel_headers() {
+    [ -f "$KERNEL_HEADERS_DIR/.vfio-extracted" ] && return 0
+    v=${KERNEL_PKG#linux-image-}
+    log "fetching the headers of $v"
+    d=$KERNEL_HEADERS_DIR.tmp
+    rm -rf "$d"
+    mkdir -p "$d/debs"
+    (cd "$d/debs" && apt-get download -q "linux-headers-$v" \
+        "linux-headers-${v%-amd64}-common" "linux-kbuild-${v%-amd64}" \
+        >/dev/null 2>&1)
+    for deb in "$d"/debs/*.deb; do
+        dpkg-deb -x "$deb" "$d"
+    done
+    rm -rf "$d/debs"
+    sed -i "s|^include /usr/src/|include $KERNEL_HEADERS_DIR/usr/src/|" \
+        "$d/usr/src/linux-headers-$v/Makefile"
+    touch "$d/.vfio-extracted"
+    rm -rf "$KERNEL_HEADERS_DIR"
+    mv "$d" "$KERNEL_HEADERS_DIR"
+}
+
 # Debian's qemu-system-x86 package as installed here: the rig unpacks it
 # over our installed package, as an upgrade of Debian's would.
 fetch_debian_qemu_deb() {
@@ -92,5 +117,6 @@ enable_deb_src
 install_packages
 fetch_qemu
 fetch_kernel
+fetch_kernel_headers
 fetch_debian_qemu_deb
 log "ready (cache: $VFIO_CACHE)"

@@ -125,6 +125,8 @@ rig_tests() {
         printf "RIG_KERNEL_DIR='%s'\n" "$KERNEL_DIR"
         # Debian's own qemu-system-x86, unpacked over ours as an upgrade would
         printf "DH_DEBIAN_DEB='%s'\n" "$(debian_qemu_deb)"
+        # The mtty sample as a module of Debian's kernel (its AppArmor tests)
+        printf "DH_MTTY_KO='%s'\n" "$DH_MTTY_KO"
         # Inner guests that need no driver of Debian's boot faster on it
         printf "INNER_FAST_KERNEL='%s'\n" \
             "$("$REPO/tests/rig/build-kernel.sh" --cached)"
@@ -144,10 +146,12 @@ iommufd_rig_boot() {
 
 # The two boots (and the rig kernel's build, on a cold run) run side by
 # side: each rig is one TCG vCPU, and there are two cores.  The initramfs
-# builds come first, so that the two never race on them.
+# builds (and mtty.ko's) come first, so that the two never race on them.
 both_rigs() {
     sh "$REPO/tests/rig/make-initrd.sh"
     sh "$REPO/tests/rig/make-inner-initrd.sh"
+    # Before the rig kernel's build, which fetches the same source
+    DH_MTTY_KO=$("$REPO/tests/rig/build-mtty.sh") || DH_MTTY_KO=
     iommufd_rig_boot > "$RESULTS/rig-iommufd.log" 2>&1 &
     iommufd_pid=$!
     rig_tests

@@ -7,7 +7,8 @@
 # is cached in $VFIO_CACHE/rig-kernel, keyed by the source version and the
 # config, so only a cold run or a config change pays the build (about 10
 # minutes on 2 cores).  Prints the bzImage's path; with --cached, prints it
-# only if it is built already, and builds nothing.
+# only if it is built already, and builds nothing; with --source, fetches
+# the source only and prints its directory (tests/rig/build-mtty.sh).
 set -eu
 
 REPO=${REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -63,6 +64,11 @@ build() {
 
 if [ "${1:-}" = --cached ]; then
     [ ! -f "$IMAGE" ] || echo "$IMAGE"
+    exit 0
+fi
+if [ "${1:-}" = --source ]; then
+    fetch_source
+    echo "$DIR/src"
     exit 0
 fi
 [ -f "$IMAGE" ] || { fetch_source && build; }

@@ -14,7 +14,9 @@
 # binary (the machine's own /usr/bin is never touched), AppArmor's
 # profiles are loaded as the apparmor service loads them, and libvirtd
 # runs as the system's libvirtd with Debian's qemu.conf (only the default
-# network's autostart goes: the rig has no dnsmasq).
+# network's autostart goes: the rig has no dnsmasq).  Debian's kernel has
+# mdev.ko but no mdev device: the kernel's mtty sample, built against its
+# headers (tests/rig/build-mtty.sh, DH_MTTY_KO), gives one.
 #
 #   debian_host_tests   TAP to /out/debian-host.tap; logs in /out/dh-*
 
@@ -145,7 +147,12 @@ dh_qemu_pid() { cat "$LV_ROOT/run/libvirt/qemu/$1.pid"; }
 
 dh_uid_of() { awk -F: -v u="$1" '$1 == u { print $3 }' "$LV_ROOT/etc/passwd"; }
 
-dh_group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+# dh_group_of BDF|UUID: the group of a PCI device or of an mdev
+dh_group_of() {
+    _dh_d=/sys/bus/pci/devices/$1
+    [ -e "$_dh_d" ] || _dh_d=/sys/bus/mdev/devices/$1
+    basename "$(readlink "$_dh_d/iommu_group")"
+}
 
 # QEMU of domain $1 runs as libvirt-qemu, without any capability
 dh_qemu_unprivileged() {
@@ -163,7 +170,8 @@ dh_memlock_is() {
     grep -q "^Max locked memory[[:space:]]*$2[[:space:]]*$2[[:space:]]*bytes" /run/dh-limit
 }
 
-# /dev/vfio/G of BDF $2: libvirt-qemu's in QEMU's /dev, root's in the host's
+# /dev/vfio/G of BDF or mdev $2: libvirt-qemu's in QEMU's /dev, root's in
+# the host's
 dh_group_node_owned() {
     _dh_p=$(dh_qemu_pid "$1") || return 1
     _dh_g=$(dh_group_of "$2")
@@ -354,6 +362,115 @@ dh_viommu() {
     rig_tap "$_dh_t: caching_mode='off': our message" \
         dh_create_fails dh-iommu-off "must have caching-mode=on"
 }
+DH_MTTY_UUID=6b1f3b0e-8c2d-4f5a-9e7b-1d2c3e4f5a01
+DH_MTTY_SAVE=/var/lib/libvirt/qemu/save/dh-mtty.save
+DH_MTTY_CONSOLE=/var/log/libvirt/qemu/dh-mtty.console
+
+# The kernel's mtty sample on Debian's kernel (tests/rig/build-mtty.sh
+# built it against its headers: DH_MTTY_KO), and an instance of it
+dh_mtty_setup() {
+    [ -n "${DH_MTTY_KO:-}" ] ||
+        { rig_tap_note "no mtty.ko: tests/rig/build-mtty.sh did not build it"; return 1; }
+    grep -q '^mdev ' /proc/modules || insmod /mods/mdev.ko || return 1
+    grep -q '^mtty ' /proc/modules || insmod "/host$DH_MTTY_KO" || return 1
+    [ -d "/sys/bus/mdev/devices/$DH_MTTY_UUID" ] ||
+        echo "$DH_MTTY_UUID" > /sys/class/mdev_bus/mtty/mdev_supported_types/mtty-1/create
+}
+
+# The inner guest (make-inner-initrd.sh's inner_mode=mtty: a counter sent
+# through the mtty's serial port and checked as it loops back), booted
+# from copies in libvirt's images directory, its console appended to a
+# file that outlives a save and restore
+dh_mtty_xml() {
+    dh_run cp -L "$BUILD/rig/inner-vmlinuz" "$BUILD/rig/inner-initrd.gz" \
+        /var/lib/libvirt/images/ || return 1
+    cat > "$LV_ROOT/run/dh-mtty.xml" <<EOF
+<domain type='qemu'>
+  <name>dh-mtty</name>
+  <memory unit='MiB'>$DH_MIB</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>/var/lib/libvirt/images/inner-vmlinuz</kernel>
+    <initrd>/var/lib/libvirt/images/inner-initrd.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1 no_timer_check inner_mode=mtty</cmdline>
+  </os>
+  <devices>
+    <emulator>$LV_QEMU</emulator>
+    <serial type='file'>
+      <source path='$DH_MTTY_CONSOLE' append='on'/>
+      <target port='0'/>
+    </serial>
+    <hostdev mode='subsystem' type='mdev' model='vfio-pci'>
+      <source><address uuid='$DH_MTTY_UUID'/></source>
+    </hostdev>
+  </devices>
+</domain>
+EOF
+}
+
+# The last counter line of the console, 0 before the first
+dh_mtty_counter() {
+    sed -n 's/^INNER: mtty counter \([0-9]*\).*/\1/p' "$LV_ROOT$DH_MTTY_CONSOLE" \
+        2>/dev/null | tail -n 1 | grep . || echo 0
+}
+
+# dh_mtty_counts_to COUNT SECONDS: the console reaches COUNT, with no line
+# lost or doubled (the guest says FAIL at the first).  The inner kernel's
+# rare early crash under TCG in TCG (guest-inner.sh's inner_early_crash)
+# reboots the domain, libvirt's default: its count starts later.
+dh_mtty_counts_to() {
+    _dh_end=$(($(date +%s) + $2))
+    while [ "$(date +%s)" -lt "$_dh_end" ]; do
+        ! grep -q '^INNER: mtty FAIL' "$LV_ROOT$DH_MTTY_CONSOLE" 2>/dev/null ||
+            return 1
+        [ "$(dh_mtty_counter)" -lt "$1" ] || return 0
+        sleep 1
+    done
+    return 1
+}
+
+# The guest's boots so far (its /init's first line)
+dh_mtty_boots() { grep -c '^INNER: init at' "$LV_ROOT$DH_MTTY_CONSOLE" 2>/dev/null; }
+
+# dh_mtty_goes_on COUNT BOOTS: the count passes COUNT in the same boot
+dh_mtty_goes_on() {
+    dh_mtty_counts_to "$1" 300 && [ "$(dh_mtty_boots)" = "$2" ]
+}
+
+dh_mtty_save() {
+    lv_virsh save dh-mtty "$DH_MTTY_SAVE" > /run/dh-save.err 2>&1 ||
+        { rig_tap_note "$(cat /run/dh-save.err)"; return 1; }
+}
+
+# An mdev hostdev, confined, non-root; saved mid-count and restored
+dh_mdev() {
+    _dh_t=vfio-pci/rig/debian-host/mdev
+    rig_tap "$_dh_t: an mtty instance on Debian's kernel (the sample built against its headers)" \
+        dh_mtty_setup
+    dh_mtty_xml
+    rig_tap "$_dh_t: virsh create with an mtty <hostdev type='mdev'>" \
+        dh_create dh-mtty
+    rig_tap "$_dh_t: QEMU runs as libvirt-qemu with no capabilities" \
+        dh_qemu_unprivileged dh-mtty
+    rig_tap "$_dh_t: QEMU is confined by its libvirt-UUID profile" \
+        dh_qemu_confined dh-mtty
+    rig_tap "$_dh_t: the mdev's /dev/vfio/G is libvirt-qemu's in QEMU's /dev, root's in the host's" \
+        dh_group_node_owned dh-mtty "$DH_MTTY_UUID"
+    rig_tap "$_dh_t: the guest counts through the mtty's serial port" \
+        dh_mtty_counts_to 100 "$INNER_TIMEOUT"
+    rig_tap "$_dh_t: virsh save mid-count (at $(dh_mtty_counter))" dh_mtty_save
+    _dh_last=$(dh_mtty_counter)
+    _dh_boots=$(dh_mtty_boots)
+    rig_tap "$_dh_t: virsh restore" lv_virsh restore "$DH_MTTY_SAVE"
+    rig_tap "$_dh_t: the counter goes on past $_dh_last, no line lost or doubled" \
+        dh_mtty_goes_on $((_dh_last + 100)) "$_dh_boots"
+    rig_tap_note "$(grep '^INNER: ' "$LV_ROOT$DH_MTTY_CONSOLE" 2>/dev/null | tail -n 5)"
+    rig_tap "$_dh_t: virsh destroy" dh_destroy dh-mtty
+    cp "$LV_ROOT$DH_MTTY_CONSOLE" /out/dh-mtty.console 2>/dev/null
+    rm -f "$LV_ROOT$DH_MTTY_SAVE"
+}
+
 # Our own message when the node is missing from a private /dev
 dh_missing_node() {
     rig_in_chroot unshare -m sh -c 'mount -t tmpfs tmpfs /dev/vfio &&
@@ -380,7 +497,7 @@ dh_stop_daemons() {
 }
 
 debian_host_tests() {
-    rig_tap_plan debian-host.tap 44
+    rig_tap_plan debian-host.tap 54
     _dh_top=vfio-pci/rig/debian-host
     _dh_start=$(cut -d. -f1 /proc/uptime)
     rig_tap "$_dh_top: a private /dev without the group's node: our message says so" \
@@ -406,6 +523,7 @@ debian_host_tests() {
     dh_memlock
     dh_hotplug
     dh_viommu
+    dh_mdev
     rig_tap "$_dh_top: the kernel logged no apparmor=\"DENIED\" for QEMU" dh_no_denials
     # Last: the refusal's message looks for the group's devices in sysfs,
     # which the domain's profile denies (the message says so)
