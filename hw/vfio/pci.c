@@ -499,8 +499,14 @@ static bool vfio_rom_load(VFIOPCIDevice *vdev, Error **errp)
         return true;
     }
 
-    memory_region_init_rom(&pdev->rom, OBJECT(vdev), "vfio-pci.rom",
-                           vdev->rom_size, errp);
+    /*
+     * Each side reads its own device's ROM, as QEMU 7.2's vfio-pci does:
+     * a migration never carries it, so a destination that has no such
+     * block yet (a failover primary, plugged only after the load; QEMU
+     * 7.2's, whose ROM is no RAM) accepts the stream.
+     */
+    memory_region_init_rom_nomigrate(&pdev->rom, OBJECT(vdev), "vfio-pci.rom",
+                                     vdev->rom_size, errp);
     if (*errp) {
         return false;
     }
@@ -508,7 +514,6 @@ static bool vfio_rom_load(VFIOPCIDevice *vdev, Error **errp)
     memset(ptr, 0xff, vdev->rom_size);
 
     if (!vfio_rom_read(vdev, ptr, errp)) {
-        vmstate_unregister_ram(&pdev->rom, DEVICE(vdev));
         object_unparent(OBJECT(&pdev->rom));
         return false;
     }
@@ -827,6 +832,9 @@ error:
     if (vdev->vbasedev.name) {
         error_prepend(errp, VFIO_MSG_PREFIX, vdev->vbasedev.name);
     }
+    /* Some callers drop the error (virtio-net's failover under qtest) */
+    trace_vfio_realize_failed(vdev->vbasedev.name ?: "?",
+                              error_get_pretty(*errp));
 }
 
 static void vfio_exitfn(PCIDevice *pdev)
