@@ -22,8 +22,8 @@
 # OUTDIR (default $BUILD/rig/out, emptied first) ends up with guest.sh,
 # guest.log (its output), guest.rc (its exit code) and console.log (guest
 # console and outer QEMU messages).  Exits with the guest script's code, or
-# 2 if it never finished (panic, hang, RIG_TIMEOUT seconds, default 1800:
-# a boot takes about 1100 s here and a quarter more on a loaded CI host).
+# 2 if it never finished (panic, hang, RIG_TIMEOUT seconds, default 2400:
+# a boot takes 1100-1200 s here, and half as long again on a loaded host).
 # RIG_MEM sets the guest's memory (default 4G); RIG_KERNEL boots another
 # kernel than Debian's, e.g. the one of tests/rig/build-kernel.sh;
 # RIG_NVME_IMG is the nvme's backing file (default $BUILD/rig/nvme.img).
@@ -36,7 +36,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/scripts/config.sh"
 
 RIG=$BUILD/rig
-RIG_TIMEOUT=${RIG_TIMEOUT:-1800}
+RIG_TIMEOUT=${RIG_TIMEOUT:-2400}
 RIG_MEM=${RIG_MEM:-4G}
 # The nvme's backing file: two rigs that run at once need one each
 RIG_NVME_IMG=${RIG_NVME_IMG:-$RIG/nvme.img}
