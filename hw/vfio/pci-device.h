@@ -233,6 +233,7 @@ void vfio_quirks_bars(VFIOPCIDevice *vdev);
 bool vfio_quirks_caps(VFIOPCIDevice *vdev, Error **errp);
 void vfio_quirks_exit(VFIOPCIDevice *vdev);
 void vfio_quirks_finalize(VFIOPCIDevice *vdev);
+bool vfio_quirk_has_reset(VFIOPCIDevice *vdev);
 bool vfio_quirk_reset(VFIOPCIDevice *vdev);
 
 /* igd.c, for pci.c */

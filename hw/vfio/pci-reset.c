@@ -382,8 +382,9 @@ static bool vfio_reset_at_open(VFIOPCIDevice *vdev)
     g_autofree char *config = g_strdup_printf("%s/config",
                                               vdev->vbasedev.sysfsdev);
 
-    /* Where QEMU would prefer a bus reset, the kernel's (PM) was weaker */
-    return vfio_function_reset_first(vdev) && access(config, F_OK) == 0;
+    /* Where QEMU prefers a bus or its own reset, the kernel's was weaker */
+    return vfio_function_reset_first(vdev) && !vfio_quirk_has_reset(vdev) &&
+           access(config, F_OK) == 0;
 }
 
 /*

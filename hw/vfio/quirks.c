@@ -787,8 +787,8 @@ static bool vfio_radeon_reset(VFIOPCIDevice *vdev)
     return true;
 }
 
-/* A device-specific reset, where one beats what the kernel can do. */
-bool vfio_quirk_reset(VFIOPCIDevice *vdev)
+/* Whether the device has a reset of its own here, which beats the kernel's */
+bool vfio_quirk_has_reset(VFIOPCIDevice *vdev)
 {
     const uint16_t *id;
 
@@ -798,10 +798,16 @@ bool vfio_quirk_reset(VFIOPCIDevice *vdev)
     }
     for (id = vfio_radeon_reset_ids; *id; id++) {
         if (*id == vfio_guest_device(vdev)) {
-            return vfio_radeon_reset(vdev);
+            return true;
         }
     }
     return false;
+}
+
+/* A device-specific reset, where one beats what the kernel can do. */
+bool vfio_quirk_reset(VFIOPCIDevice *vdev)
+{
+    return vfio_quirk_has_reset(vdev) && vfio_radeon_reset(vdev);
 }
 
 /*
