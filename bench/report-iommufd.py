@@ -63,6 +63,7 @@ def ratio(data, key_a, key_b):
 
 
 def rows(sizes):
+    yield ("start, no device (the floor)", "start-none", "ready_ms", "ms")
     yield ("start to first config read, edu", "start-edu", "ready_ms", "ms")
     yield ("start to first config read, edu+e1000e+nvme", "start-all",
            "ready_ms", "ms")
