@@ -49,10 +49,12 @@ DEBIAN_QEMU_BUILD_DEPS="libcapstone-dev libaio-dev libjack-dev libpulse-dev
  libgnutls28-dev libncurses-dev nettle-dev uuid-dev libudev-dev libjpeg-dev
  libpng-dev libpmem-dev"
 
+# pahole: the kbuild of Debian's kernel headers runs it on every module it
+# builds (tests/rig/build-mtty.sh), as linux-kbuild's Depends say.
 PACKAGES="build-essential ninja-build meson pkg-config ccache python3-venv
  libglib2.0-dev libpixman-1-dev zlib1g-dev libfdt-dev flex bison dpkg-dev
  qemu-system-x86 qemu-utils seabios ipxe-qemu
  busybox-static cpio kmod xz-utils python3-sphinx
  strace python3-matplotlib libelf-dev bc swtpm
  libvirt-daemon-system libvirt-clients libepoxy-dev libgbm-dev gdb
- apparmor qemu-system-gui $DEBIAN_QEMU_BUILD_DEPS"
+ apparmor qemu-system-gui pahole $DEBIAN_QEMU_BUILD_DEPS"
