@@ -56,7 +56,7 @@ static void on_alarm(int sig)
 }
 
 /*
- * Once in CI and once here, of a dozen runs, the inner guest hung after
+ * Once in CI and once here (of some six runs), the inner guest hung after
  * the last toggle, before this said its result: the killed hammering
  * process never exiting is the likely place.  Said, and not waited for
  * beyond 10 s, so that the guest still powers off.
