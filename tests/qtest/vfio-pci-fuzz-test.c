@@ -3,7 +3,8 @@
  *
  * Random config-space writes and random BAR accesses of odd sizes and
  * offsets to assigned rig devices, from a fixed seed (VFIO_FUZZ_SEED picks
- * another).  QEMU must stay up and the device's BAR registers on the host
+ * another; VFIO_FUZZ_PERCENT makes that many percent of each case's
+ * accesses).  QEMU must stay up and the device's BAR registers on the host
  * (what the rig's kernel sees in sysfs) must not change.  Then the
  * accesses that QEMU refuses are checked one by one: each is a logged guest
  * error, never an abort.
@@ -47,6 +48,14 @@ static GRand *fuzz_rand(void)
     g_test_message("seed 0x%08x (VFIO_FUZZ_SEED=0x%08x repeats this run)",
                    seed, seed);
     return g_rand_new_with_seed(seed);
+}
+
+/* @n accesses, or VFIO_FUZZ_PERCENT of them (at least one) */
+static int fuzz_count(int n)
+{
+    const char *env = g_getenv("VFIO_FUZZ_PERCENT");
+
+    return env ? MAX(1, n * (int)strtoul(env, NULL, 0) / 100) : n;
 }
 
 /* The BAR registers of @host as the host kernel reads them. */
@@ -188,6 +197,7 @@ static void fuzz_config(const char *var, const char *props)
     g_autofree char *log = test_log_path("fuzz-config");
     g_autoptr(GRand) r = NULL;
     uint8_t before[HOST_BARS_LEN];
+    int writes = fuzz_count(CONFIG_WRITES);
     Assigned a;
     int i;
 
@@ -197,7 +207,7 @@ static void fuzz_config(const char *var, const char *props)
     r = fuzz_rand();
     host_bars(a.host, before);
 
-    for (i = 0; i < CONFIG_WRITES; i++) {
+    for (i = 0; i < writes; i++) {
         uint8_t off = g_rand_int_range(r, 0, PCI_CFG_SPACE_SIZE);
         int size = random_size(r, 4);
 
@@ -213,7 +223,7 @@ static void fuzz_config(const char *var, const char *props)
             assert_qemu_alive(a.qts);
         }
     }
-    g_test_message("%d config writes to %s", CONFIG_WRITES, a.host);
+    g_test_message("%d config writes to %s", writes, a.host);
 
     assert_qemu_alive(a.qts);
     g_assert_cmphex(qpci_config_readw(a.dev, PCI_VENDOR_ID), !=, 0xffff);
@@ -285,6 +295,7 @@ static void fuzz_bars(const char *var)
     uint8_t before[HOST_BARS_LEN];
     QPCIBar bars[PCI_STD_NUM_BARS];
     uint64_t sizes[PCI_STD_NUM_BARS];
+    int accesses = fuzz_count(BAR_ACCESSES);
     Assigned a;
     int i, n;
 
@@ -295,13 +306,13 @@ static void fuzz_bars(const char *var)
     host_bars(a.host, before);
     n = map_bars(&a, bars, sizes);
 
-    for (i = 0; i < BAR_ACCESSES; i++) {
+    for (i = 0; i < accesses; i++) {
         bar_access(&a, r, bars, sizes, n);
         if (i % 1000 == 999) {
             assert_qemu_alive(a.qts);
         }
     }
-    g_test_message("%d accesses to %d BARs of %s", BAR_ACCESSES, n, a.host);
+    g_test_message("%d accesses to %d BARs of %s", accesses, n, a.host);
 
     assert_qemu_alive(a.qts);
     g_assert_cmphex(qpci_config_readw(a.dev, PCI_VENDOR_ID), !=, 0xffff);
@@ -529,6 +540,7 @@ static void fuzz_config_and_bars(const char *var)
     QPCIBar bars[PCI_STD_NUM_BARS];
     uint64_t sizes[PCI_STD_NUM_BARS];
     uint16_t cmd;
+    int writes = fuzz_count(CONFIG_WRITES);
     Assigned a;
     int i, j, n;
 
@@ -543,7 +555,7 @@ static void fuzz_config_and_bars(const char *var)
     }
     cmd = qpci_config_readw(a.dev, PCI_COMMAND);
 
-    for (i = 0; i < CONFIG_WRITES; i++) {
+    for (i = 0; i < writes; i++) {
         uint8_t off = g_rand_int_range(r, 0, PCI_CFG_SPACE_SIZE);
 
         config_write(a.dev, off, random_size(r, 4), g_rand_int(r));
@@ -557,7 +569,7 @@ static void fuzz_config_and_bars(const char *var)
             assert_qemu_alive(a.qts);
         }
     }
-    g_test_message("%d config writes and BAR accesses to %s", CONFIG_WRITES,
+    g_test_message("%d config writes and BAR accesses to %s", writes,
                    a.host);
 
     assert_qemu_alive(a.qts);
@@ -647,6 +659,7 @@ static void fuzz_express(const char *var)
     g_autoptr(GRand) r = NULL;
     uint8_t before[HOST_BARS_LEN];
     uint16_t pos[EXT_CAPS_MAX], gpos[EXT_CAPS_MAX], gpos_after[EXT_CAPS_MAX];
+    int writes = fuzz_count(EXPRESS_WRITES);
     Assigned a;
     int i, n, gn;
 
@@ -663,7 +676,7 @@ static void fuzz_express(const char *var)
     g_test_message("%s: %d extended capabilities, %d of them shown", a.host,
                    n, gn);
 
-    for (i = 0; i < EXPRESS_WRITES; i++) {
+    for (i = 0; i < writes; i++) {
         int size = random_size(r, 4);
         int off = g_rand_int_range(r, 0, 4) ?
                   g_rand_int_range(r, PCI_CFG_SPACE_SIZE, PCIE_CONFIG_SIZE) :
@@ -678,7 +691,7 @@ static void fuzz_express(const char *var)
             assert_qemu_alive(a.qts);
         }
     }
-    g_test_message("%d config writes to %s through ECAM", EXPRESS_WRITES,
+    g_test_message("%d config writes to %s through ECAM", writes,
                    a.host);
 
     assert_qemu_alive(a.qts);
