@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # The main job: set up, build, boot the rig and show our vfio-pci assigning
-# the rig's nvme to a Linux guest whose nvme driver uses it (about 2-3
-# minutes once built; tests/rig/guest-demo.sh).
+# the rig's nvme to a Linux guest whose nvme driver uses it (under a
+# minute once built; tests/rig/guest-demo.sh).
 set -eu
 
 . "$(dirname "$0")/config.sh"

@@ -129,7 +129,16 @@ dh_label() {
     cat "/proc/$1/attr/apparmor/current" 2>/dev/null || cat "/proc/$1/attr/current"
 }
 
+# What udev's rule (50-udev-default.rules) makes of /dev/kvm on a Debian
+# host: the kvm group's, libvirt-qemu's group; the rig has no udev
+dh_kvm_node() {
+    _dh_gid=$(awk -F: '$1 == "kvm" { print $3 }' "$LV_ROOT/etc/group")
+    [ -n "$_dh_gid" ] && chgrp "$_dh_gid" /dev/kvm && chmod 0660 /dev/kvm
+}
+
 dh_start_daemons() {
+    # Before libvirtd probes QEMU: the mtty domain runs on the rig's KVM
+    [ "${INNER_ACCEL:-}" != kvm ] || dh_kvm_node || return 1
     # No dnsmasq or firewall in the rig: the default network stays down.
     rm -f "$LV_ROOT"/etc/libvirt/qemu/networks/autostart/*
     dh_run /usr/sbin/virtlogd > /out/dh-virtlogd.log 2>&1 &
@@ -380,12 +389,15 @@ dh_mtty_setup() {
 # The inner guest (make-inner-initrd.sh's inner_mode=mtty: a counter sent
 # through the mtty's serial port and checked as it loops back), booted
 # from copies in libvirt's images directory, its console appended to a
-# file that outlives a save and restore
+# file that outlives a save and restore; on the rig's KVM where the inner
+# guests run there
 dh_mtty_xml() {
     dh_run cp -L "$BUILD/rig/inner-vmlinuz" "$BUILD/rig/inner-initrd.gz" \
         /var/lib/libvirt/images/ || return 1
+    _dh_type=qemu
+    [ "${INNER_ACCEL:-}" != kvm ] || _dh_type=kvm
     cat > "$LV_ROOT/run/dh-mtty.xml" <<EOF
-<domain type='qemu'>
+<domain type='$_dh_type'>
   <name>dh-mtty</name>
   <memory unit='MiB'>$DH_MIB</memory>
   <vcpu>1</vcpu>

@@ -9,6 +9,7 @@ set -eu
 
 rig_bind_all
 rig_chroot_prepare
+inner_kvm
 for dev in "$VFIO_EDU" "$VFIO_E1000E" "$VFIO_NVME"; do
     rig_bind_vfio status "$dev"
 done

@@ -35,6 +35,32 @@ INNER_TIMEOUT=${INNER_TIMEOUT:-480}
 # they need no driver of Debian's.
 # Another QEMU (Debian's /usr/bin/qemu-system-x86_64) for comparisons.
 INNER_QEMU=${INNER_QEMU:-$BUILD/qemu/build/qemu-system-x86_64}
+# INNER_ACCEL: the inner guests' accelerator (inner_kvm sets it), TCG
+# where unset.
+
+# inner_kvm: the inner guests run on the rig's KVM (rig_kvm_load) when a
+# guest runs on it there: our QEMU with SeaBIOS alone for 3 s, no error.
+# Else they stay on TCG and the log says why; INNER_ACCEL=tcg keeps TCG.
+# On KVM our QEMU wires the interrupts through KVM's irqfds, as on a host.
+inner_kvm() {
+    [ "${INNER_ACCEL:-}" != tcg ] || return 0
+    if ! rig_kvm_load; then
+        rig_log "inner guests on TCG: the rig has no /dev/kvm"
+        return 0
+    fi
+    _in_rc=0
+    rig_in_chroot timeout 3 "$INNER_QEMU" -accel kvm -M q35 -nodefaults \
+        -display none -no-reboot > /run/inner-kvm.log 2>&1 || _in_rc=$?
+    # Still running when the 3 s were up
+    if grep -q 'terminating on signal' /run/inner-kvm.log &&
+       ! grep -v 'terminating on signal' /run/inner-kvm.log | grep -q .; then
+        export INNER_ACCEL=kvm
+        rig_log "inner guests on the rig's KVM"
+    else
+        rig_log "inner guests on TCG: a guest on the rig's KVM failed" \
+            "($_in_rc): $(cat /run/inner-kvm.log)"
+    fi
+}
 
 # inner_boot VARIANT: runs the inner guest; its serial console, stderr,
 # exit code and vfio trace end up in /out/inner-VARIANT.{console,log,rc,trace}.
@@ -54,7 +80,7 @@ inner_boot() {
     [ -z "${INNER_NO_TRACE:-}" ] || _in_trace=""
     _in_dev="vfio-pci,host=$VFIO_NVME"
     _in_obj=""
-    _in_cpus="-accel tcg -smp 1"
+    _in_cpus="-accel ${INNER_ACCEL:-tcg} -smp 1"
     _in_mem=256
     _in_kernel=$BUILD/rig/inner-vmlinuz
     # The MSI-X table and PBA in a BAR of their own: nvme's BAR0 mmap'd whole
@@ -123,7 +149,7 @@ inner_boot() {
     [ "$1" != hammer ] || _in_timeout=$INNER_HAMMER_TIMEOUT
     [ "$1" != "${INNER_VMEM:-}" ] || inner_vmem_args "$1"
     _in_start=$(date +%s)
-    echo "inner: booting the inner guest ($1) with -device $_in_dev"
+    echo "inner: booting the inner guest ($1, $_in_cpus) with -device $_in_dev"
     _in_rc=0
     # fd= for the iommufd variant: the fds QEMU inherits (3 and 4)
     [ "$1" != iommufd ] ||
@@ -217,6 +243,13 @@ inner_guest_variant() {
         inner_seen "$1" '^INNER: io ok'
     rig_tap "$_in_t: nvme interrupts counting on $_in_irq" \
         inner_seen "$1" '^INNER: irq ok'
+    if [ "${INNER_ACCEL:-tcg}" = kvm ]; then
+        rig_tap "$_in_t: the interrupts went through KVM's irqfds" \
+            inner_irq_path "$1"
+    else
+        rig_tap_skip "$_in_t: the interrupts went through KVM's irqfds" \
+            "the inner guests run on TCG here"
+    fi
     rig_tap "$_in_t: PASS" inner_seen "$1" '^INNER: PASS'
     [ "$1" != viommu ] || inner_viommu_checks
     [ "$1" != msix-reloc ] || inner_reloc_checks
@@ -226,6 +259,19 @@ inner_guest_variant() {
         rig_tap_note "$(tail -n 30 "/out/inner-$1.console" 2>/dev/null)"
         rig_tap_note "$(tail -n 5 "/out/inner-$1.log")"
     fi
+}
+
+# inner_irq_path VARIANT: on KVM each vector and INTx was wired to the
+# guest through KVM's irqfds (and resamplefd), none through our QEMU's
+# handlers; the intx phase's are in the msix variant's trace
+inner_irq_path() {
+    _in_re='vfio_msi_path .* via'
+    [ "$1" != intx ] || _in_re='vfio_intx_path .* INTx via'
+    _in_tr=/out/inner-$1.trace
+    [ "$1:${INNER_INTX_PHASE:-}" != intx:1 ] || _in_tr=/out/inner-msix.trace
+    grep "$_in_re" "$_in_tr" > /run/inner-irq-paths 2>/dev/null || return 1
+    rig_tap_note "$(sort /run/inner-irq-paths | sed 's/^[^:]*:vfio/vfio/' | uniq -c)"
+    ! grep -q 'via userspace' /run/inner-irq-paths
 }
 
 # x-msix-relocation=auto: the table went to a new BAR, and the BAR it left
@@ -591,7 +637,7 @@ inner_guest_tests() {
         msix:0) INNER_INTX_PHASE=msix ;;
         intx:msix) INNER_INTX_PHASE=1 ;;
         esac
-        _in_n=$((_in_n + 6))
+        _in_n=$((_in_n + 7))
         [ "$_in_v" != viommu ] || _in_n=$((_in_n + 2))
         [ "$_in_v" != msix-reloc ] || _in_n=$((_in_n + 2))
         [ "$_in_v" != "${INNER_VMEM:-}" ] || _in_n=$((_in_n + 6))

@@ -54,6 +54,7 @@ mdevs_create() {
 
 rig_bind_all
 rig_chroot_prepare
+inner_kvm
 [ -e /dev/iommu ] || rig_log "error: this kernel has no /dev/iommu"
 rc=0
 

@@ -10,6 +10,7 @@
 #                       VFIO_VGA (the rig's std VGA, for x-vga)
 #   rig_chroot_prepare  make /host usable as a chroot (idempotent)
 #   rig_nvme_driver     load the host's nvme driver
+#   rig_kvm_load        load KVM (on the rig's emulated SVM)
 #   rig_in_chroot CMD   run CMD in the host root; exported variables pass
 #                       through, with TMPDIR=/run and a standard PATH
 #   rig_qtest NAME ARGS run our qtest NAME in the host root, with VFIO_RIG=1
@@ -69,12 +70,24 @@ rig_bind_all() {
     done
 }
 
-# The host's nvme driver (its modules are in the initrd, not loaded at boot)
-rig_nvme_driver() {
-    for _rig_m in nvme-auth nvme-core nvme; do
+# rig_insmod MODULE...: loads the initrd's modules that are not loaded yet
+rig_insmod() {
+    for _rig_m in "$@"; do
         grep -q "^$(echo "$_rig_m" | tr - _) " /proc/modules ||
             insmod "/mods/$_rig_m.ko" || return 1
     done
+}
+
+# The host's nvme driver (its modules are in the initrd, not loaded at boot)
+rig_nvme_driver() { rig_insmod nvme-auth nvme-core nvme; }
+
+# KVM in the rig: the rig's TCG emulates AMD's SVM with nested paging, and
+# KVM on it runs an inner guest six times faster than TCG inside TCG does.
+# Debian's kernel has it as modules (kvm-amd wants ccp's SEV symbols), the
+# rig kernel built in.  Fails where /dev/kvm is still missing.
+rig_kvm_load() {
+    [ -e /dev/kvm ] || [ ! -e /proc/modules ] || rig_insmod kvm ccp kvm-amd
+    [ -e /dev/kvm ]
 }
 
 rig_mounted() { grep -q " $1 " /proc/mounts; }

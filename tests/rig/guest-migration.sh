@@ -20,7 +20,7 @@ inner_mig_qemu() {
     rm -f "$RIG_HOST/run/inner-mig-$_im_n.console" \
         "$RIG_HOST/run/inner-mig-$_im_n.qmp"
     rig_in_chroot timeout "$INNER_TIMEOUT" "$INNER_QEMU" \
-        -nodefaults -machine q35 -accel tcg -smp 1 -m 256 \
+        -nodefaults -machine q35 -accel "${INNER_ACCEL:-tcg}" -smp 1 -m 256 \
         -display none -no-reboot -msg timestamp=on \
         -serial "file:/run/inner-mig-$_im_n.console" \
         -kernel "$BUILD/rig/inner-vmlinuz" -initrd "$BUILD/rig/inner-initrd.gz" \

@@ -19,6 +19,7 @@ rig_bind_all
 rig_ich9_setup || rig_log "error: cannot set up the ICH9 group"
 rig_chroot_prepare
 ls -l /dev/vfio
+inner_kvm
 
 # First, while the rig's nvme is as fresh as a host's: QEMU's emulated
 # nvme keeps state across users (an MSI-X vector marked in use when an

@@ -5,7 +5,7 @@
 # the VFIO and 9p modules of the unpacked Debian kernel in $KERNEL_DIR (and
 # aer_inject, with which tests inject AER errors into the rig's devices;
 # overlay, loaded when a test needs a writable view of the host root; mdev,
-# for the mtty module built for this kernel),
+# for the mtty module built for this kernel; KVM, for the inner guests),
 # and an /init that mounts the host root read-only at /host and the results
 # share at /out, runs /out/guest.sh and powers off.  Does nothing when the
 # initrd is newer than this script.
@@ -21,7 +21,8 @@ MODULES="virt/lib/irqbypass drivers/vfio/vfio drivers/vfio/vfio_iommu_type1
  drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci fs/netfs/netfs
  net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p drivers/pci/pcie/aer_inject
  drivers/nvme/common/nvme-auth drivers/nvme/host/nvme-core drivers/nvme/host/nvme
- fs/overlayfs/overlay drivers/vfio/mdev/mdev"
+ fs/overlayfs/overlay drivers/vfio/mdev/mdev arch/x86/kvm/kvm
+ drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd"
 
 log() { echo "make-initrd: $*"; }
 die() { echo "make-initrd: error: $*" >&2; exit 1; }
