@@ -14,6 +14,7 @@
 #   rig_in_chroot CMD   run CMD in the host root; exported variables pass
 #                       through, with TMPDIR=/run and a standard PATH
 #   rig_qtest NAME ARGS run our qtest NAME in the host root, with VFIO_RIG=1
+#   rig_qtests PREFIX NAME...  qtests to TAP files /out/PREFIXNAME.tap
 #   rig_tap_plan FILE N start the TAP file /out/FILE with a plan of N tests
 #   rig_tap DESC CMD    run CMD; add "ok"/"not ok" DESC to the TAP file
 #                       (a failure sets RIG_TAP_FAILED=1, never stops sh -e)
@@ -122,6 +123,20 @@ rig_qtest() {
         sh -c 'cd "$1" && t=$2 && shift 2 && \
                exec timeout 600 "./tests/qtest/$t" "$@"' \
         sh "$BUILD/qemu/build" "$@"
+}
+
+# rig_qtests PREFIX NAME...: each qtest NAME to /out/PREFIXNAME.tap
+# (qtest_tap, tests/qtest-tap.sh); fails when any test of them failed
+rig_qtests() {
+    _rig_p=$1
+    shift
+    _rig_rc=0
+    for _rig_t in "$@"; do
+        echo "rig: running $_rig_t${VFIO_BACKEND:+ on $VFIO_BACKEND}"
+        qtest_tap "/out/$_rig_p$_rig_t.tap" rig_qtest "$_rig_t"
+        ! grep -q '^not ok' "/out/$_rig_p$_rig_t.tap" || _rig_rc=1
+    done
+    return $_rig_rc
 }
 
 rig_tap_plan() {

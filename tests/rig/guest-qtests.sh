@@ -29,11 +29,7 @@ inner_kvm
 INNER_VMEM=msix-reloc inner_guest_tests msix intx msix-reloc
 
 rc=0
-for t in $RIG_QTESTS; do
-    echo "rig: running $t"
-    qtest_tap "/out/$t.tap" rig_qtest "$t"
-    ! grep -q '^not ok' "/out/$t.tap" || rc=1
-done
+rig_qtests "" $RIG_QTESTS || rc=1
 # After the qtests: the inner bochs-drm leaves the VGA out of text mode
 display_vga_tests
 ! grep -q '^not ok' /out/inner-vga.tap || rc=1
