@@ -310,14 +310,14 @@ inner_viommu_checks() {
         inner_viommu_counts
 }
 
-INNER_HAMMER_COUNT=${INNER_HAMMER_COUNT:-2000}
-INNER_HAMMER_SECONDS=${INNER_HAMMER_SECONDS:-60}
+INNER_HAMMER_COUNT=${INNER_HAMMER_COUNT:-1000}
+INNER_HAMMER_SECONDS=${INNER_HAMMER_SECONDS:-30}
 INNER_HAMMER_MIN=${INNER_HAMMER_MIN:-100}
 
 # The BAR mmaps under two vCPUs (multi-threaded TCG): the inner guest's
 # bar-hammer toggles the edu's Memory Space Enable INNER_HAMMER_COUNT
 # times while its other vCPU hammers BAR0; our QEMU runs on to the end.
-# The toggles also stop after INNER_HAMMER_SECONDS (2000 take about 55 s
+# The toggles also stop after INNER_HAMMER_SECONDS (1000 take about 30 s
 # here): how soon the toggling vCPU gets the BQL from the hammering one
 # depends on the host's load, and the test must not depend on it.
 inner_hammer_toggles() {
