@@ -42,12 +42,5 @@ mkdir -p "$RESULTS"
     cat "$REPO/bench/guest-bench.sh"
 } > "$BENCH/guest.sh"
 log "booting the rig kernel: $ROUNDS rounds (RIG_MEM=$RIG_MEM)"
-START=$(date +%s)
-RIG_KERNEL=$KERNEL RIG_TIMEOUT=3600 \
-    "$REPO/tests/rig/run.sh" "$BENCH/guest.sh" "$BENCH/rig" ||
-    die "the rig run failed (see $BENCH/rig)"
-commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-python3 "$REPO/bench/report-iommufd.py" "$BENCH/rig" "$commit" \
-    "$(($(date +%s) - START))" > "$RESULTS/iommufd.md"
-cp "$BENCH/rig/results.txt" "$RESULTS/iommufd-raw.txt"
-log "wrote $RESULTS/iommufd.md"
+export RIG_KERNEL=$KERNEL RIG_TIMEOUT=3600
+bench_rig iommufd

@@ -14,6 +14,7 @@
 set -eu
 
 . "$(dirname "$0")/../scripts/config.sh"
+. "$REPO/bench/lib.sh"
 
 BENCH=$BUILD/bench-migration
 RESULTS=${BENCH_RESULTS:-$REPO/bench/results}
@@ -34,12 +35,5 @@ mkdir -p "$BENCH" "$RESULTS"
     cat "$REPO/bench/guest-migration-bench.sh"
 } > "$BENCH/guest.sh"
 log "booting the rig kernel: $ROUNDS rounds"
-START=$(date +%s)
-RIG_KERNEL=$KERNEL RIG_TIMEOUT=3600 \
-    "$REPO/tests/rig/run.sh" "$BENCH/guest.sh" "$BENCH/rig" ||
-    die "the rig run failed (see $BENCH/rig)"
-commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-python3 "$REPO/bench/report-migration.py" "$BENCH/rig" "$commit" \
-    "$(($(date +%s) - START))" > "$RESULTS/migration.md"
-cp "$BENCH/rig/results.txt" "$RESULTS/migration-raw.txt"
-log "wrote $RESULTS/migration.md"
+export RIG_KERNEL=$KERNEL RIG_TIMEOUT=3600
+bench_rig migration

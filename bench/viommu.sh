@@ -36,11 +36,5 @@ mkdir -p "$RESULTS"
     cat "$REPO/bench/guest-bench.sh"
 } > "$BENCH/guest.sh"
 log "booting the rig: $ROUNDS rounds"
-START=$(date +%s)
-RIG_TIMEOUT=3600 "$REPO/tests/rig/run.sh" "$BENCH/guest.sh" "$BENCH/rig" ||
-    die "the rig run failed (see $BENCH/rig)"
-commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-python3 "$REPO/bench/report-viommu.py" "$BENCH/rig" "$commit" \
-    "$(($(date +%s) - START))" > "$RESULTS/viommu.md"
-cp "$BENCH/rig/results.txt" "$RESULTS/viommu-raw.txt"
-log "wrote $RESULTS/viommu.md"
+export RIG_TIMEOUT=3600
+bench_rig viommu

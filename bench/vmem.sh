@@ -29,11 +29,4 @@ mkdir -p "$RESULTS"
     cat "$REPO/bench/guest-bench.sh"
 } > "$BENCH/guest.sh"
 log "booting the rig: $ROUNDS rounds"
-START=$(date +%s)
-"$REPO/tests/rig/run.sh" "$BENCH/guest.sh" "$BENCH/rig" ||
-    die "the rig run failed (see $BENCH/rig)"
-commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
-python3 "$REPO/bench/report-vmem.py" "$BENCH/rig" "$commit" \
-    "$(($(date +%s) - START))" > "$RESULTS/vmem.md"
-cp "$BENCH/rig/results.txt" "$RESULTS/vmem-raw.txt"
-log "wrote $RESULTS/vmem.md"
+bench_rig vmem
