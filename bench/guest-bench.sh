@@ -8,7 +8,8 @@
 # of the rig kernel) it runs the realize and DMA cases only, for each QEMU
 # of QEMUS: ARGS_<name> adds that QEMU's arguments (its iommufd object).
 # With BENCH_SET=viommu (bench/viommu.sh) it runs the guest IOMMU cases,
-# with BENCH_SET=vmem (bench/vmem.sh) the virtio-mem ones.
+# with BENCH_SET=vmem (bench/vmem.sh) the virtio-mem ones, with
+# BENCH_SET=scale (bench/scale.sh) the many-vector and many-VF ones.
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
@@ -181,8 +182,8 @@ memory_maps() {
     done
 }
 
-# The iommufd set: each QEMU of QEMUS in turn, the first one rotating.
-iommufd_round() {
+# The QEMUs of QEMUS, the first one rotating with the round
+qemus_rotated() {
     set -- $QEMUS
     _n=$(( (ROUND - 1) % $# ))
     while [ "$_n" -gt 0 ]; do
@@ -191,11 +192,68 @@ iommufd_round() {
         set -- "$@" "$_first"
         _n=$((_n - 1))
     done
-    for q in "$@"; do
+    echo "$@"
+}
+
+# The iommufd set: each QEMU of QEMUS in turn, the first one rotating.
+iommufd_round() {
+    _qs=$(qemus_rotated)
+    for q in $_qs; do
         realize_cases "$q"
     done
-    for q in "$@"; do
+    for q in $_qs; do
         dma_cases "$q"
+    done
+}
+
+# The scale set (bench/scale.sh, whose rig adds SCALE_MSIX, an nvme with
+# 2048 MSI-X vectors, and SCALE_PF, an nvme with 16 SR-IOV VFs).  The PF
+# goes to the nvme driver, as a host's does, its VFs to vfio-pci; QEMU
+# may open an eventfd per vector, more than 1024 fds.
+scale_setup() {
+    ulimit -n 8192
+    rig_bind_vfio bind "$SCALE_MSIX"
+    _sc_pf=/sys/bus/pci/devices/$SCALE_PF
+    rig_nvme_driver
+    [ -e "$_sc_pf/driver" ] ||
+        echo "$SCALE_PF" > /sys/bus/pci/drivers/nvme/bind
+    echo 0 > "$_sc_pf/sriov_drivers_autoprobe"
+    echo 16 > "$_sc_pf/sriov_numvfs"
+    SCALE_VFS=$(for _sc_i in $(seq 0 15); do
+        basename "$(readlink "$_sc_pf/virtfn$_sc_i")"
+    done)
+    for _sc_vf in $SCALE_VFS; do
+        rig_bind_vfio bind "$_sc_vf"
+    done
+}
+
+# scale_slots N: the qtest slots of N devices; scale_vfs N: the first N
+# VFs at those slots
+scale_slots() { seq -s, 4 $((3 + $1)); }
+scale_vfs() {
+    _sc_s=4
+    for _sc_vf in $(echo $SCALE_VFS | cut -d' ' -f1-"$1"); do
+        vfio "$_sc_vf" "$(printf %x $_sc_s)"
+        _sc_s=$((_sc_s + 1))
+    done
+}
+
+# The 2048 MSI-X entries unmasked one by one (for at most 600 s); VM start
+# with 1 to 16 VFs; device_add of the 16 VFs in a row.
+scale_round() {
+    for q in $(qemus_rotated); do
+        qemu_set "$q"
+        # shellcheck disable=SC2086
+        {
+        bench "$q" msix-2048 msix-bringup slot=4 secs=600 -- "$b" -M pc $QT \
+            $(vfio "$SCALE_MSIX" 04)
+        for _sc_n in 1 2 4 8 16; do
+            bench "$q" "start-vf-$_sc_n" start slots="$(scale_slots $_sc_n)" \
+                -- "$b" -M pc $QT $(scale_vfs $_sc_n)
+        done
+        bench "$q" add-vf-16 hotplug hosts="$(echo $SCALE_VFS | tr ' ' ,)" \
+            slots="$(scale_slots 16)" -- "$b" -M pc $QT
+        }
     done
 }
 
@@ -276,6 +334,10 @@ one_round() {
         vmem_round
         return
     fi
+    if [ "${BENCH_SET:-}" = scale ]; then
+        scale_round
+        return
+    fi
     for q in $order; do
         realize_cases "$q"
     done
@@ -291,7 +353,11 @@ one_round() {
 
 rig_bind_all
 rig_chroot_prepare
-case ${BENCH_SET:-} in viommu|vmem) ;; *) huge_setup ;; esac
+case ${BENCH_SET:-} in
+viommu|vmem) ;;
+scale) scale_setup ;;
+*) huge_setup ;;
+esac
 {
     echo "rig_kernel $(uname -r)"
     echo "rig_cpu $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"

@@ -26,7 +26,9 @@
 # a boot takes 1100-1200 s here, and half as long again on a loaded host).
 # RIG_MEM sets the guest's memory (default 4G); RIG_KERNEL boots another
 # kernel than Debian's, e.g. the one of tests/rig/build-kernel.sh;
-# RIG_NVME_IMG is the nvme's backing file (default $BUILD/rig/nvme.img).
+# RIG_NVME_IMG is the nvme's backing file (default $BUILD/rig/nvme.img);
+# RIG_EXTRA adds arguments (devices) to the rig's QEMU and RIG_SMP sets its
+# vCPUs (default 1): bench/scale.sh's.
 # The rig's own QEMU answers QMP commands that the guest script leaves in
 # /out/requests (rig_outer in guest-lib.sh; tests/rig/qmp.py serve): a
 # screendump of the rig's std VGA, say.
@@ -38,6 +40,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 RIG=$BUILD/rig
 RIG_TIMEOUT=${RIG_TIMEOUT:-2400}
 RIG_MEM=${RIG_MEM:-4G}
+RIG_SMP=${RIG_SMP:-1}
 # The nvme's backing file: two rigs that run at once need one each
 RIG_NVME_IMG=${RIG_NVME_IMG:-$RIG/nvme.img}
 
@@ -72,7 +75,7 @@ boot() {
     kernel=${RIG_KERNEL:-$1}
     [ -f "$kernel" ] || die "no guest kernel in $KERNEL_DIR (run scripts/setup.sh)"
     timeout -k 10 "$RIG_TIMEOUT" qemu-system-x86_64 \
-        -M q35 -accel tcg -cpu max -smp 1 -m "$RIG_MEM" \
+        -M q35 -accel tcg -cpu max -smp "$RIG_SMP" -m "$RIG_MEM" \
         -display none -serial stdio -monitor none -no-reboot \
         -qmp unix:"$qmp",server=on,wait=off \
         -device intel-iommu,intremap=on,caching-mode=on \
@@ -89,6 +92,7 @@ boot() {
         -device nvme,serial=5eed,subsys=nvsub,addr=09.0,sriov_max_vfs=1,sriov_vq_flexible=2,sriov_vi_flexible=1,max_ioqpairs=4,msix_qsize=4 \
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
         -virtfs local,path="$OUT",mount_tag=out,security_model=none \
+        ${RIG_EXTRA:-} \
         -kernel "$kernel" -initrd "$RIG/initrd.gz" \
         -append "console=ttyS0 intel_iommu=on panic=-1" \
         < /dev/null > "$OUT/console.log" 2>&1 || true
