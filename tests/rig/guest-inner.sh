@@ -4,6 +4,9 @@
 # make-inner-initrd.sh with the rig's nvme assigned by our vfio-pci, and a
 # real Linux nvme driver writes, reads back and compares blocks on it.
 #
+#   inner_kvm                        the inner guests below (but the
+#                                    hammer's) on the rig's KVM, where
+#                                    it runs a guest
 #   inner_guest_tests [VARIANT...]   msix (default), intx (the inner
 #                                    kernel gets pci=nomsi; after msix,
 #                                    msix's guest rebinds its driver with

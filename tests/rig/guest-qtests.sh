@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Rig guest script (run through tests/rig/run.sh): binds the rig's devices
-# to vfio-pci and runs every rig test against them, leaving TAP in /out:
-# a real Linux guest driving the assigned nvme with MSI-X and then with
-# INTx (guest-inner.sh), our qtests, the inner guest's display drivers on the
+# to vfio-pci and runs the rig tests of Debian's kernel against them,
+# leaving TAP in /out: a real Linux guest (on the rig's KVM) driving the
+# assigned nvme with MSI-X and then with INTx (guest-inner.sh), our qtests
+# (RIG_QTESTS: tests/run.sh leaves two to the rig kernel's boot), the
+# inner guest's display drivers on the
 # rig's std VGA (guest-display.sh), bind-vfio.sh, our package installed and
 # run by libvirt as Debian ships it (guest-debian-host.sh), then the VF token and an SR-IOV VF (guest-sriov.sh).
 set -eu
