@@ -14,7 +14,7 @@ set -eu
 
 QTESTS=$(cd "$REPO/tests/qtest" && ls *.c | sed 's/\.c$//')
 # These run in the rig kernel's boot, on its legacy backend: the Debian
-# kernel's boot has more to do (guest-iommufd.sh names them too)
+# kernel's boot has more to do
 LEGACY_ON_RIG_KERNEL="vfio-pci-faults-test vfio-pci-notifiers-test"
 DEBIAN_QTESTS=$(for t in $QTESTS; do
     case " $LEGACY_ON_RIG_KERNEL " in *" $t "*) ;; *) echo "$t" ;; esac
@@ -146,8 +146,12 @@ rig_tests() {
 # The iommufd, cdev and mdev tests need a kernel that Debian does not ship.
 iommufd_rig_boot() {
     kernel=$("$REPO/tests/rig/build-kernel.sh") || return 0
+    {
+        printf 'LEGACY_QTESTS="%s"\n' "$LEGACY_ON_RIG_KERNEL"
+        cat "$REPO/tests/rig/guest-iommufd.sh"
+    } > "$RESULTS/guest-iommufd.sh"
     RIG_KERNEL=$kernel RIG_NVME_IMG=$BUILD/rig/nvme-iommufd.img \
-        "$REPO/tests/rig/run.sh" "$REPO/tests/rig/guest-iommufd.sh" \
+        "$REPO/tests/rig/run.sh" "$RESULTS/guest-iommufd.sh" \
         "$RESULTS/rig-iommufd" || true
 }
 

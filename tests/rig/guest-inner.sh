@@ -86,6 +86,7 @@ inner_boot() {
     _in_cpus="-accel ${INNER_ACCEL:-tcg} -smp 1"
     _in_mem=256
     _in_kernel=$BUILD/rig/inner-vmlinuz
+    _in_timeout=$INNER_TIMEOUT
     # The MSI-X table and PBA in a BAR of their own: nvme's BAR0 mmap'd whole
     [ "$1" != msix-reloc ] || _in_dev="$_in_dev,x-msix-relocation=auto"
     if [ "$1" = remove ]; then
@@ -107,7 +108,7 @@ inner_boot() {
         _in_append="$_in_append inner_seconds=$INNER_HAMMER_SECONDS"
         _in_trace="-trace vfio_fast_path_swap"
         _in_kernel=${INNER_FAST_KERNEL:-$_in_kernel}
-        INNER_HAMMER_TIMEOUT=${INNER_HAMMER_TIMEOUT:-300}
+        _in_timeout=$INNER_HAMMER_TIMEOUT
     fi
     if [ "$1" = viommu ]; then
         _in_append="$_in_append intel_iommu=on iommu.strict=1"
@@ -148,8 +149,6 @@ inner_boot() {
         _in_dev="vfio-pci,fd=4,iommufd=ifd0"
     fi
     _in_wrap=${INNER_WRAP:-}
-    _in_timeout=$INNER_TIMEOUT
-    [ "$1" != hammer ] || _in_timeout=$INNER_HAMMER_TIMEOUT
     [ "$1" != "${INNER_VMEM:-}" ] || inner_vmem_args "$1"
     _in_start=$(date +%s)
     echo "inner: booting the inner guest ($1, $_in_cpus) with -device $_in_dev"
@@ -322,6 +321,7 @@ inner_viommu_checks() {
 INNER_HAMMER_COUNT=${INNER_HAMMER_COUNT:-1000}
 INNER_HAMMER_SECONDS=${INNER_HAMMER_SECONDS:-30}
 INNER_HAMMER_MIN=${INNER_HAMMER_MIN:-100}
+INNER_HAMMER_TIMEOUT=${INNER_HAMMER_TIMEOUT:-300}
 
 # The BAR mmaps under two vCPUs (multi-threaded TCG): the inner guest's
 # bar-hammer toggles the edu's Memory Space Enable INNER_HAMMER_COUNT

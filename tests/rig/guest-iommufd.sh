@@ -77,8 +77,8 @@ vf_token_tests || rc=1
 unset VFIO_BACKEND VFIO_FUZZ_PERCENT VFIO_FUZZ_SEED
 
 # Legacy-backend qtests that the boot of Debian's kernel, which has more
-# to do, leaves to this one (tests/run.sh's LEGACY_ON_RIG_KERNEL)
-rig_qtests "" vfio-pci-faults-test vfio-pci-notifiers-test || rc=1
+# to do, leaves to this one (tests/run.sh puts LEGACY_QTESTS in front)
+rig_qtests "" ${LEGACY_QTESTS:-} || rc=1
 
 mdevs_create || rig_log "error: cannot create the mtty mdevs"
 # One device back on its host driver, for the error that says so
