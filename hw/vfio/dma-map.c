@@ -6,41 +6,473 @@
  * backends refuse an unmap that splits a map), and so that the dirty
  * pages of each can be asked for.
  *
+ * Pinning guest RAM is most of a VM's start with an assigned device (the
+ * kernel faults in and pins every page, about 0.6 s per GiB), so large
+ * RAM maps are made by a worker thread while the VM goes on booting.
+ * The worker takes every later map and unmap in order behind them; a
+ * device cannot DMA before they are done because anything that lets it
+ * reach memory (Bus Master Enable, a migrated device resuming, a dirty
+ * page query) first waits for the queue.  The maps themselves pin from a
+ * few threads at once: iommufd maps disjoint ranges in parallel, type1
+ * holds one lock across a map, so its pages are faulted in beforehand.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
+#include <sys/mman.h>
 
 #include "hw/vfio/vfio-common.h"
+#include "exec/address-spaces.h"
+#include "qemu/error-report.h"
+#include "qemu/host-utils.h"
+#include "qemu/main-loop.h"
+#include "qemu/thread.h"
+#include "qemu/timer.h"
+#include "qemu/units.h"
 #include "trace.h"
+
+/* RAM this large is pinned in the background and split among threads */
+#define VFIO_DMA_BACKGROUND_MIN (64 * MiB)
+#define VFIO_DMA_CHUNK_MIN      (256 * MiB)
+#define VFIO_DMA_THREADS_MAX    4
+
+typedef struct VFIODMAOp {
+    QSIMPLEQ_ENTRY(VFIODMAOp) next;
+    hwaddr iova;
+    uint64_t size;
+    void *vaddr;                /* NULL for an unmap */
+    bool readonly;
+    MemoryRegion *mr;           /* referenced until retired: vaddr stays */
+    bool dropped;               /* unmapped before done: a failure is moot */
+    int ret;
+} VFIODMAOp;
+
+struct VFIODMAWorker {
+    QemuThread thread;
+    QemuMutex lock;
+    QemuCond cond;              /* an op queued, done, or the end asked */
+    QSIMPLEQ_HEAD(, VFIODMAOp) queue;   /* in order; the head runs */
+    QSIMPLEQ_HEAD(, VFIODMAOp) done;    /* for the main loop to retire */
+    GHashTable *failed;         /* the worker's: iovas whose map failed */
+    QEMUBH *retire_bh;
+    bool exit;
+};
+
+/*
+ * Pinning in parallel
+ */
+typedef struct VFIODMAChunk {
+    VFIOContainer *container;
+    hwaddr iova;
+    uint64_t size;
+    void *vaddr;
+    bool readonly;
+    QemuThread thread;
+    int ret;
+} VFIODMAChunk;
+
+static void *vfio_dma_chunk_run(void *opaque)
+{
+    VFIODMAChunk *c = opaque;
+    const VFIOIOMMUOps *ops = c->container->ops;
+
+    if (ops->pins_in_parallel) {
+        c->ret = ops->dma_map(c->container, c->iova, c->size, c->vaddr,
+                              c->readonly ? IOMMU_RO : IOMMU_RW);
+    } else if (madvise(c->vaddr, c->size, c->readonly ? MADV_POPULATE_READ :
+                       MADV_POPULATE_WRITE)) {
+        /* Only an optimization: the map itself faults in what is left */
+        c->ret = -errno;
+    }
+    return NULL;
+}
+
+/* How many threads pin a map of @size: one per 256 MiB, up to the CPUs */
+static int vfio_dma_threads(uint64_t size)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return MAX(1, MIN(MIN(cpus, VFIO_DMA_THREADS_MAX),
+                      size / VFIO_DMA_CHUNK_MIN));
+}
+
+/*
+ * Cuts [@iova, @iova + @size) into @n chunks whose bounds are aligned to
+ * a power of two (up to 1 GiB), so that no huge page straddles two.
+ */
+static void vfio_dma_chunks(VFIOContainer *container, hwaddr iova,
+                            uint64_t size, void *vaddr, bool readonly,
+                            VFIODMAChunk *chunks, int n)
+{
+    uint64_t align = MIN(pow2floor(size / n), GiB);
+    hwaddr start = iova, end;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        end = i == n - 1 ? iova + size :
+              MIN(ROUND_UP(iova + size / n * (i + 1), align), iova + size);
+        chunks[i] = (VFIODMAChunk) {
+            .container = container,
+            .iova = start,
+            .size = end - start,
+            .vaddr = vaddr + (start - iova),
+            .readonly = readonly,
+        };
+        start = end;
+    }
+}
+
+/* Runs every chunk, the first in this thread; the first error, or 0 */
+static int vfio_dma_chunks_run(VFIODMAChunk *chunks, int n)
+{
+    int i, ret = 0;
+
+    for (i = 1; i < n; i++) {
+        qemu_thread_create(&chunks[i].thread, "vfio-pin", vfio_dma_chunk_run,
+                           &chunks[i], QEMU_THREAD_JOINABLE);
+    }
+    vfio_dma_chunk_run(&chunks[0]);
+    for (i = 1; i < n; i++) {
+        qemu_thread_join(&chunks[i].thread);
+    }
+    for (i = 0; i < n && !ret; i++) {
+        ret = chunks[i].ret;
+    }
+    return ret;
+}
+
+/* iommufd: each chunk its own map; a failure undoes the ones that took */
+static int vfio_dma_map_parallel(VFIOContainer *container,
+                                 VFIODMAChunk *chunks, int n)
+{
+    int i, ret = vfio_dma_chunks_run(chunks, n);
+
+    for (i = 0; ret && i < n; i++) {
+        if (!chunks[i].ret) {
+            container->ops->dma_unmap(container, chunks[i].iova,
+                                      chunks[i].size);
+        }
+    }
+    return ret;
+}
+
+/* Makes one map of guest RAM, pinning from several threads where large */
+static int vfio_dma_pin(VFIOContainer *container, hwaddr iova, uint64_t size,
+                        void *vaddr, bool readonly)
+{
+    int n = vfio_dma_threads(size);
+    g_autofree VFIODMAChunk *chunks = g_new(VFIODMAChunk, n);
+    int64_t start = get_clock();
+    int ret;
+
+    vfio_dma_chunks(container, iova, size, vaddr, readonly, chunks, n);
+    if (n > 1 && container->ops->pins_in_parallel) {
+        ret = vfio_dma_map_parallel(container, chunks, n);
+    } else {
+        if (n > 1) {
+            vfio_dma_chunks_run(chunks, n);
+        }
+        ret = container->ops->dma_map(container, iova, size, vaddr,
+                                      readonly ? IOMMU_RO : IOMMU_RW);
+    }
+    trace_vfio_dma_pinned(iova, size, n, (get_clock() - start) / SCALE_MS,
+                          ret);
+    if (!ret) {
+        trace_vfio_dma_map(container->ops->name, iova, size, vaddr, readonly);
+    }
+    return ret;
+}
+
+/*
+ * The worker
+ */
+static void vfio_dma_op_run(VFIOContainer *container, VFIODMAOp *op)
+{
+    GHashTable *failed = container->dma_worker->failed;
+
+    if (op->vaddr) {
+        op->ret = vfio_dma_pin(container, op->iova, op->size, op->vaddr,
+                               op->readonly);
+        if (op->ret) {
+            g_hash_table_add(failed, g_memdup2(&op->iova, sizeof(hwaddr)));
+        } else {
+            g_hash_table_remove(failed, &op->iova);
+        }
+    } else if (!g_hash_table_remove(failed, &op->iova)) {
+        trace_vfio_dma_unmap(container->ops->name, op->iova, op->size);
+        op->ret = container->ops->dma_unmap(container, op->iova, op->size);
+    }
+}
+
+static void *vfio_dma_worker_run(void *opaque)
+{
+    VFIOContainer *container = opaque;
+    VFIODMAWorker *w = container->dma_worker;
+    VFIODMAOp *op;
+
+    qemu_mutex_lock(&w->lock);
+    for (;;) {
+        while (QSIMPLEQ_EMPTY(&w->queue) && !w->exit) {
+            qemu_cond_wait(&w->cond, &w->lock);
+        }
+        op = QSIMPLEQ_FIRST(&w->queue);
+        if (!op) {
+            break;
+        }
+        qemu_mutex_unlock(&w->lock);
+        vfio_dma_op_run(container, op);
+        qemu_mutex_lock(&w->lock);
+        QSIMPLEQ_REMOVE_HEAD(&w->queue, next);
+        QSIMPLEQ_INSERT_TAIL(&w->done, op, next);
+        qemu_cond_broadcast(&w->cond);
+        qemu_bh_schedule(w->retire_bh);
+    }
+    qemu_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+/*
+ * On the main loop: a map that failed is no map (unless it was undone
+ * already), and the VM cannot run on with RAM its devices cannot reach.
+ */
+static void vfio_dma_op_retire(VFIOContainer *container, VFIODMAOp *op)
+{
+    if (op->ret && op->vaddr && !op->dropped) {
+        g_hash_table_remove(container->mappings, &op->iova);
+        container->map_failed(container, op->iova, op->size, op->ret,
+                              memory_region_name(op->mr));
+    } else if (op->ret && !op->vaddr) {
+        error_report("vfio: failed to unmap [0x%" HWADDR_PRIx " - 0x%"
+                     HWADDR_PRIx "] (%s): %s", op->iova,
+                     op->iova + op->size - 1, container->ops->name,
+                     strerror(-op->ret));
+    }
+    if (op->mr) {
+        memory_region_unref(op->mr);
+    }
+    g_free(op);
+}
+
+static void vfio_dma_retire(void *opaque)
+{
+    VFIOContainer *container = opaque;
+    VFIODMAWorker *w = container->dma_worker;
+    QSIMPLEQ_HEAD(, VFIODMAOp) done = QSIMPLEQ_HEAD_INITIALIZER(done);
+    VFIODMAOp *op;
+
+    qemu_mutex_lock(&w->lock);
+    QSIMPLEQ_CONCAT(&done, &w->done);
+    qemu_mutex_unlock(&w->lock);
+    while ((op = QSIMPLEQ_FIRST(&done))) {
+        QSIMPLEQ_REMOVE_HEAD(&done, next);
+        vfio_dma_op_retire(container, op);
+    }
+}
+
+static VFIODMAWorker *vfio_dma_worker(VFIOContainer *container)
+{
+    VFIODMAWorker *w = container->dma_worker;
+
+    if (w) {
+        return w;
+    }
+    w = container->dma_worker = g_new0(VFIODMAWorker, 1);
+    qemu_mutex_init(&w->lock);
+    qemu_cond_init(&w->cond);
+    QSIMPLEQ_INIT(&w->queue);
+    QSIMPLEQ_INIT(&w->done);
+    w->failed = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
+                                      NULL);
+    w->retire_bh = qemu_bh_new(vfio_dma_retire, container);
+    qemu_thread_create(&w->thread, "vfio-dma", vfio_dma_worker_run,
+                       container, QEMU_THREAD_JOINABLE);
+    return w;
+}
+
+static bool vfio_dma_busy(VFIOContainer *container)
+{
+    VFIODMAWorker *w = container->dma_worker;
+    bool busy;
+
+    if (!w) {
+        return false;
+    }
+    qemu_mutex_lock(&w->lock);
+    busy = !QSIMPLEQ_EMPTY(&w->queue);
+    qemu_mutex_unlock(&w->lock);
+    return busy;
+}
+
+static void vfio_dma_queue(VFIOContainer *container, VFIODMAOp *op)
+{
+    VFIODMAWorker *w = vfio_dma_worker(container);
+
+    trace_vfio_dma_queue(op->vaddr ? "map" : "unmap", op->iova, op->size);
+    qemu_mutex_lock(&w->lock);
+    QSIMPLEQ_INSERT_TAIL(&w->queue, op, next);
+    qemu_cond_broadcast(&w->cond);
+    qemu_mutex_unlock(&w->lock);
+}
+
+/* A queued map of @iova is being undone: its failure will not matter */
+static void vfio_dma_drop(VFIOContainer *container, hwaddr iova)
+{
+    VFIODMAWorker *w = container->dma_worker;
+    VFIODMAOp *op;
+
+    qemu_mutex_lock(&w->lock);
+    QSIMPLEQ_FOREACH(op, &w->queue, next) {
+        if (op->vaddr && op->iova == iova) {
+            op->dropped = true;
+        }
+    }
+    QSIMPLEQ_FOREACH(op, &w->done, next) {
+        if (op->vaddr && op->iova == iova) {
+            op->dropped = true;
+        }
+    }
+    qemu_mutex_unlock(&w->lock);
+}
+
+void vfio_container_dma_wait(VFIOContainer *container)
+{
+    VFIODMAWorker *w = container ? container->dma_worker : NULL;
+    int64_t start = get_clock();
+    bool waited = false;
+
+    if (!w) {
+        return;
+    }
+    qemu_mutex_lock(&w->lock);
+    while (!QSIMPLEQ_EMPTY(&w->queue)) {
+        waited = true;
+        qemu_cond_wait(&w->cond, &w->lock);
+    }
+    qemu_mutex_unlock(&w->lock);
+    vfio_dma_retire(container);
+    if (waited) {
+        trace_vfio_dma_wait(container->ops->name,
+                            (get_clock() - start) / SCALE_MS);
+    }
+}
+
+void vfio_container_dma_finish(VFIOContainer *container)
+{
+    VFIODMAWorker *w = container->dma_worker;
+
+    if (!w) {
+        return;
+    }
+    vfio_container_dma_wait(container);
+    qemu_mutex_lock(&w->lock);
+    w->exit = true;
+    qemu_cond_broadcast(&w->cond);
+    qemu_mutex_unlock(&w->lock);
+    qemu_thread_join(&w->thread);
+    qemu_bh_delete(w->retire_bh);
+    g_hash_table_destroy(w->failed);
+    qemu_cond_destroy(&w->cond);
+    qemu_mutex_destroy(&w->lock);
+    g_clear_pointer(&container->dma_worker, g_free);
+}
+
+/*
+ * The maps
+ */
+static void vfio_mapping_add(VFIOContainer *container, hwaddr iova,
+                             uint64_t size)
+{
+    g_hash_table_insert(container->mappings, g_memdup2(&iova, sizeof(iova)),
+                        g_memdup2(&size, sizeof(size)));
+}
+
+/* Made here, the worker idle: a failure it kept of @iova is past */
+static int vfio_mapping_made(VFIOContainer *container, hwaddr iova,
+                             uint64_t size, int ret)
+{
+    if (ret) {
+        return ret;
+    }
+    if (container->dma_worker) {
+        g_hash_table_remove(container->dma_worker->failed, &iova);
+    }
+    vfio_mapping_add(container, iova, size);
+    return 0;
+}
 
 int vfio_container_dma_map(VFIOContainer *container, hwaddr iova,
                            uint64_t size, void *vaddr, bool readonly)
 {
     int ret;
 
-    trace_vfio_dma_map(container->ops->name, iova, size, vaddr, readonly);
+    vfio_container_dma_wait(container);
     ret = container->ops->dma_map(container, iova, size, vaddr,
                                   readonly ? IOMMU_RO : IOMMU_RW);
-    if (ret) {
-        return ret;
+    if (!ret) {
+        trace_vfio_dma_map(container->ops->name, iova, size, vaddr, readonly);
     }
-    g_hash_table_insert(container->mappings, g_memdup2(&iova, sizeof(iova)),
-                        g_memdup2(&size, sizeof(size)));
+    return vfio_mapping_made(container, iova, size, ret);
+}
+
+/*
+ * Guest RAM of @mr: a large map, or any behind one still running, goes
+ * to the worker (without a guest IOMMU, whose maps the guest drives);
+ * its failure is told later through container->map_failed.
+ */
+int vfio_container_dma_map_ram(VFIOContainer *container, hwaddr iova,
+                               uint64_t size, void *vaddr, bool readonly,
+                               MemoryRegion *mr)
+{
+    VFIODMAOp *op;
+    int ret;
+
+    if (container->as != &address_space_memory ||
+        (size < VFIO_DMA_BACKGROUND_MIN && !vfio_dma_busy(container))) {
+        vfio_container_dma_wait(container);
+        ret = vfio_dma_pin(container, iova, size, vaddr, readonly);
+        return vfio_mapping_made(container, iova, size, ret);
+    }
+    op = g_new0(VFIODMAOp, 1);
+    op->iova = iova;
+    op->size = size;
+    op->vaddr = vaddr;
+    op->readonly = readonly;
+    op->mr = mr;
+    memory_region_ref(mr);
+    vfio_mapping_add(container, iova, size);
+    vfio_dma_queue(container, op);
     return 0;
 }
 
-/* A range whose map failed was never there: that is no error */
+/*
+ * A range whose map failed was never there: that is no error.  Behind
+ * maps still running, the unmap is queued after them (the worker knows
+ * which of them failed); else it is made here.
+ */
 int vfio_container_dma_unmap(VFIOContainer *container, hwaddr iova)
 {
-    const uint64_t *mapped = g_hash_table_lookup(container->mappings, &iova);
+    const uint64_t *mapped;
+    VFIODMAOp *op;
     uint64_t size;
 
+    if (!vfio_dma_busy(container)) {
+        vfio_container_dma_wait(container);
+    }
+    mapped = g_hash_table_lookup(container->mappings, &iova);
     if (!mapped) {
         return 0;
     }
     size = *mapped;
-    trace_vfio_dma_unmap(container->ops->name, iova, size);
     g_hash_table_remove(container->mappings, &iova);
+    if (vfio_dma_busy(container)) {
+        vfio_dma_drop(container, iova);
+        op = g_new0(VFIODMAOp, 1);
+        op->iova = iova;
+        op->size = size;
+        vfio_dma_queue(container, op);
+        return 0;
+    }
+    trace_vfio_dma_unmap(container->ops->name, iova, size);
     return container->ops->dma_unmap(container, iova, size);
 }

@@ -423,5 +423,6 @@ const VFIOIOMMUOps vfio_iommufd_ops = {
     .detach_device = vfio_iommufd_detach_device,
     .dma_map = vfio_iommufd_dma_map,
     .dma_unmap = vfio_iommufd_dma_unmap,
+    .pins_in_parallel = true,
     .iova_ranges = vfio_iommufd_iova_ranges,
 };

@@ -573,6 +573,8 @@ static void vfio_dirty_tracking(VFIOContainer *container, bool start)
     if (start && !vfio_container_migrates(container)) {
         return;
     }
+    /* The devices log, or the backend tracks, what is mapped */
+    vfio_container_dma_wait(container);
     devices = vfio_container_devices(container);
     if (start) {
         container->dirty_sync_failed = false;
@@ -608,6 +610,8 @@ static void vfio_listener_discard_add(VFIOContainer *container,
 {
     Error *err = NULL;
 
+    /* Its block count is checked against the maps the host has made */
+    vfio_container_dma_wait(container);
     if (!vfio_ram_discard_region_add(container, section,
                                      container->replaying, &err)) {
         if (!vfio_listener_keep_error(container, err)) {
@@ -653,11 +657,16 @@ static void vfio_listener_region_add(MemoryListener *listener,
             (iova - section->offset_within_address_space);
     trace_vfio_listener_region_add(iova, end - 1, vaddr);
 
-    ret = vfio_container_dma_map(container, iova, end - iova, vaddr,
-                                 section->readonly);
-    if (ret && vfio_is_p2p(section)) {
-        vfio_p2p_report(container, section, strerror(-ret));
-        return;
+    if (vfio_is_p2p(section)) {
+        ret = vfio_container_dma_map(container, iova, end - iova, vaddr,
+                                     section->readonly);
+        if (ret) {
+            vfio_p2p_report(container, section, strerror(-ret));
+            return;
+        }
+    } else {
+        ret = vfio_container_dma_map_ram(container, iova, end - iova, vaddr,
+                                         section->readonly, section->mr);
     }
     if (ret) {
         vfio_map_error(container, iova, end - iova, ret,
@@ -822,6 +831,7 @@ static void vfio_listener_log_sync(MemoryListener *listener,
         !vfio_section_range(container, section, "sync", &iova, &end)) {
         return;
     }
+    vfio_container_dma_wait(container);
     if (!block) {
         vfio_dirty_sync_map(container, section, iova);
         return;
@@ -846,6 +856,7 @@ void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
 {
     container->ops = ops;
     container->as = as;
+    container->map_failed = vfio_map_error;
     container->mappings = g_hash_table_new_full(g_int64_hash, g_int64_equal,
                                                 g_free, g_free);
     container->dirty_all = g_hash_table_new_full(g_int64_hash, g_int64_equal,
@@ -860,6 +871,7 @@ void vfio_container_init(VFIOContainer *container, const VFIOIOMMUOps *ops,
 
 void vfio_container_destroy(VFIOContainer *container)
 {
+    vfio_container_dma_finish(container);
     assert(QLIST_EMPTY(&container->giommu_list));
     assert(QLIST_EMPTY(&container->rdl_list));
     g_hash_table_destroy(container->mappings);
@@ -892,6 +904,7 @@ bool vfio_container_start_dma(VFIOContainer *container, Error **errp)
 void vfio_container_stop_dma(VFIOContainer *container)
 {
     memory_listener_unregister(&container->listener);
+    vfio_container_dma_wait(container);
     trace_vfio_container_stop_dma(container->ops->name,
                                   g_hash_table_size(container->mappings));
 }

@@ -191,6 +191,15 @@ static uint32_t vfio_mig_read_state(VFIOMigration *mig)
  * new session's data fd replaces the last one; a state without data ends
  * the session.  0, or -errno with mig->state what the kernel left.
  */
+/* The states in which the device runs, and so may DMA */
+static bool vfio_mig_state_runs(uint32_t state)
+{
+    return state == VFIO_DEVICE_STATE_RUNNING ||
+           state == VFIO_DEVICE_STATE_RUNNING_P2P ||
+           state == VFIO_DEVICE_STATE_PRE_COPY ||
+           state == VFIO_DEVICE_STATE_PRE_COPY_P2P;
+}
+
 static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
 {
     struct vfio_device_feature_mig_state arg = {
@@ -199,6 +208,10 @@ static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
     };
     int ret;
 
+    /* A resumed device DMAs where it left off: RAM must be mapped */
+    if (vfio_mig_state_runs(state)) {
+        vfio_container_dma_wait(mig->vbasedev->container);
+    }
     ret = vfio_device_feature(mig->vbasedev, VFIO_DEVICE_FEATURE_SET |
                               VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
                               &arg, sizeof(arg));

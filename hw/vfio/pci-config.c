@@ -70,12 +70,23 @@ bool vfio_host_config_read(VFIOPCIDevice *vdev, uint32_t addr, int len,
     return true;
 }
 
+/* Whether a write to the device lets it master the bus, and so DMA */
+static bool vfio_write_sets_master(uint32_t addr, uint32_t val, int len)
+{
+    return ranges_overlap(addr, len, PCI_COMMAND, 1) &&
+           ((val >> (PCI_COMMAND - addr) * 8) & PCI_COMMAND_MASTER);
+}
+
 /* VFIO filters out what the guest must not write to the device. */
 void vfio_host_config_write(VFIOPCIDevice *vdev, uint32_t addr, uint32_t val,
                             int len)
 {
     uint32_t val_le = cpu_to_le32(val);
 
+    /* Guest RAM may still be being mapped: the device's DMA must find it */
+    if (vfio_write_sets_master(addr, val, len)) {
+        vfio_container_dma_wait(vdev->vbasedev.container);
+    }
     trace_vfio_host_config_write(vdev->vbasedev.name, addr, val, len);
     if (pwrite(vdev->vbasedev.fd, &val_le, len,
                vdev->config_offset + addr) != len &&

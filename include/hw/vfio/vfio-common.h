@@ -76,6 +76,7 @@ typedef struct IOMMUFDBackend IOMMUFDBackend;
 typedef struct VFIOMigration VFIOMigration;
 typedef struct VFIOGuestIOMMU VFIOGuestIOMMU;
 typedef struct VFIORamDiscardListener VFIORamDiscardListener;
+typedef struct VFIODMAWorker VFIODMAWorker;
 
 /*
  * An IOMMU backend: how a device reaches the host IOMMU and how the DMA
@@ -101,6 +102,8 @@ typedef struct VFIOIOMMUOps {
                               uint64_t *bitmap);
     /* Device memory (other devices' BAR mmaps) can be mapped: P2P DMA */
     bool maps_device_memory;
+    /* Maps of disjoint ranges pin at once (type1 locks across a map) */
+    bool pins_in_parallel;
     /* The IOVA ranges the host IOMMU can map, as an array of Range */
     GArray *(*iova_ranges)(VFIOContainer *container);
     /* How many more maps the host takes, -1 if it does not count them */
@@ -121,6 +124,10 @@ struct VFIOContainer {
     bool replaying;               /* mapping the RAM that already exists */
     Error *listener_error;        /* first map failure then, for realize */
     GHashTable *mappings;         /* iova -> size of each live map */
+    VFIODMAWorker *dma_worker;    /* pins guest RAM behind the VM's back */
+    /* A map the worker could not make: the listener says it, stops the VM */
+    void (*map_failed)(VFIOContainer *container, hwaddr iova, uint64_t size,
+                       int err, const char *mr_name);
     uint64_t dirty_pgsizes;       /* pages the backend can track, 0 if none */
     uint64_t max_dirty_bitmap_size; /* bytes of one bitmap query, at most */
     bool dirty_tracking;          /* on, while migration logs dirty RAM */
@@ -247,10 +254,20 @@ void vfio_container_add_device(VFIOContainer *container,
                                VFIODevice *vbasedev);
 void vfio_container_del_device(VFIODevice *vbasedev);
 
-/* dma-map.c: the maps of a container, each undone as it was made */
+/*
+ * dma-map.c: the maps of a container, each undone as it was made; guest
+ * RAM (of @mr) may be mapped in the background, and whatever lets a
+ * device reach memory waits for it first (vfio_container_dma_wait)
+ */
 int vfio_container_dma_map(VFIOContainer *container, hwaddr iova,
                            uint64_t size, void *vaddr, bool readonly);
+int vfio_container_dma_map_ram(VFIOContainer *container, hwaddr iova,
+                               uint64_t size, void *vaddr, bool readonly,
+                               MemoryRegion *mr);
 int vfio_container_dma_unmap(VFIOContainer *container, hwaddr iova);
+void vfio_container_dma_wait(VFIOContainer *container);
+/* Waits for the worker and ends it, before the container goes */
+void vfio_container_dma_finish(VFIOContainer *container);
 
 /*
  * ram-discard.c: the RAM sections of the listener whose manager (virtio-mem)
