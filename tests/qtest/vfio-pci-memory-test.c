@@ -13,6 +13,12 @@
  * block size that could exceed it, with the numbers.  (Plugging takes the
  * guest's driver: the inner Linux guest's vmem test.)
  *
+ * Background maps: 2 GiB of guest RAM takes seconds to pin, done by a
+ * worker while QEMU goes on.  A device told to DMA the moment Bus Master
+ * Enable is set finds its data mapped; RAM appearing and going, and
+ * system_reset, while the maps run leave the maps (as the trace says the
+ * host made them) exactly where the flat view has RAM.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -265,6 +271,281 @@ static void test_vmem_limit(void)
     run_with_entry_limit("200");
 }
 
+/*
+ * Background maps
+ */
+#define BG_RAM      "2G"
+#define BG_TRACE    "-trace enable=vfio_dma_* -D %s"
+#define BG_SRC      0x400000ULL
+#define BG_DST      0x500000ULL
+#define I440FX_PAM1 0x5a        /* 0xc0000-0xc7fff in its low nibble */
+
+typedef struct Range {
+    uint64_t start, end;        /* [start, end) */
+} Range;
+
+static gint range_cmp(gconstpointer a, gconstpointer b)
+{
+    const Range *x = a, *y = b;
+
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sorts @ranges and joins the ones that touch: a text of "start-end " */
+static char *ranges_merged(GArray *ranges)
+{
+    GString *out = g_string_new("");
+    Range cur = { 0, 0 };
+    guint i;
+
+    g_array_sort(ranges, range_cmp);
+    for (i = 0; i < ranges->len; i++) {
+        Range *r = &g_array_index(ranges, Range, i);
+
+        if (cur.end && r->start <= cur.end) {
+            cur.end = MAX(cur.end, r->end);
+            continue;
+        }
+        if (cur.end) {
+            g_string_append_printf(out, "%" PRIx64 "-%" PRIx64 " ",
+                                   cur.start, cur.end);
+        }
+        cur = *r;
+    }
+    if (cur.end) {
+        g_string_append_printf(out, "%" PRIx64 "-%" PRIx64, cur.start,
+                               cur.end);
+    }
+    g_array_unref(ranges);
+    return g_string_free(out, false);
+}
+
+static uint64_t field_hex(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+
+    g_assert_nonnull(p);
+    return g_ascii_strtoull(p + strlen(key), NULL, 16);
+}
+
+/* The maps the host holds, replaying the trace's maps and unmaps */
+static char *maps_traced(const char *trace)
+{
+    g_auto(GStrv) lines = read_lines(trace);
+    g_autoptr(GHashTable) live = g_hash_table_new_full(g_int64_hash,
+                                                       g_int64_equal, g_free,
+                                                       g_free);
+    GArray *ranges = g_array_new(false, false, sizeof(Range));
+    GHashTableIter iter;
+    gpointer iova, size;
+    int i;
+
+    for (i = 0; lines[i]; i++) {
+        uint64_t at, len;
+
+        if (!strstr(lines[i], "vfio_dma_map ") &&
+            !strstr(lines[i], "vfio_dma_unmap ")) {
+            continue;
+        }
+        at = field_hex(lines[i], "iova 0x");
+        len = field_hex(lines[i], "size 0x");
+        if (strstr(lines[i], "vfio_dma_unmap ")) {
+            g_assert_true(g_hash_table_remove(live, &at));
+        } else {
+            g_hash_table_insert(live, g_memdup2(&at, sizeof(at)),
+                                g_memdup2(&len, sizeof(len)));
+        }
+    }
+    g_hash_table_iter_init(&iter, live);
+    while (g_hash_table_iter_next(&iter, &iova, &size)) {
+        Range r = { *(uint64_t *)iova, *(uint64_t *)iova + *(uint64_t *)size };
+
+        g_array_append_val(ranges, r);
+    }
+    return ranges_merged(ranges);
+}
+
+/*
+ * The RAM and ROM of the flat view of "memory", in whole pages, and the
+ * BAR mmaps of assigned devices where the backend maps them (type1)
+ */
+static char *ram_of_flatview(QTestState *qts)
+{
+    g_autofree char *mtree = qtest_hmp(qts, "info mtree -f");
+    g_auto(GStrv) lines = g_strsplit(mtree, "\n", -1);
+    GArray *ranges = g_array_new(false, false, sizeof(Range));
+    bool ours = false;
+    int i;
+
+    for (i = 0; lines[i]; i++) {
+        unsigned long long start, last;
+        char type[16];
+
+        if (g_str_has_prefix(lines[i], "FlatView #")) {
+            ours = false;
+        } else if (strstr(lines[i], " AS \"memory\"")) {
+            ours = true;
+        } else if (ours && sscanf(lines[i], " %llx-%llx (prio %*d, %15[a-z]",
+                                  &start, &last, type) == 3 &&
+                   (!strcmp(type, "ram") || !strcmp(type, "rom") ||
+                    (!strcmp(type, "ramd") && !backend_iommufd()))) {
+            Range r = { ROUND_UP(start, 4096), (last + 1) & ~4095ULL };
+
+            if (r.start < r.end) {
+                g_array_append_val(ranges, r);
+            }
+        }
+    }
+    return ranges_merged(ranges);
+}
+
+/* Every map done (Bus Master Enable waits for them), then as RAM is */
+static void assert_maps_match_ram(Assigned *a, const char *trace)
+{
+    g_autofree char *ram = NULL, *maps = NULL;
+
+    qpci_device_enable(a->dev);
+    ram = ram_of_flatview(a->qts);
+    maps = maps_traced(trace);
+    g_test_message("RAM: %s; mapped: %s", ram, maps);
+    g_assert_cmpstr(maps, ==, ram);
+}
+
+/* QEMU with edu and 2 GiB being mapped, the device not yet enabled */
+static bool bg_start(Assigned *a, const char *extra, const char *trace)
+{
+    const char *env = g_getenv("VFIO_TEST_QEMU_ARGS");
+    g_autofree char *tr = g_strdup_printf(BG_TRACE, trace);
+
+    a->host = rig_device("VFIO_EDU");
+    if (!a->host) {
+        return false;
+    }
+    unlink(trace);
+    a->qts = qtest_initf("-M pc -nodefaults -m " BG_RAM "%s -device "
+                         "vfio-pci,host=%s,addr=%02x.0 %s %s %s",
+                         extra ? extra : "", a->host, SLOT, tr,
+                         env ? env : "", backend_args());
+    a->bus = qpci_new_pc(a->qts, NULL);
+    a->dev = qpci_device_find(a->bus, DEVFN);
+    g_assert_nonnull(a->dev);
+    return true;
+}
+
+/* The maps were still running when the test acted: it tested something */
+static void assert_was_queued(const char *trace, const char *what)
+{
+    g_assert_cmpint(count_log_lines(trace, what), >=, 1);
+}
+
+/* ... and @what came before the boot RAM's map was done */
+static void assert_before_boot_ram(const char *trace, const char *what)
+{
+    g_auto(GStrv) lines = read_lines(trace);
+    int i;
+
+    for (i = 0; lines[i]; i++) {
+        if (strstr(lines[i], "vfio_dma_pinned iova 0x100000 ")) {
+            break;
+        }
+        if (strstr(lines[i], what)) {
+            return;
+        }
+    }
+    g_test_message("no \"%s\" before the boot RAM was mapped", what);
+    g_test_fail();
+}
+
+static void bg_stop(Assigned *a, const char *trace)
+{
+    release(a);
+    unlink(trace);
+}
+
+/* edu copies bytes through guest RAM right as Bus Master Enable is set */
+static void test_bg_dma_at_bus_master(void)
+{
+    g_autofree char *trace = test_log_path("bg-dma.trace");
+    uint8_t out[256], in[256];
+    Assigned a;
+
+    if (!bg_start(&a, NULL, trace)) {
+        return;
+    }
+    fill(out, sizeof(out), 0x3c);
+    memset(in, 0, sizeof(in));
+    qtest_memwrite(a.qts, BG_SRC, out, sizeof(out));
+    qtest_memwrite(a.qts, BG_DST, in, sizeof(in));
+    a.bar0 = qpci_iomap(a.dev, 0, NULL);
+    qpci_device_enable(a.dev);
+    edu_dma(&a, BG_SRC, EDU_DMA_BUF, sizeof(out), EDU_DMA_START);
+    edu_dma(&a, EDU_DMA_BUF, BG_DST, sizeof(out),
+            EDU_DMA_START | EDU_DMA_TO_RAM);
+    qtest_memread(a.qts, BG_DST, in, sizeof(in));
+    g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
+    /* Bus Master Enable waited for the maps: they had not finished */
+    assert_was_queued(trace, "vfio_dma_wait ");
+    assert_maps_match_ram(&a, trace);
+    bg_stop(&a, trace);
+}
+
+/* The BIOS's PAM: RAM below 1 MiB appears and goes behind the maps */
+static void test_bg_pam_toggled(void)
+{
+    g_autofree char *trace = test_log_path("bg-pam.trace");
+    QPCIDevice *host;
+    Assigned a;
+
+    if (!bg_start(&a, NULL, trace)) {
+        return;
+    }
+    host = qpci_device_find(a.bus, QPCI_DEVFN(0, 0));
+    g_assert_nonnull(host);
+    qpci_config_writeb(host, I440FX_PAM1, 0x33);
+    qpci_config_writeb(host, I440FX_PAM1, 0x00);
+    qpci_config_writeb(host, I440FX_PAM1, 0x33);
+    g_free(host);
+    assert_maps_match_ram(&a, trace);
+    assert_before_boot_ram(trace, "vfio_dma_queue unmap ");
+    bg_stop(&a, trace);
+}
+
+/* A DIMM plugged while the boot RAM is still being mapped */
+static void test_bg_dimm_added(void)
+{
+    g_autofree char *trace = test_log_path("bg-dimm.trace");
+    Assigned a;
+
+    if (!bg_start(&a, ",slots=1,maxmem=3G -object memory-backend-ram,"
+                  "id=dimm0,size=256M", trace)) {
+        return;
+    }
+    qtest_qmp_assert_success(a.qts, "{'execute': 'device_add', 'arguments':"
+                             " {'driver': 'pc-dimm', 'id': 'd0', "
+                             "'memdev': 'dimm0'}}");
+    assert_maps_match_ram(&a, trace);
+    assert_before_boot_ram(trace, "vfio_dma_queue map iova 0x100000000 ");
+    bg_stop(&a, trace);
+}
+
+/* system_reset, twice, while the maps run: they are not disturbed */
+static void test_bg_system_reset(void)
+{
+    g_autofree char *trace = test_log_path("bg-reset.trace");
+    Assigned a;
+
+    if (!bg_start(&a, NULL, trace)) {
+        return;
+    }
+    qtest_qmp_assert_success(a.qts, "{'execute': 'system_reset'}");
+    qtest_qmp_assert_success(a.qts, "{'execute': 'system_reset'}");
+    g_assert_cmpint(count_log_lines(trace, "vfio_dma_pinned iova 0x100000 "),
+                    ==, 0);
+    assert_maps_match_ram(&a, trace);
+    assert_qemu_alive(a.qts);
+    bg_stop(&a, trace);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -276,5 +557,13 @@ int main(int argc, char **argv)
                    test_bar_moved_during_dma);
     qtest_add_func("/vfio-pci/rig/p2p/msix-page-quiet", test_msix_page_quiet);
     qtest_add_func("/vfio-pci/rig/virtio-mem/entry-limit", test_vmem_limit);
+    qtest_add_func("/vfio-pci/rig/background/dma-at-bus-master",
+                   test_bg_dma_at_bus_master);
+    qtest_add_func("/vfio-pci/rig/background/pam-toggled",
+                   test_bg_pam_toggled);
+    qtest_add_func("/vfio-pci/rig/background/dimm-added",
+                   test_bg_dimm_added);
+    qtest_add_func("/vfio-pci/rig/background/system-reset",
+                   test_bg_system_reset);
     return g_test_run();
 }
