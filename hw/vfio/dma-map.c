@@ -12,15 +12,13 @@
  * The worker takes every later map and unmap in order behind them; a
  * device cannot DMA before they are done because anything that lets it
  * reach memory (Bus Master Enable, a migrated device resuming, a dirty
- * page query) first waits for the queue.  The maps themselves pin from a
- * few threads at once: iommufd maps disjoint ranges in parallel, type1
- * holds one lock across a map, so its pages are faulted in beforehand.
+ * page query) first waits for the queue.  On iommufd, which pins
+ * disjoint maps at once, a large map is made in slices from a few threads.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
-#include <sys/mman.h>
 
 #include "hw/vfio/vfio-common.h"
 #include "exec/address-spaces.h"
@@ -68,22 +66,38 @@ typedef struct VFIODMAChunk {
     uint64_t size;
     void *vaddr;
     bool readonly;
+    uint64_t done;              /* from iova on: mapped, or faulted in */
     QemuThread thread;
     int ret;
 } VFIODMAChunk;
 
+/*
+ * Pinning holds the process's mmap lock, for which every mmap() and brk()
+ * of QEMU's other threads waits, and iommufd holds it across a whole map:
+ * slices of a chunk, each a map of its own, keep that wait to one slice.
+ */
+#define VFIO_DMA_SLICE          (16 * MiB)
+
+static int vfio_dma_slice(VFIODMAChunk *c, uint64_t len)
+{
+    return c->container->ops->dma_map(c->container, c->iova + c->done, len,
+                                      c->vaddr + c->done,
+                                      c->readonly ? IOMMU_RO : IOMMU_RW);
+}
+
 static void *vfio_dma_chunk_run(void *opaque)
 {
     VFIODMAChunk *c = opaque;
-    const VFIOIOMMUOps *ops = c->container->ops;
+    hwaddr at, end;
 
-    if (ops->pins_in_parallel) {
-        c->ret = ops->dma_map(c->container, c->iova, c->size, c->vaddr,
-                              c->readonly ? IOMMU_RO : IOMMU_RW);
-    } else if (madvise(c->vaddr, c->size, c->readonly ? MADV_POPULATE_READ :
-                       MADV_POPULATE_WRITE)) {
-        /* Only an optimization: the map itself faults in what is left */
-        c->ret = -errno;
+    for (c->done = 0; c->done < c->size; c->done = end - c->iova) {
+        at = c->iova + c->done;
+        end = MIN(ROUND_DOWN(at + VFIO_DMA_SLICE, VFIO_DMA_SLICE),
+                  c->iova + c->size);
+        c->ret = vfio_dma_slice(c, end - at);
+        if (c->ret) {
+            break;
+        }
     }
     return NULL;
 }
@@ -142,37 +156,40 @@ static int vfio_dma_chunks_run(VFIODMAChunk *chunks, int n)
     return ret;
 }
 
-/* iommufd: each chunk its own map; a failure undoes the ones that took */
-static int vfio_dma_map_parallel(VFIOContainer *container,
-                                 VFIODMAChunk *chunks, int n)
+/* Each slice its own map; a failure undoes the ones that took */
+static int vfio_dma_map_chunks(VFIOContainer *container,
+                               VFIODMAChunk *chunks, int n)
 {
     int i, ret = vfio_dma_chunks_run(chunks, n);
 
     for (i = 0; ret && i < n; i++) {
-        if (!chunks[i].ret) {
+        if (chunks[i].done) {
             container->ops->dma_unmap(container, chunks[i].iova,
-                                      chunks[i].size);
+                                      chunks[i].done);
         }
     }
     return ret;
 }
 
-/* Makes one map of guest RAM, pinning from several threads where large */
+/*
+ * Makes one map of guest RAM.  Where the backend pins maps at once
+ * (iommufd), it is cut into slices mapped from several threads; the unmap
+ * of the whole still takes them all.  type1 holds one lock across a map:
+ * its map is made whole (faulting the pages in from other threads first,
+ * with MADV_POPULATE_WRITE, was measured slower: bench/results-notes.md).
+ */
 static int vfio_dma_pin(VFIOContainer *container, hwaddr iova, uint64_t size,
                         void *vaddr, bool readonly)
 {
-    int n = vfio_dma_threads(size);
+    int n = container->ops->pins_in_parallel ? vfio_dma_threads(size) : 1;
     g_autofree VFIODMAChunk *chunks = g_new(VFIODMAChunk, n);
     int64_t start = get_clock();
     int ret;
 
-    vfio_dma_chunks(container, iova, size, vaddr, readonly, chunks, n);
-    if (n > 1 && container->ops->pins_in_parallel) {
-        ret = vfio_dma_map_parallel(container, chunks, n);
+    if (container->ops->pins_in_parallel) {
+        vfio_dma_chunks(container, iova, size, vaddr, readonly, chunks, n);
+        ret = vfio_dma_map_chunks(container, chunks, n);
     } else {
-        if (n > 1) {
-            vfio_dma_chunks_run(chunks, n);
-        }
         ret = container->ops->dma_map(container, iova, size, vaddr,
                                       readonly ? IOMMU_RO : IOMMU_RW);
     }

@@ -15,9 +15,10 @@
  *
  * Background maps: 2 GiB of guest RAM takes seconds to pin, done by a
  * worker while QEMU goes on.  A device told to DMA the moment Bus Master
- * Enable is set finds its data mapped; RAM appearing and going, and
- * system_reset, while the maps run leave the maps (as the trace says the
- * host made them) exactly where the flat view has RAM.
+ * Enable is set finds its data mapped; RAM appearing and going (a DIMM's
+ * memory freed too), and system_reset, while the maps run leave the maps
+ * (as the trace says the host made them) exactly where the flat view has
+ * RAM.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -528,6 +529,40 @@ static void test_bg_dimm_added(void)
     bg_stop(&a, trace);
 }
 
+/* piix4's ACPI memory hot-plug registers: a slot, and its eject bit */
+#define MHP_BASE        0x0a00
+#define MHP_SLOT        0x00
+#define MHP_CTRL        0x14
+#define MHP_EJECT       0x08
+
+/*
+ * A DIMM whose map is queued behind the boot RAM's is unplugged (the
+ * guest's ACPI eject) and its memory deleted: the map, made or not, goes,
+ * and the memory is freed only once the worker is done with it.
+ */
+static void test_bg_dimm_removed(void)
+{
+    g_autofree char *trace = test_log_path("bg-dimm-del.trace");
+    Assigned a;
+
+    if (!bg_start(&a, ",slots=1,maxmem=3G -object memory-backend-ram,"
+                  "id=dimm0,size=256M -device pc-dimm,id=d0,memdev=dimm0",
+                  trace)) {
+        return;
+    }
+    qtest_qmp_assert_success(a.qts, "{'execute': 'device_del', "
+                             "'arguments': {'id': 'd0'}}");
+    qtest_outl(a.qts, MHP_BASE + MHP_SLOT, 0);
+    qtest_outb(a.qts, MHP_BASE + MHP_CTRL, MHP_EJECT);
+    qtest_qmp_eventwait(a.qts, "DEVICE_DELETED");
+    qtest_qmp_assert_success(a.qts, "{'execute': 'object-del', "
+                             "'arguments': {'id': 'dimm0'}}");
+    assert_maps_match_ram(&a, trace);
+    assert_before_boot_ram(trace, "vfio_dma_queue unmap iova 0x100000000 ");
+    assert_qemu_alive(a.qts);
+    bg_stop(&a, trace);
+}
+
 /* system_reset, twice, while the maps run: they are not disturbed */
 static void test_bg_system_reset(void)
 {
@@ -563,6 +598,8 @@ int main(int argc, char **argv)
                    test_bg_pam_toggled);
     qtest_add_func("/vfio-pci/rig/background/dimm-added",
                    test_bg_dimm_added);
+    qtest_add_func("/vfio-pci/rig/background/dimm-removed",
+                   test_bg_dimm_removed);
     qtest_add_func("/vfio-pci/rig/background/system-reset",
                    test_bg_system_reset);
     return g_test_run();
