@@ -9,7 +9,8 @@
 # of QEMUS: ARGS_<name> adds that QEMU's arguments (its iommufd object).
 # With BENCH_SET=viommu (bench/viommu.sh) it runs the guest IOMMU cases,
 # with BENCH_SET=vmem (bench/vmem.sh) the virtio-mem ones, with
-# BENCH_SET=scale (bench/scale.sh) the many-vector and many-VF ones.
+# BENCH_SET=scale (bench/scale.sh) the many-vector and many-VF ones,
+# with BENCH_SET=pin (bench/pin.sh) the guest RAM pinning ones.
 set -eu
 . "/host$REPO/tests/rig/guest-lib.sh"
 . "/host$REPO/tests/rig/guest-inner.sh"
@@ -53,9 +54,11 @@ qemu_set() {
 
 # keep_ioctls LOG: keeps the container's (or iommufd's) set-up and DMA
 # ioctls in /out: type1's MAP/UNMAP_DMA are 0x3b71/0x3b72, iommufd's
-# IOAS_MAP/UNMAP 0x3b85/0x3b86.
+# IOAS_MAP/UNMAP 0x3b85/0x3b86; and any call's unfinished/resumed halves
+# (strace -f splits calls that overlap another thread's).
 keep_ioctls() {
     grep -e MAP_DMA -e 0x3b7 -e SET_IOMMU -e IOMMU_IOAS -e '0x3b, 0x8' \
+        -e unfinished -e resumed \
         "/host/run/$1" > "/out/$1" || true
     rm -f "/host/run/$1"
 }
@@ -316,7 +319,33 @@ vmem_round() {
     done
 }
 
+# The pinning set (bench/pin.sh): with PIN_MB of guest RAM, QEMU start
+# to the edu's first config read and to its first DMA into guest RAM, and
+# under strace the maps' span (from the first map ioctl to the end
+# of the last), each QEMU of QEMUS in turn, the first one rotating.
+pin_round() {
+    for q in $(qemus_rotated); do
+        qemu_set "$q"
+        log=strace-$q-$PIN_MB-$ROUND.log
+        # shellcheck disable=SC2086
+        {
+        bench "$q" start-none start slots=0 -- "$b" -M pc $QT
+        bench "$q" "ready-$PIN_MB" start slots=4 -- "$b" -M pc \
+            -m "${PIN_MB}M" $QT $(vfio "$VFIO_EDU" 04)
+        bench "$q" "dma-$PIN_MB" dma slot=4 -- "$b" -M pc \
+            -m "${PIN_MB}M" $QT $(vfio "$VFIO_EDU" 04)
+        bench "$q" "strace-$PIN_MB" -s "/run/$log" dma slot=4 -- "$b" \
+            -M pc -m "${PIN_MB}M" $QT $(vfio "$VFIO_EDU" 04)
+        }
+        keep_ioctls "$log"
+    done
+}
+
 one_round() {
+    if [ "${BENCH_SET:-}" = pin ]; then
+        pin_round
+        return
+    fi
     if [ "${BENCH_SET:-}" = iommufd ]; then
         iommufd_round
         return
@@ -360,6 +389,7 @@ scale) scale_setup ;;
 esac
 {
     echo "rig_kernel $(uname -r)"
+    echo "rig_cpus $(nproc)"
     echo "rig_cpu $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
     echo "rig_mem_kib $(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
     echo "rig_thp $(cat /sys/kernel/mm/transparent_hugepage/enabled)"

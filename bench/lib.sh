@@ -17,17 +17,19 @@ bench_against_72() {
     bench_client "$1"
 }
 
-# bench_rig NAME: boots the rig (tests/rig/run.sh, with the RIG_* variables
-# the caller exported) on $BENCH/guest.sh; bench/report-NAME.py writes
-# $RESULTS/NAME.md from it, and the raw lines go to NAME-raw.txt
+# bench_rig NAME [OUT]: boots the rig (tests/rig/run.sh, with the RIG_*
+# variables the caller exported) on $BENCH/guest.sh; bench/report-NAME.py
+# writes $RESULTS/OUT.md from it (OUT is NAME unless given), and the raw
+# lines go to OUT-raw.txt
 bench_rig() {
     _bench_start=$(date +%s)
+    _bench_out=${2:-$1}
     "$REPO/tests/rig/run.sh" "$BENCH/guest.sh" "$BENCH/rig" ||
         die "the rig run failed (see $BENCH/rig)"
     _bench_commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null ||
                     echo unknown)
     python3 "$REPO/bench/report-$1.py" "$BENCH/rig" "$_bench_commit" \
-        "$(($(date +%s) - _bench_start))" > "$RESULTS/$1.md"
-    cp "$BENCH/rig/results.txt" "$RESULTS/$1-raw.txt"
-    log "wrote $RESULTS/$1.md"
+        "$(($(date +%s) - _bench_start))" > "$RESULTS/$_bench_out.md"
+    cp "$BENCH/rig/results.txt" "$RESULTS/$_bench_out-raw.txt"
+    log "wrote $RESULTS/$_bench_out.md"
 }

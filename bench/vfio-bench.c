@@ -20,6 +20,8 @@
  *   msi       slot=4 count=N  edu MSI raise -> message in RAM -> ack
  *   msix      slot=4 count=N  nvme admin command -> MSI-X message -> ack
  *   msix-bringup slot=4 [secs=N]  every MSI-X entry unmasked, one by one
+ *   dma       slot=4     time to edu's first DMA into guest RAM completed
+ *                        (Bus Master Enable set the moment it answers)
  *   intx      slot=4 count=N  edu INTx raise -> IOAPIC pin -> ack (q35)
  *   viommu    slot=4 count=N  guest intel-iommu map + unmap of one page
  *                        (q35, -device intel-iommu,caching-mode=on)
@@ -64,6 +66,13 @@
 #define EDU_IRQ_ACK     0x64
 #define EDU_MSI_DATA    0x4321
 #define EDU_INTX_GSI    20            /* slot 4 INTA# on q35, no firmware */
+#define EDU_DMA_DST     0x88
+#define EDU_DMA_COUNT   0x90
+#define EDU_DMA_CMD     0x98
+#define EDU_DMA_BUF     0x40000u      /* edu's buffer, in its DMA space */
+#define EDU_DMA_TO_RAM  3             /* start, from its buffer to RAM */
+#define DMA_DST_ADDR    0x400000u     /* guest RAM the DMA lands in */
+#define DMA_SENTINEL    0x5eeded00u
 
 /* nvme */
 #define NVME_CC         0x14
@@ -646,6 +655,36 @@ static void print_rate(const char *name, int count, double t)
     printf("%s_per_s %.1f\n", name, count / t);
 }
 
+/*
+ * The first DMA a device makes into guest RAM: what the guest waits for
+ * before its device works, guest RAM being pinned by then whatever QEMU.
+ */
+static void mode_dma(char **kv)
+{
+    int slot = opt_num(kv, "slot", "4");
+    double end;
+
+    wait_config(slot);
+    writel(DMA_DST_ADDR, DMA_SENTINEL);
+    map_bar0(slot);
+    writel(BAR_ADDR + 0x80, EDU_DMA_BUF);
+    writel(BAR_ADDR + 0x84, 0);
+    writel(BAR_ADDR + EDU_DMA_DST, DMA_DST_ADDR);
+    writel(BAR_ADDR + EDU_DMA_DST + 4, 0);
+    writel(BAR_ADDR + EDU_DMA_COUNT, 4);
+    writel(BAR_ADDR + EDU_DMA_CMD, EDU_DMA_TO_RAM);
+    end = now_s() + 10;
+    while (readl(BAR_ADDR + EDU_DMA_CMD) & 1) {
+        if (now_s() > end) {
+            die("edu never finished its DMA");
+        }
+    }
+    if (readl(DMA_DST_ADDR) == DMA_SENTINEL) {
+        die("edu's DMA did not reach guest RAM");
+    }
+    printf("dma_ms %.3f\n", since_start_ms());
+}
+
 static void edu_msi_enable(int slot)
 {
     int cap = find_cap(slot, PCI_CAP_ID_MSI);
@@ -940,6 +979,7 @@ static const Mode modes[] = {
     { "msix", mode_msix },
     { "msix-bringup", mode_msix_bringup },
     { "intx", mode_intx },
+    { "dma", mode_dma },
     { "mtree", mode_mtree },
     { "viommu", mode_viommu },
 };
@@ -947,7 +987,7 @@ static const Mode modes[] = {
 static void usage(void)
 {
     fprintf(stderr, "usage: vfio-bench [-s STRACE_LOG] "
-            "start|hotplug|loop|msi|msix|msix-bringup|intx|mtree|viommu "
+            "start|hotplug|loop|msi|msix|msix-bringup|intx|dma|mtree|viommu "
             "[KEY=VALUE...] "
             "-- QEMU...\n");
     exit(2);
