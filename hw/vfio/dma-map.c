@@ -22,8 +22,9 @@
 
 #include "hw/vfio/vfio-common.h"
 #include "exec/address-spaces.h"
+#include "exec/cpu-common.h"
 #include "qemu/error-report.h"
-#include "qemu/host-utils.h"
+#include "sysemu/hostmem.h"
 #include "qemu/main-loop.h"
 #include "qemu/thread.h"
 #include "qemu/timer.h"
@@ -35,13 +36,21 @@
 #define VFIO_DMA_CHUNK_MIN      (256 * MiB)
 #define VFIO_DMA_THREADS_MAX    4
 
+/* Guest RAM to map: where QEMU has it, and where its file has it */
+typedef struct VFIODMARam {
+    void *vaddr;                /* NULL for an unmap */
+    bool readonly;
+    uint64_t pgsize;            /* of its pages */
+    int fd;                     /* a memory backend's shared file, or -1 */
+    uint64_t fd_start;          /* where vaddr is in it */
+} VFIODMARam;
+
 typedef struct VFIODMAOp {
     QSIMPLEQ_ENTRY(VFIODMAOp) next;
     hwaddr iova;
     uint64_t size;
-    void *vaddr;                /* NULL for an unmap */
-    bool readonly;
-    MemoryRegion *mr;           /* referenced until retired: vaddr stays */
+    VFIODMARam ram;
+    MemoryRegion *mr;           /* referenced until retired: RAM stays */
     bool dropped;               /* unmapped before done: a failure is moot */
     int ret;
 } VFIODMAOp;
@@ -64,9 +73,10 @@ typedef struct VFIODMAChunk {
     VFIOContainer *container;
     hwaddr iova;
     uint64_t size;
-    void *vaddr;
-    bool readonly;
-    uint64_t done;              /* from iova on: mapped, or faulted in */
+    const VFIODMARam *ram;      /* of the whole map, from ram_iova on */
+    hwaddr ram_iova;
+    uint64_t slice;             /* what one map of it is at most */
+    uint64_t done;              /* from iova on: mapped */
     QemuThread thread;
     int ret;
 } VFIODMAChunk;
@@ -75,14 +85,33 @@ typedef struct VFIODMAChunk {
  * Pinning holds the process's mmap lock, for which every mmap() and brk()
  * of QEMU's other threads waits, and iommufd holds it across a whole map:
  * slices of a chunk, each a map of its own, keep that wait to one slice.
+ * A slice is never smaller than the RAM's pages, whose IOMMU mappings
+ * cannot cross from one map to the next.
  */
 #define VFIO_DMA_SLICE          (16 * MiB)
 
-static int vfio_dma_slice(VFIODMAChunk *c, uint64_t len)
+/*
+ * A memory backend's shared file (memfd, hugetlbfs) is mapped by the file
+ * where the kernel can (IOMMU_IOAS_MAP_FILE), pinning its folios without
+ * walking QEMU's page tables; else, and for what the file map refuses
+ * (a file it cannot pin), by QEMU's address.
+ */
+static int vfio_dma_slice(VFIODMAChunk *c, hwaddr at, uint64_t len)
 {
-    return c->container->ops->dma_map(c->container, c->iova + c->done, len,
-                                      c->vaddr + c->done,
-                                      c->readonly ? IOMMU_RO : IOMMU_RW);
+    const VFIOIOMMUOps *ops = c->container->ops;
+    const VFIODMARam *ram = c->ram;
+    IOMMUAccessFlags perm = ram->readonly ? IOMMU_RO : IOMMU_RW;
+    uint64_t off = at - c->ram_iova;
+    int ret;
+
+    if (ram->fd >= 0 && ops->dma_map_file) {
+        ret = ops->dma_map_file(c->container, at, len, ram->fd,
+                                ram->fd_start + off, perm);
+        if (ret != -ENOTTY && ret != -EINVAL && ret != -EOPNOTSUPP) {
+            return ret;
+        }
+    }
+    return ops->dma_map(c->container, at, len, ram->vaddr + off, perm);
 }
 
 static void *vfio_dma_chunk_run(void *opaque)
@@ -92,9 +121,8 @@ static void *vfio_dma_chunk_run(void *opaque)
 
     for (c->done = 0; c->done < c->size; c->done = end - c->iova) {
         at = c->iova + c->done;
-        end = MIN(ROUND_DOWN(at + VFIO_DMA_SLICE, VFIO_DMA_SLICE),
-                  c->iova + c->size);
-        c->ret = vfio_dma_slice(c, end - at);
+        end = MIN(ROUND_DOWN(at + c->slice, c->slice), c->iova + c->size);
+        c->ret = vfio_dma_slice(c, at, end - at);
         if (c->ret) {
             break;
         }
@@ -102,36 +130,39 @@ static void *vfio_dma_chunk_run(void *opaque)
     return NULL;
 }
 
-/* How many threads pin a map of @size: one per 256 MiB, up to the CPUs */
+/*
+ * How many threads pin a map of @size: one per 256 MiB, and one CPU left
+ * to the VM, whose start and boot go on meanwhile (on a 2-vCPU rig, two
+ * pinning threads took 1.26x the CPU time and left the map no shorter:
+ * bench/results-pin-notes.md).
+ */
 static int vfio_dma_threads(uint64_t size)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-    return MAX(1, MIN(MIN(cpus, VFIO_DMA_THREADS_MAX),
+    return MAX(1, MIN(MIN(cpus - 1, VFIO_DMA_THREADS_MAX),
                       size / VFIO_DMA_CHUNK_MIN));
 }
 
-/*
- * Cuts [@iova, @iova + @size) into @n chunks whose bounds are aligned to
- * a power of two (up to 1 GiB), so that no huge page straddles two.
- */
+/* Cuts [@iova, @iova + @size) into @n chunks of whole slices */
 static void vfio_dma_chunks(VFIOContainer *container, hwaddr iova,
-                            uint64_t size, void *vaddr, bool readonly,
+                            uint64_t size, const VFIODMARam *ram,
                             VFIODMAChunk *chunks, int n)
 {
-    uint64_t align = MIN(pow2floor(size / n), GiB);
+    uint64_t slice = MAX(VFIO_DMA_SLICE, ram->pgsize);
     hwaddr start = iova, end;
     int i;
 
     for (i = 0; i < n; i++) {
         end = i == n - 1 ? iova + size :
-              MIN(ROUND_UP(iova + size / n * (i + 1), align), iova + size);
+              MIN(ROUND_UP(iova + size / n * (i + 1), slice), iova + size);
         chunks[i] = (VFIODMAChunk) {
             .container = container,
             .iova = start,
             .size = end - start,
-            .vaddr = vaddr + (start - iova),
-            .readonly = readonly,
+            .ram = ram,
+            .ram_iova = iova,
+            .slice = slice,
         };
         start = end;
     }
@@ -179,7 +210,7 @@ static int vfio_dma_map_chunks(VFIOContainer *container,
  * with MADV_POPULATE_WRITE, was measured slower: bench/results-notes.md).
  */
 static int vfio_dma_pin(VFIOContainer *container, hwaddr iova, uint64_t size,
-                        void *vaddr, bool readonly)
+                        const VFIODMARam *ram)
 {
     int n = container->ops->pins_in_parallel ? vfio_dma_threads(size) : 1;
     g_autofree VFIODMAChunk *chunks = g_new(VFIODMAChunk, n);
@@ -187,16 +218,17 @@ static int vfio_dma_pin(VFIOContainer *container, hwaddr iova, uint64_t size,
     int ret;
 
     if (container->ops->pins_in_parallel) {
-        vfio_dma_chunks(container, iova, size, vaddr, readonly, chunks, n);
+        vfio_dma_chunks(container, iova, size, ram, chunks, n);
         ret = vfio_dma_map_chunks(container, chunks, n);
     } else {
-        ret = container->ops->dma_map(container, iova, size, vaddr,
-                                      readonly ? IOMMU_RO : IOMMU_RW);
+        ret = container->ops->dma_map(container, iova, size, ram->vaddr,
+                                      ram->readonly ? IOMMU_RO : IOMMU_RW);
     }
     trace_vfio_dma_pinned(iova, size, n, (get_clock() - start) / SCALE_MS,
                           ret);
     if (!ret) {
-        trace_vfio_dma_map(container->ops->name, iova, size, vaddr, readonly);
+        trace_vfio_dma_map(container->ops->name, iova, size, ram->vaddr,
+                           ram->readonly);
     }
     return ret;
 }
@@ -208,9 +240,8 @@ static void vfio_dma_op_run(VFIOContainer *container, VFIODMAOp *op)
 {
     GHashTable *failed = container->dma_worker->failed;
 
-    if (op->vaddr) {
-        op->ret = vfio_dma_pin(container, op->iova, op->size, op->vaddr,
-                               op->readonly);
+    if (op->ram.vaddr) {
+        op->ret = vfio_dma_pin(container, op->iova, op->size, &op->ram);
         if (op->ret) {
             g_hash_table_add(failed, g_memdup2(&op->iova, sizeof(hwaddr)));
         } else {
@@ -255,11 +286,11 @@ static void *vfio_dma_worker_run(void *opaque)
  */
 static void vfio_dma_op_retire(VFIOContainer *container, VFIODMAOp *op)
 {
-    if (op->ret && op->vaddr && !op->dropped) {
+    if (op->ret && op->ram.vaddr && !op->dropped) {
         g_hash_table_remove(container->mappings, &op->iova);
         container->map_failed(container, op->iova, op->size, op->ret,
                               memory_region_name(op->mr));
-    } else if (op->ret && !op->vaddr) {
+    } else if (op->ret && !op->ram.vaddr) {
         error_report("vfio: failed to unmap [0x%" HWADDR_PRIx " - 0x%"
                      HWADDR_PRIx "] (%s): %s", op->iova,
                      op->iova + op->size - 1, container->ops->name,
@@ -325,7 +356,8 @@ static void vfio_dma_queue(VFIOContainer *container, VFIODMAOp *op)
 {
     VFIODMAWorker *w = vfio_dma_worker(container);
 
-    trace_vfio_dma_queue(op->vaddr ? "map" : "unmap", op->iova, op->size);
+    trace_vfio_dma_queue(op->ram.vaddr ? "map" : "unmap", op->iova,
+                         op->size);
     qemu_mutex_lock(&w->lock);
     QSIMPLEQ_INSERT_TAIL(&w->queue, op, next);
     qemu_cond_broadcast(&w->cond);
@@ -340,12 +372,12 @@ static void vfio_dma_drop(VFIOContainer *container, hwaddr iova)
 
     qemu_mutex_lock(&w->lock);
     QSIMPLEQ_FOREACH(op, &w->queue, next) {
-        if (op->vaddr && op->iova == iova) {
+        if (op->ram.vaddr && op->iova == iova) {
             op->dropped = true;
         }
     }
     QSIMPLEQ_FOREACH(op, &w->done, next) {
-        if (op->vaddr && op->iova == iova) {
+        if (op->ram.vaddr && op->iova == iova) {
             op->dropped = true;
         }
     }
@@ -433,6 +465,28 @@ int vfio_container_dma_map(VFIOContainer *container, hwaddr iova,
 }
 
 /*
+ * Where the kernel may pin @vaddr of @mr by its file: a memory backend's
+ * (mapped whole from the file's start), shared (a private mapping's pages
+ * are copies, not the file's).
+ */
+static void vfio_dma_ram(VFIODMARam *ram, MemoryRegion *mr, void *vaddr,
+                         bool readonly)
+{
+    RAMBlock *rb = mr->ram_block;
+    Object *owner = memory_region_owner(mr);
+
+    ram->vaddr = vaddr;
+    ram->readonly = readonly;
+    ram->pgsize = qemu_ram_pagesize(rb);
+    ram->fd = -1;
+    if (owner && object_dynamic_cast(owner, TYPE_MEMORY_BACKEND) &&
+        qemu_ram_is_shared(rb)) {
+        ram->fd = qemu_ram_get_fd(rb);
+        ram->fd_start = vaddr - qemu_ram_get_host_addr(rb);
+    }
+}
+
+/*
  * Guest RAM of @mr: a large map, or any behind one still running, goes
  * to the worker (without a guest IOMMU, whose maps the guest drives);
  * its failure is told later through container->map_failed.
@@ -442,19 +496,20 @@ int vfio_container_dma_map_ram(VFIOContainer *container, hwaddr iova,
                                MemoryRegion *mr)
 {
     VFIODMAOp *op;
+    VFIODMARam ram;
     int ret;
 
+    vfio_dma_ram(&ram, mr, vaddr, readonly);
     if (container->as != &address_space_memory ||
         (size < VFIO_DMA_BACKGROUND_MIN && !vfio_dma_busy(container))) {
         vfio_container_dma_wait(container);
-        ret = vfio_dma_pin(container, iova, size, vaddr, readonly);
+        ret = vfio_dma_pin(container, iova, size, &ram);
         return vfio_mapping_made(container, iova, size, ret);
     }
     op = g_new0(VFIODMAOp, 1);
     op->iova = iova;
     op->size = size;
-    op->vaddr = vaddr;
-    op->readonly = readonly;
+    op->ram = ram;
     op->mr = mr;
     memory_region_ref(mr);
     vfio_mapping_add(container, iova, size);

@@ -17,6 +17,7 @@
 #include "hw/vfio/vfio-common.h"
 #include "hw/vfio/vfio-iommufd.h"
 #include "qapi/error.h"
+#include "qemu/atomic.h"
 #include "qemu/error-report.h"
 #include "qemu/range.h"
 #include "trace.h"
@@ -36,6 +37,13 @@ static VFIOIOASContainer *vfio_ioas(VFIOContainer *container)
     return container_of(container, VFIOIOASContainer, base);
 }
 
+static uint32_t vfio_iommufd_map_flags(IOMMUAccessFlags perm)
+{
+    return IOMMU_IOAS_MAP_FIXED_IOVA |
+           (perm & IOMMU_RO ? IOMMU_IOAS_MAP_READABLE : 0) |
+           (perm & IOMMU_WO ? IOMMU_IOAS_MAP_WRITEABLE : 0);
+}
+
 static int vfio_iommufd_dma_map(VFIOContainer *container, hwaddr iova,
                                 uint64_t size, void *vaddr,
                                 IOMMUAccessFlags perm)
@@ -43,9 +51,7 @@ static int vfio_iommufd_dma_map(VFIOContainer *container, hwaddr iova,
     VFIOIOASContainer *ioas = vfio_ioas(container);
     struct iommu_ioas_map map = {
         .size = sizeof(map),
-        .flags = IOMMU_IOAS_MAP_FIXED_IOVA |
-                 (perm & IOMMU_RO ? IOMMU_IOAS_MAP_READABLE : 0) |
-                 (perm & IOMMU_WO ? IOMMU_IOAS_MAP_WRITEABLE : 0),
+        .flags = vfio_iommufd_map_flags(perm),
         .ioas_id = ioas->ioas_id,
         .user_va = (uintptr_t)vaddr,
         .iova = iova,
@@ -53,6 +59,35 @@ static int vfio_iommufd_dma_map(VFIOContainer *container, hwaddr iova,
     };
 
     return ioctl(ioas->be->fd, IOMMU_IOAS_MAP, &map) ? -errno : 0;
+}
+
+/* ENOTTY where the kernel has no file maps (before 6.13): asked once */
+static int vfio_iommufd_dma_map_file(VFIOContainer *container, hwaddr iova,
+                                     uint64_t size, int fd, uint64_t start,
+                                     IOMMUAccessFlags perm)
+{
+    VFIOIOASContainer *ioas = vfio_ioas(container);
+    struct iommu_ioas_map_file map = {
+        .size = sizeof(map),
+        .flags = vfio_iommufd_map_flags(perm),
+        .ioas_id = ioas->ioas_id,
+        .fd = fd,
+        .start = start,
+        .length = size,
+        .iova = iova,
+    };
+
+    if (qatomic_read(&ioas->be->no_map_file)) {
+        return -ENOTTY;
+    }
+    if (!ioctl(ioas->be->fd, IOMMU_IOAS_MAP_FILE, &map)) {
+        return 0;
+    }
+    trace_vfio_iommufd_map_file_refused(ioas->be->fd, fd, start, errno);
+    if (errno == ENOTTY) {
+        qatomic_set(&ioas->be->no_map_file, true);
+    }
+    return -errno;
 }
 
 static int vfio_iommufd_dma_unmap(VFIOContainer *container, hwaddr iova,
@@ -423,6 +458,7 @@ const VFIOIOMMUOps vfio_iommufd_ops = {
     .detach_device = vfio_iommufd_detach_device,
     .dma_map = vfio_iommufd_dma_map,
     .dma_unmap = vfio_iommufd_dma_unmap,
+    .dma_map_file = vfio_iommufd_dma_map_file,
     .pins_in_parallel = true,
     .iova_ranges = vfio_iommufd_iova_ranges,
 };

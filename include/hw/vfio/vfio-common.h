@@ -94,6 +94,9 @@ typedef struct VFIOIOMMUOps {
     int (*dma_map)(VFIOContainer *container, hwaddr iova, uint64_t size,
                    void *vaddr, IOMMUAccessFlags perm);
     int (*dma_unmap)(VFIOContainer *container, hwaddr iova, uint64_t size);
+    /* Maps [@start, @start + @size) of file @fd; NULL where it cannot */
+    int (*dma_map_file)(VFIOContainer *container, hwaddr iova, uint64_t size,
+                        int fd, uint64_t start, IOMMUAccessFlags perm);
     /* Dirty tracking of the DMA maps; NULL where the backend has none */
     int (*set_dirty_tracking)(VFIOContainer *container, bool start);
     /* @bitmap: one bit per @pgsize page of [@iova, @iova + @size) */

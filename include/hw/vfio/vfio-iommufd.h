@@ -26,6 +26,7 @@ struct IOMMUFDBackend {
     int fd;                       /* -1 until complete */
     unsigned int users;           /* devices bound to it */
     bool complete;                /* fd is live: it no longer changes */
+    bool no_map_file;             /* the kernel has no IOMMU_IOAS_MAP_FILE */
 };
 
 #ifndef IOMMUFD_TYPE
@@ -82,6 +83,20 @@ struct iommu_ioas_unmap {
 };
 #define IOMMU_IOAS_UNMAP            _IO(IOMMUFD_TYPE, 0x86)
 #endif /* IOMMUFD_TYPE */
+
+/* Linux 6.13: maps a memfd's (or hugetlbfs file's) range by the file */
+#ifndef IOMMU_IOAS_MAP_FILE
+struct iommu_ioas_map_file {
+    __u32 size;
+    __u32 flags;
+    __u32 ioas_id;
+    __s32 fd;
+    __aligned_u64 start;
+    __aligned_u64 length;
+    __aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP_FILE         _IO(IOMMUFD_TYPE, 0x8f)
+#endif
 
 #ifndef VFIO_DEVICE_BIND_IOMMUFD
 struct vfio_device_bind_iommufd {
