@@ -63,10 +63,11 @@ static void unplug(QTestState *qts)
 }
 
 /*
- * ... and its guest RAM is mapped: device_add returns while the maps are
+ * Plugs @host and enables it, with MSI-X (vector 0 unmasked) if @msix.
+ * Its guest RAM is mapped then: device_add returns while the maps are
  * still being made, and Bus Master Enable waits for them.
  */
-static void plug_mapped(QTestState *qts, const char *host)
+static void plug_enabled(QTestState *qts, const char *host, bool msix)
 {
     QPCIBus *bus = qpci_new_pc(qts, NULL);
     QPCIDevice *dev;
@@ -75,6 +76,12 @@ static void plug_mapped(QTestState *qts, const char *host)
     dev = qpci_device_find(bus, DEVFN);
     g_assert_nonnull(dev);
     qpci_device_enable(dev);
+    if (msix) {
+        qpci_msix_enable(dev);
+        qpci_io_writel(dev, dev->msix_table_bar,
+                       dev->msix_table_off + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+        g_assert_false(qpci_msix_masked(dev, 0));
+    }
     g_free(dev);
     qpci_free_pc(bus);
 }
@@ -135,7 +142,7 @@ static void test_hotplug_cycles(void)
         if (i % 2 == 0) {
             plug(qts, edu);
         } else {
-            plug_mapped(qts, edu);
+            plug_enabled(qts, edu, false);
             footprint(pid, &now);
             if (i == 1) {
                 plugged = now;
@@ -170,24 +177,6 @@ static void test_hotplug_cycles(void)
     unlink(log);
 }
 
-/* Plugs @host and has the guest enable MSI-X with vector 0 unmasked. */
-static void plug_with_msix(QTestState *qts, const char *host)
-{
-    QPCIBus *bus = qpci_new_pc(qts, NULL);
-    QPCIDevice *dev;
-
-    plug(qts, host);
-    dev = qpci_device_find(bus, DEVFN);
-    g_assert_nonnull(dev);
-    qpci_device_enable(dev);
-    qpci_msix_enable(dev);
-    qpci_io_writel(dev, dev->msix_table_bar,
-                   dev->msix_table_off + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
-    g_assert_false(qpci_msix_masked(dev, 0));
-    g_free(dev);
-    qpci_free_pc(bus);
-}
-
 /* Unplugging a device whose guest driver still uses MSI-X */
 static void test_hotplug_msix(void)
 {
@@ -208,7 +197,7 @@ static void test_hotplug_msix(void)
     pid = qemu_pid();
     footprint(pid, &empty);
     for (i = 0; i < 10; i++) {
-        plug_with_msix(qts, nvme);
+        plug_enabled(qts, nvme, true);
         unplug(qts);
         assert_group_free(nvme);
         footprint(pid, &now);
@@ -241,7 +230,7 @@ static void test_failed_device_add(void)
     assert_same_fds(&now, &empty);
 
     /* The same host device a second time */
-    plug_mapped(qts, edu);
+    plug_enabled(qts, edu, false);
     footprint(pid, &plugged);
     expect_device_add_error(qts, edu, "already assigned");
     expect_device_add_error(qts, "0000:99:00.0", "does not exist");

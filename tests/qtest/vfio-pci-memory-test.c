@@ -276,7 +276,8 @@ static void test_vmem_limit(void)
  * Background maps
  */
 #define BG_RAM      "2G"
-#define BG_TRACE    "-trace enable=vfio_dma_* -D %s"
+#define BG_TRACE    "-trace enable=vfio_dma_* " \
+                    "-trace enable=vfio_iommufd_map_file_refused -D %s"
 #define BG_SRC      0x400000ULL
 #define BG_DST      0x500000ULL
 #define I440FX_PAM1 0x5a        /* 0xc0000-0xc7fff in its low nibble */
@@ -412,8 +413,11 @@ static void assert_maps_match_ram(Assigned *a, const char *trace)
     g_assert_cmpstr(maps, ==, ram);
 }
 
-/* QEMU with edu and 2 GiB being mapped, the device not yet enabled */
-static bool bg_start(Assigned *a, const char *extra, const char *trace)
+/*
+ * QEMU with edu and its guest RAM (-m @mem, 2 GiB if NULL) being mapped,
+ * the device not yet enabled
+ */
+static bool bg_start(Assigned *a, const char *mem, const char *trace)
 {
     const char *env = g_getenv("VFIO_TEST_QEMU_ARGS");
     g_autofree char *tr = g_strdup_printf(BG_TRACE, trace);
@@ -423,9 +427,9 @@ static bool bg_start(Assigned *a, const char *extra, const char *trace)
         return false;
     }
     unlink(trace);
-    a->qts = qtest_initf("-M pc -nodefaults -m " BG_RAM "%s -device "
+    a->qts = qtest_initf("-M pc -nodefaults -m %s -device "
                          "vfio-pci,host=%s,addr=%02x.0 %s %s %s",
-                         extra ? extra : "", a->host, SLOT, tr,
+                         mem ? mem : BG_RAM, a->host, SLOT, tr,
                          env ? env : "", backend_args());
     a->bus = qpci_new_pc(a->qts, NULL);
     a->dev = qpci_device_find(a->bus, DEVFN);
@@ -463,14 +467,19 @@ static void bg_stop(Assigned *a, const char *trace)
     unlink(trace);
 }
 
-/* edu copies bytes through guest RAM right as Bus Master Enable is set */
-static void test_bg_dma_at_bus_master(void)
+/*
+ * edu copies bytes through guest RAM right as Bus Master Enable is set,
+ * guest RAM being anonymous, or a memfd's (mapped by the file where the
+ * kernel can: the bytes show that it is the guest's own pages).  With
+ * @in_flight, its maps were still being made then.
+ */
+static void bg_dma_at_bus_master(const char *mem, bool in_flight)
 {
     g_autofree char *trace = test_log_path("bg-dma.trace");
     uint8_t out[256], in[256];
     Assigned a;
 
-    if (!bg_start(&a, NULL, trace)) {
+    if (!bg_start(&a, mem, trace)) {
         return;
     }
     fill(out, sizeof(out), 0x3c);
@@ -485,9 +494,37 @@ static void test_bg_dma_at_bus_master(void)
     qtest_memread(a.qts, BG_DST, in, sizeof(in));
     g_assert_cmpmem(in, sizeof(in), out, sizeof(out));
     /* Bus Master Enable waited for the maps: they had not finished */
-    assert_was_queued(trace, "vfio_dma_wait ");
+    if (in_flight) {
+        assert_was_queued(trace, "vfio_dma_wait ");
+    }
     assert_maps_match_ram(&a, trace);
+    if (count_log_lines(trace, "vfio_iommufd_map_file_refused")) {
+        g_test_message("mapped by address: the file map was refused");
+    }
     bg_stop(&a, trace);
+}
+
+static void test_bg_dma_at_bus_master(void)
+{
+    bg_dma_at_bus_master(NULL, true);
+}
+
+static void test_bg_dma_memfd_shared(void)
+{
+    bg_dma_at_bus_master(BG_RAM " -object memory-backend-memfd,id=ram0,size="
+                         BG_RAM ",share=on -machine memory-backend=ram0",
+                         true);
+}
+
+/*
+ * A private mapping of the file: the guest's pages are copies, not the
+ * file's.  Pinning them for writing copies every page the file has, so
+ * the guest is smaller here: 2 GiB would take 4 of the rig's memory.
+ */
+static void test_bg_dma_memfd_private(void)
+{
+    bg_dma_at_bus_master("1G -object memory-backend-memfd,id=ram0,size=1G,"
+                         "share=off -machine memory-backend=ram0", false);
 }
 
 /* The BIOS's PAM: RAM below 1 MiB appears and goes behind the maps */
@@ -517,7 +554,7 @@ static void test_bg_dimm_added(void)
     g_autofree char *trace = test_log_path("bg-dimm.trace");
     Assigned a;
 
-    if (!bg_start(&a, ",slots=1,maxmem=3G -object memory-backend-ram,"
+    if (!bg_start(&a, BG_RAM ",slots=1,maxmem=3G -object memory-backend-ram,"
                   "id=dimm0,size=256M", trace)) {
         return;
     }
@@ -545,7 +582,7 @@ static void test_bg_dimm_removed(void)
     g_autofree char *trace = test_log_path("bg-dimm-del.trace");
     Assigned a;
 
-    if (!bg_start(&a, ",slots=1,maxmem=3G -object memory-backend-ram,"
+    if (!bg_start(&a, BG_RAM ",slots=1,maxmem=3G -object memory-backend-ram,"
                   "id=dimm0,size=256M -device pc-dimm,id=d0,memdev=dimm0",
                   trace)) {
         return;
@@ -594,6 +631,10 @@ int main(int argc, char **argv)
     qtest_add_func("/vfio-pci/rig/virtio-mem/entry-limit", test_vmem_limit);
     qtest_add_func("/vfio-pci/rig/background/dma-at-bus-master",
                    test_bg_dma_at_bus_master);
+    qtest_add_func("/vfio-pci/rig/background/dma-memfd-shared",
+                   test_bg_dma_memfd_shared);
+    qtest_add_func("/vfio-pci/rig/background/dma-memfd-private",
+                   test_bg_dma_memfd_private);
     qtest_add_func("/vfio-pci/rig/background/pam-toggled",
                    test_bg_pam_toggled);
     qtest_add_func("/vfio-pci/rig/background/dimm-added",
