@@ -14,6 +14,7 @@
 set -eu
 
 . "$(dirname "$0")/../scripts/config.sh"
+. "$REPO/scripts/apt-suite.sh"
 
 PEER10_VERSION=${PEER10_VERSION:-1:10.0.13+ds-0+deb13u1}
 PEER10=$VFIO_CACHE/peer10
@@ -23,33 +24,15 @@ BIN=$PEER10/build/qemu-system-x86_64
 log() { echo "build-peer10: $*" >&2; }
 die() { echo "build-peer10: error: $*" >&2; exit 1; }
 
-apt10() {
-    apt-get -q -o Dir::Etc::sourcelist="$APT/sources.list" \
-        -o Dir::Etc::sourceparts=/nonexistent -o Dir::State::Lists="$APT/lists" \
-        -o Dir::Cache="$APT/cache" -o Debug::NoLocking=1 "$@"
-}
-
-# Debian 13 lines for the mirror that this machine's apt already uses
-apt_state() {
-    [ -f "$APT/sources.list" ] && return 0
-    uri=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null |
-          head -n 1)
-    [ -n "$uri" ] || uri=$(awk '/^deb / { print $2; exit }' /etc/apt/sources.list)
-    [ -n "$uri" ] || die "cannot find the Debian mirror in /etc/apt"
-    mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial"
-    printf 'deb %s trixie main\ndeb-src %s trixie main\n' "$uri" "$uri" \
-        > "$APT/sources.list"
-}
-
 fetch() {
     [ -f "$PEER10/src/configure" ] && return 0
-    apt_state
-    apt10 update >/dev/null
+    apt_suite_init "$APT" trixie
+    apt_suite update >/dev/null
     rm -rf "$PEER10/dl" "$PEER10/src" "$PEER10/meson" "$PEER10/fw"
     mkdir -p "$PEER10/dl"
     (cd "$PEER10/dl" &&
-     apt10 download meson qemu-system-data seabios ipxe-qemu >/dev/null &&
-     apt10 source --download-only "qemu=$PEER10_VERSION" >/dev/null) ||
+     apt_suite download meson qemu-system-data seabios ipxe-qemu >/dev/null &&
+     apt_suite source --download-only "qemu=$PEER10_VERSION" >/dev/null) ||
         die "cannot download Debian 13's qemu $PEER10_VERSION"
     dpkg-deb -x "$PEER10"/dl/meson_*.deb "$PEER10/meson"
     for d in qemu-system-data seabios ipxe-qemu; do
