@@ -186,11 +186,6 @@ static uint32_t vfio_mig_read_state(VFIOMigration *mig)
     return arg.device_state;
 }
 
-/*
- * Takes the device to @state; the kernel walks the arcs in between.  A
- * new session's data fd replaces the last one; a state without data ends
- * the session.  0, or -errno with mig->state what the kernel left.
- */
 /* The states in which the device runs, and so may DMA */
 static bool vfio_mig_state_runs(uint32_t state)
 {
@@ -200,6 +195,11 @@ static bool vfio_mig_state_runs(uint32_t state)
            state == VFIO_DEVICE_STATE_PRE_COPY_P2P;
 }
 
+/*
+ * Takes the device to @state; the kernel walks the arcs in between.  A
+ * new session's data fd replaces the last one; a state without data ends
+ * the session.  0, or -errno with mig->state what the kernel left.
+ */
 static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
 {
     struct vfio_device_feature_mig_state arg = {
