@@ -338,7 +338,23 @@ pin_round() {
             -M pc -m "${PIN_MB}M" $QT $(vfio "$VFIO_EDU" 04)
         }
         keep_ioctls "$log"
+        [ -z "${PIN_MEMFD:-}" ] || pin_memfd_cases "$q"
     done
+}
+
+# With PIN_MEMFD, the same with guest RAM in a shared memfd
+pin_memfd_cases() {
+    log=strace-$1-memfd-$PIN_MB-$ROUND.log
+    _memfd="-M pc,memory-backend=ram0 -m ${PIN_MB}M -object
+            memory-backend-memfd,id=ram0,size=${PIN_MB}M,share=on"
+    # shellcheck disable=SC2086
+    {
+    bench "$1" "dma-memfd-$PIN_MB" dma slot=4 -- "$b" $_memfd $QT \
+        $(vfio "$VFIO_EDU" 04)
+    bench "$1" "strace-memfd-$PIN_MB" -s "/run/$log" dma slot=4 -- "$b" \
+        $_memfd $QT $(vfio "$VFIO_EDU" 04)
+    }
+    keep_ioctls "$log"
 }
 
 one_round() {

@@ -15,7 +15,7 @@ import re
 import sys
 from collections import defaultdict
 
-from reportlib import load, per_round, summary
+from reportlib import load, load_machine, per_round, print_versions, summary
 
 QEMUS = ("OURS", "OURS_IOMMUFD", "PEER10")
 # type1's MAP/UNMAP_DMA, iommufd's IOAS_MAP/UNMAP, as strace names them
@@ -87,11 +87,7 @@ def main():
     rig, commit, seconds = sys.argv[1:4]
     data = load(os.path.join(rig, "results.txt"))
     add_strace(data, rig)
-    machine = {}
-    with open(os.path.join(rig, "machine.txt")) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition(" ")
-            machine[k] = v
+    machine = load_machine(rig)
     sizes = sorted({c.split("-", 1)[1] for (_, c, _) in data
                     if c.startswith("dma-")}, key=int)
     rounds = sorted({r for v in data.values() for r in v})
@@ -117,11 +113,7 @@ def main():
                                        " | ".join(cells), vs_peer + " | " +
                                        vs_type1))
     print()
-    for q in QEMUS:
-        print("- %s: %s" % (q, machine.get("version_" + q, "?")))
-    failed = [k for k in data if k[2] == "failed"]
-    if failed:
-        print("- failed runs: %s" % ", ".join("%s %s" % k[:2] for k in failed))
+    print_versions(data, machine, QEMUS)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-from reportlib import load, per_round, summary
+from reportlib import load, load_machine, per_round, print_versions, summary
 
 QEMUS = ("OURS", "OURS_IOMMUFD", "PEER", "PEER10", "PEER10_IOMMUFD")
 NAMES = ("ours, type1", "ours, iommufd", "7.2, type1", "10.0, type1",
@@ -24,8 +24,10 @@ NAMES = ("ours, type1", "ours, iommufd", "7.2, type1", "10.0, type1",
 RATIOS = (("ours/7.2, type1", "OURS", "PEER"),
           ("ours/10.0, type1", "OURS", "PEER10"),
           ("ours/10.0, iommufd", "OURS_IOMMUFD", "PEER10_IOMMUFD"))
-# type1's MAP_DMA, iommufd's IOAS_MAP, as strace names them
-MAPS = ("VFIO_IOMMU_MAP_DMA", "0x3b71", "IOMMU_IOAS_MAP", "0x3b, 0x85")
+# type1's MAP_DMA, iommufd's IOAS_MAP and IOAS_MAP_FILE, as strace names
+# them
+MAPS = ("VFIO_IOMMU_MAP_DMA", "0x3b71", "IOMMU_IOAS_MAP", "0x3b, 0x85",
+        "0x3b, 0x8f")
 LINE = re.compile(r"^(\d+) +(\d+\.\d+) (.*)$")
 DURATION = re.compile(r"<(\d+\.\d+)>$")
 
@@ -69,29 +71,29 @@ def add_strace(data, rig):
                 sum(c[1] - c[0] for c in calls) * 1e3
 
 
-def rows(mb):
+def rows(data, mb):
     yield ("start, no device (the floor)", "start-none", "ready_ms")
     yield ("%s MiB: start to first config read" % mb, "ready-" + mb,
            "ready_ms")
-    yield ("%s MiB: start to first DMA into guest RAM" % mb, "dma-" + mb,
-           "dma_ms")
-    yield ("%s MiB: the maps' span, first map to last (strace)" % mb,
-           "strace-" + mb, "span_ms")
-    yield ("%s MiB: time inside map ioctls, all threads (strace)" % mb,
-           "strace-" + mb, "ioctl_ms")
+    for ram in ("", "memfd-"):
+        what = "%s MiB%s" % (mb, " in a memfd" if ram else "")
+        if not any(c == "dma-" + ram + mb for (_, c, _) in data):
+            continue
+        yield ("%s: start to first DMA into guest RAM" % what,
+               "dma-" + ram + mb, "dma_ms")
+        yield ("%s: the maps' span, first map to last (strace)" % what,
+               "strace-" + ram + mb, "span_ms")
+        yield ("%s: time inside map ioctls, all threads (strace)" % what,
+               "strace-" + ram + mb, "ioctl_ms")
 
 
 def main():
     rig, commit, seconds = sys.argv[1:4]
     data = load(os.path.join(rig, "results.txt"))
     add_strace(data, rig)
-    machine = {}
-    with open(os.path.join(rig, "machine.txt")) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition(" ")
-            machine[k] = v
+    machine = load_machine(rig)
     mb = sorted({c.split("-", 1)[1] for (_, c, _) in data
-                 if c.startswith("dma-")}, key=int)[0]
+                 if c.startswith("ready-")}, key=int)[0]
     rounds = sorted({r for v in data.values() for r in v})
     cpus = machine.get("rig_cpus", "?")
 
@@ -104,24 +106,23 @@ def main():
           "(min–max) over the rounds; ratios per round.  Absolute times "
           "are TCG inside TCG on a shared machine: quote the ratios.")
     print()
-    print("| metric | %s | %s |" % (" | ".join(NAMES),
-                                     " | ".join(r[0] for r in RATIOS)))
-    print("|%s" % (" --- |" * (1 + len(NAMES) + len(RATIOS))))
-    for label, case, metric in rows(mb):
+    ran = {q for (q, _, _) in data}
+    qemus = [(q, n) for q, n in zip(QEMUS, NAMES) if q in ran]
+    ratios_ran = [r for r in RATIOS if r[1] in ran and r[2] in ran]
+    print("| metric | %s | %s |" % (" | ".join(n for _, n in qemus),
+                                     " | ".join(r[0] for r in ratios_ran)))
+    print("|%s" % (" --- |" * (1 + len(qemus) + len(ratios_ran))))
+    for label, case, metric in rows(data, mb):
         cells = [summary(list(data.get((q, case, metric), {}).values()))
-                 for q in QEMUS]
+                 for q, _ in qemus]
         ratios = [summary(per_round(data.get((a, case, metric), {}),
                                     data.get((b, case, metric), {}),
                                     lambda x, y: x / y))
-                  for _, a, b in RATIOS]
+                  for _, a, b in ratios_ran]
         print("| %s | %s | %s |" % (label, " | ".join(cells),
                                     " | ".join(ratios)))
     print()
-    for q in QEMUS:
-        print("- %s: %s" % (q, machine.get("version_" + q, "?")))
-    failed = [k for k in data if k[2] == "failed"]
-    if failed:
-        print("- failed runs: %s" % ", ".join("%s %s" % k[:2] for k in failed))
+    print_versions(data, machine, [q for q, _ in qemus])
 
 
 if __name__ == "__main__":

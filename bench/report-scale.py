@@ -14,7 +14,7 @@ summarized as median and range.
 import os
 import sys
 
-from reportlib import load, per_round, summary
+from reportlib import load, load_machine, per_round, summary
 
 QEMUS = ("OURS", "PEER", "PEER10")
 
@@ -42,11 +42,7 @@ def ratio(data, q, case, metric):
 def main():
     rig, commit, seconds = sys.argv[1:4]
     data = load(os.path.join(rig, "results.txt"))
-    machine = {}
-    with open(os.path.join(rig, "machine.txt")) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition(" ")
-            machine[k] = v
+    machine = load_machine(rig)
     rounds = sorted({r for v in data.values() for r in v})
 
     print("## Scale: 2048 MSI-X vectors, 16 SR-IOV VFs")

@@ -23,6 +23,25 @@ def load(path):
     return data
 
 
+def load_machine(rig):
+    """machine.txt of a rig's output: "key value" lines, as a dict."""
+    machine = {}
+    with open(os.path.join(rig, "machine.txt")) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition(" ")
+            machine[k] = v
+    return machine
+
+
+def print_versions(data, machine, qemus):
+    """The footer: each QEMU's version line, and the runs that failed."""
+    for q in qemus:
+        print("- %s: %s" % (q, machine.get("version_" + q, "?")))
+    failed = [k for k in data if k[2] == "failed"]
+    if failed:
+        print("- failed runs: %s" % ", ".join("%s %s" % k[:2] for k in failed))
+
+
 def num(v):
     return "%.0f" % v if abs(v) >= 100 else "%.3g" % v
 
