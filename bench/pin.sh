@@ -10,7 +10,9 @@
 # iommufd and QEMU 7.2 on type1, in two boots of the rig kernel (both
 # backends): one vCPU (pin-smp1), where pinning and the VM's start share
 # it, and two (pin-smp2), where they can overlap and pinning can split.
-# About 20 minutes warm.
+# About 20 minutes warm.  BENCH_PIN_SMP, BENCH_PIN_QEMUS and BENCH_PIN_TAG
+# (appended to the name) narrow it: pin-smp1-ab.md is BENCH_PIN_SMP=1
+# BENCH_PIN_QEMUS='OURS PEER' BENCH_PIN_TAG=-ab BENCH_ROUNDS=8.
 #
 # BENCH_PIN_SET=kernels: ours and 10.0 on iommufd, with guest RAM
 # anonymous and in a shared memfd (which a kernel of 6.13 or later maps by
@@ -71,6 +73,6 @@ if [ "${BENCH_PIN_SET:-smp}" = kernels ]; then
     exit 0
 fi
 for smp in ${BENCH_PIN_SMP:-1 2}; do
-    pin_boot "smp$smp" "$KERNEL" "$smp" \
-        "OURS OURS_IOMMUFD PEER PEER10 PEER10_IOMMUFD"
+    pin_boot "smp$smp${BENCH_PIN_TAG:-}" "$KERNEL" "$smp" \
+        "${BENCH_PIN_QEMUS:-OURS OURS_IOMMUFD PEER PEER10 PEER10_IOMMUFD}"
 done
