@@ -187,12 +187,18 @@ static int vfio_dma_chunks_run(VFIODMAChunk *chunks, int n)
     return ret;
 }
 
-/* Each slice its own map; a failure undoes the ones that took */
-static int vfio_dma_map_chunks(VFIOContainer *container,
-                               VFIODMAChunk *chunks, int n)
+/*
+ * Cuts the map into slices, each a map of its own, made from @n threads;
+ * a failure undoes the ones that took.
+ */
+static int vfio_dma_map_sliced(VFIOContainer *container, hwaddr iova,
+                               uint64_t size, const VFIODMARam *ram, int n)
 {
-    int i, ret = vfio_dma_chunks_run(chunks, n);
+    g_autofree VFIODMAChunk *chunks = g_new(VFIODMAChunk, n);
+    int i, ret;
 
+    vfio_dma_chunks(container, iova, size, ram, chunks, n);
+    ret = vfio_dma_chunks_run(chunks, n);
     for (i = 0; ret && i < n; i++) {
         if (chunks[i].done) {
             container->ops->dma_unmap(container, chunks[i].iova,
@@ -204,22 +210,20 @@ static int vfio_dma_map_chunks(VFIOContainer *container,
 
 /*
  * Makes one map of guest RAM.  Where the backend pins maps at once
- * (iommufd), it is cut into slices mapped from several threads; the unmap
- * of the whole still takes them all.  type1 holds one lock across a map:
- * its map is made whole (faulting the pages in from other threads first,
- * with MADV_POPULATE_WRITE, was measured slower: bench/results-notes.md).
+ * (iommufd), it is sliced, from several threads; the unmap of the whole
+ * still takes them all.  type1 holds one lock across a map: its map is
+ * made whole (faulting the pages in from other threads first, with
+ * MADV_POPULATE_WRITE, was measured slower: bench/results-pin-notes.md).
  */
 static int vfio_dma_pin(VFIOContainer *container, hwaddr iova, uint64_t size,
                         const VFIODMARam *ram)
 {
     int n = container->ops->pins_in_parallel ? vfio_dma_threads(size) : 1;
-    g_autofree VFIODMAChunk *chunks = g_new(VFIODMAChunk, n);
     int64_t start = get_clock();
     int ret;
 
     if (container->ops->pins_in_parallel) {
-        vfio_dma_chunks(container, iova, size, ram, chunks, n);
-        ret = vfio_dma_map_chunks(container, chunks, n);
+        ret = vfio_dma_map_sliced(container, iova, size, ram, n);
     } else {
         ret = container->ops->dma_map(container, iova, size, ram->vaddr,
                                       ram->readonly ? IOMMU_RO : IOMMU_RW);
