@@ -645,6 +645,130 @@ static inline int count_log_lines(const char *log, const char *what)
 }
 
 /*
+ * The host's map table against guest RAM: the maps as a trace of
+ * vfio_dma_map and vfio_dma_unmap says the host made them, and the RAM of
+ * the flat view, each as merged "start-end" ranges
+ */
+typedef struct Range {
+    uint64_t start, end;        /* [start, end) */
+} Range;
+
+static inline gint range_cmp(gconstpointer a, gconstpointer b)
+{
+    const Range *x = a, *y = b;
+
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sorts @ranges and joins the ones that touch: a text of "start-end " */
+static inline char *ranges_merged(GArray *ranges)
+{
+    GString *out = g_string_new("");
+    Range cur = { 0, 0 };
+    guint i;
+
+    g_array_sort(ranges, range_cmp);
+    for (i = 0; i < ranges->len; i++) {
+        Range *r = &g_array_index(ranges, Range, i);
+
+        if (cur.end && r->start <= cur.end) {
+            cur.end = MAX(cur.end, r->end);
+            continue;
+        }
+        if (cur.end) {
+            g_string_append_printf(out, "%" PRIx64 "-%" PRIx64 " ",
+                                   cur.start, cur.end);
+        }
+        cur = *r;
+    }
+    if (cur.end) {
+        g_string_append_printf(out, "%" PRIx64 "-%" PRIx64, cur.start,
+                               cur.end);
+    }
+    g_array_unref(ranges);
+    return g_string_free(out, false);
+}
+
+static inline uint64_t field_hex(const char *line, const char *key)
+{
+    const char *p = strstr(line, key);
+
+    g_assert_nonnull(p);
+    return g_ascii_strtoull(p + strlen(key), NULL, 16);
+}
+
+/* The maps the host holds, replaying the trace's maps and unmaps */
+static inline char *maps_traced(const char *trace)
+{
+    g_auto(GStrv) lines = read_lines(trace);
+    g_autoptr(GHashTable) live = g_hash_table_new_full(g_int64_hash,
+                                                       g_int64_equal, g_free,
+                                                       g_free);
+    GArray *ranges = g_array_new(false, false, sizeof(Range));
+    GHashTableIter iter;
+    gpointer iova, size;
+    int i;
+
+    for (i = 0; lines[i]; i++) {
+        uint64_t at, len;
+
+        if (!strstr(lines[i], "vfio_dma_map ") &&
+            !strstr(lines[i], "vfio_dma_unmap ")) {
+            continue;
+        }
+        at = field_hex(lines[i], "iova 0x");
+        len = field_hex(lines[i], "size 0x");
+        if (strstr(lines[i], "vfio_dma_unmap ")) {
+            g_assert_true(g_hash_table_remove(live, &at));
+        } else {
+            g_hash_table_insert(live, g_memdup2(&at, sizeof(at)),
+                                g_memdup2(&len, sizeof(len)));
+        }
+    }
+    g_hash_table_iter_init(&iter, live);
+    while (g_hash_table_iter_next(&iter, &iova, &size)) {
+        Range r = { *(uint64_t *)iova, *(uint64_t *)iova + *(uint64_t *)size };
+
+        g_array_append_val(ranges, r);
+    }
+    return ranges_merged(ranges);
+}
+
+/*
+ * The RAM and ROM of the flat view of "memory", in whole pages, and the
+ * BAR mmaps of assigned devices where the backend maps them (type1)
+ */
+static inline char *ram_of_flatview(QTestState *qts)
+{
+    g_autofree char *mtree = qtest_hmp(qts, "info mtree -f");
+    g_auto(GStrv) lines = g_strsplit(mtree, "\n", -1);
+    GArray *ranges = g_array_new(false, false, sizeof(Range));
+    bool ours = false;
+    int i;
+
+    for (i = 0; lines[i]; i++) {
+        unsigned long long start, last;
+        char type[16];
+
+        if (g_str_has_prefix(lines[i], "FlatView #")) {
+            ours = false;
+        } else if (strstr(lines[i], " AS \"memory\"")) {
+            ours = true;
+        } else if (ours && sscanf(lines[i], " %llx-%llx (prio %*d, %15[a-z]",
+                                  &start, &last, type) == 3 &&
+                   (!strcmp(type, "ram") || !strcmp(type, "rom") ||
+                    (!strcmp(type, "ramd") && !backend_iommufd()))) {
+            Range r = { ROUND_UP(start, 4096), (last + 1) & ~4095ULL };
+
+            if (r.start < r.end) {
+                g_array_append_val(ranges, r);
+            }
+        }
+    }
+    return ranges_merged(ranges);
+}
+
+/*
  * q35's ECAM window, which the tests enable as firmware would: config
  * space of bus B, device/function DEVFN at ECAM_BASE + B << 20 + DEVFN << 12.
  */
