@@ -200,7 +200,7 @@ static bool vfio_mig_state_runs(uint32_t state)
  * new session's data fd replaces the last one; a state without data ends
  * the session.  0, or -errno with mig->state what the kernel left.
  */
-static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
+static int vfio_mig_enter(VFIOMigration *mig, uint32_t state)
 {
     struct vfio_device_feature_mig_state arg = {
         .device_state = state,
@@ -208,10 +208,6 @@ static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
     };
     int ret;
 
-    /* A resumed device DMAs where it left off: RAM must be mapped */
-    if (vfio_mig_state_runs(state)) {
-        vfio_container_dma_wait(mig->vbasedev->container);
-    }
     ret = vfio_device_feature(mig->vbasedev, VFIO_DEVICE_FEATURE_SET |
                               VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
                               &arg, sizeof(arg));
@@ -230,6 +226,15 @@ static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
     }
     vfio_mig_note_state(mig, state);
     return 0;
+}
+
+/* ... where a device that resumes DMAs where it left off: RAM is mapped */
+static int vfio_mig_set_state(VFIOMigration *mig, uint32_t state)
+{
+    if (vfio_mig_state_runs(state)) {
+        vfio_container_dma_wait(mig->vbasedev->container);
+    }
+    return vfio_mig_enter(mig, state);
 }
 
 /* The way out of ERROR, and of a RESUMING that will not complete */
@@ -817,7 +822,8 @@ static char *vfio_migration_unsupported(VFIODevice *vbasedev,
 /*
  * The state an earlier user left (a QEMU that died RESUMING, say): the
  * device starts in RUNNING, through a reset if it must.  False when it
- * cannot be brought there.
+ * cannot be brought there.  Nothing waits for the maps: no guest has
+ * set Bus Master Enable on it yet, and the write that does waits.
  */
 static bool vfio_migration_start_running(VFIOMigration *mig)
 {
@@ -829,7 +835,7 @@ static bool vfio_migration_start_running(VFIOMigration *mig)
                                vfio_mig_state_name(mig->state));
     if (mig->state != VFIO_DEVICE_STATE_RESUMING &&
         mig->state != VFIO_DEVICE_STATE_ERROR &&
-        !vfio_mig_set_state(mig, VFIO_DEVICE_STATE_RUNNING)) {
+        !vfio_mig_enter(mig, VFIO_DEVICE_STATE_RUNNING)) {
         return true;
     }
     return vfio_mig_reset(mig);

@@ -62,8 +62,8 @@ static const char *mdev_backend_args(void)
 }
 
 /*
- * Starts QEMU on @machine with the mtty @uuid at slot 4; @args end the
- * command line
+ * The command line of QEMU on @machine with the mtty @uuid at slot 4 and
+ * @props on its -device
  */
 static char *mtty_args(const char *machine, const char *uuid,
                        const char *props)
@@ -75,14 +75,15 @@ static char *mtty_args(const char *machine, const char *uuid,
                            props ? props : "");
 }
 
+/* Starts it, @args first: their devices are realized before the mtty */
 static void mtty_start_on(Assigned *a, const char *machine, const char *uuid,
                           const char *props, const char *args,
                           const char *log)
 {
     const char *env = g_getenv("VFIO_TEST_QEMU_ARGS");
     g_autofree char *mtty = mtty_args(machine, uuid, props);
-    g_autofree char *cmd = g_strdup_printf("%s %s %s", mtty,
-                                           args ? args : "", env ? env : "");
+    g_autofree char *cmd = g_strdup_printf("%s %s %s", args ? args : "",
+                                           mtty, env ? env : "");
 
     a->host = uuid;
     a->qts = log ? qtest_init_stderr(cmd, log) : qtest_init(cmd);
@@ -820,8 +821,8 @@ static void test_mtty_src_killed(void)
     unlink(qmp);
 }
 
-/* The source's whole stream, saved through exec: */
-static gchar *mig_save_stream(const char *src, gsize *len)
+/* The whole stream of a source started with @args, saved through exec: */
+static gchar *mig_save_stream(const char *src, const char *args, gsize *len)
 {
     g_autofree char *file = g_strdup_printf("/run/vfio-mig-%d.stream",
                                             getpid());
@@ -829,7 +830,7 @@ static gchar *mig_save_stream(const char *src, gsize *len)
     gchar *stream = NULL;
     Assigned a;
 
-    mtty_start_source(&a, src, NULL, NULL);
+    mtty_start_source(&a, src, NULL, args);
     mtty_load_source(&a);
     mig_set_bandwidth(a.qts, (int64_t)1 << 40);
     qtest_qmp_assert_success(a.qts, "{'execute': 'migrate', 'arguments': "
@@ -894,7 +895,7 @@ static void test_mtty_stream_damaged(void)
     if (!src || !dst) {
         return;
     }
-    stream = mig_save_stream(src, &len);
+    stream = mig_save_stream(src, NULL, &len);
     chunk = mig_chunk_offset(stream, len);
     /* Cut inside the chunk's data */
     mig_feed_damaged(dst, stream, chunk + 16 + 2, "truncated");
@@ -905,6 +906,138 @@ static void test_mtty_stream_damaged(void)
     mtty_start_source(&next, dst, NULL, NULL);
     mtty_check_running(&next);
     release(&next);
+}
+
+/* The first of @lines from @from on with @what, -1 if none */
+static int trace_line(GStrv lines, int from, const char *what)
+{
+    int i;
+
+    for (i = MAX(from, 0); lines[i]; i++) {
+        if (strstr(lines[i], what)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* ... and the last, -1 if none */
+static int trace_last(GStrv lines, const char *what)
+{
+    int i, last = -1;
+
+    for (i = 0; lines[i]; i++) {
+        if (strstr(lines[i], what)) {
+            last = i;
+        }
+    }
+    return last;
+}
+
+/*
+ * The destination's RAM: 512 MiB that the stream fills, and a DIMM of
+ * its own that the stream does not know.  The stream loads in a second,
+ * the 2 GiB take seconds to pin.
+ */
+#define MAPS_RAM        "-m 512M,slots=1,maxmem=2G"
+#define MAPS_DIMM       "-object memory-backend-ram,id=dimm0,size=1536M " \
+                        "-device pc-dimm,id=d0,memdev=dimm0"
+
+/*
+ * A destination whose guest RAM is still being pinned when the stream
+ * arrives: edu, realized first, gives the container an IOMMU domain, so
+ * its maps pin in the background while a saved stream loads.  The mtty
+ * runs again only once they are done, its state came across, and the
+ * host's maps are the guest's RAM.
+ */
+static void test_mtty_dest_maps_running(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *dst = rig_device("VFIO_MIG_DST");
+    const char *edu = rig_device("VFIO_EDU");
+    g_autofree char *trace = test_log_path("mig-maps-trace");
+    g_autofree char *file = g_strdup_printf("/run/vfio-mig-%d-maps.stream",
+                                            getpid());
+    g_autofree char *uri = g_strdup_printf("exec:cat %s", file);
+    g_autofree char *args = NULL, *ram = NULL, *maps = NULL;
+    g_autofree gchar *stream = NULL;
+    g_auto(GStrv) lines = NULL;
+    int resuming, waited, running;
+    gsize len;
+    Assigned d;
+
+    if (!src || !dst || !edu) {
+        return;
+    }
+    stream = mig_save_stream(src, MAPS_RAM, &len);
+    g_assert_true(g_file_set_contents(file, stream, len, NULL));
+    unlink(trace);
+    args = g_strdup_printf(MAPS_RAM " " MAPS_DIMM " -device vfio-pci,host=%s,"
+                           "addr=03.0%s -incoming defer "
+                           "-trace enable=vfio_dma_* "
+                           "-trace enable=vfio_mig_set_state -D %s", edu,
+                           backend_iommufd() ? ",iommufd=ifd0" : "", trace);
+    mtty_start(&d, dst, NULL, args, NULL);
+    qtest_qmp_assert_success(d.qts, "{'execute': 'migrate-incoming', "
+                             "'arguments': {'uri': %s}}", uri);
+    qtest_qmp_eventwait(d.qts, "RESUME");
+    mtty_check_dest(&d);
+
+    lines = read_lines(trace);
+    resuming = trace_line(lines, 0, "-> RESUMING:");
+    waited = trace_line(lines, resuming, "vfio_dma_wait ");
+    running = trace_line(lines, resuming, "-> RUNNING");
+    g_test_message("trace lines: RESUMING %d, waited %d, RUNNING %d, "
+                   "last pinned %d", resuming, waited, running,
+                   trace_last(lines, "vfio_dma_pinned "));
+    g_assert_cmpint(resuming, >=, 0);
+    g_assert_cmpint(running, >, resuming);
+    g_assert_cmpint(trace_last(lines, "vfio_dma_pinned "), <, running);
+    if (waited < 0 || waited > running) {
+        g_test_skip("the maps were done before the stream was loaded: "
+                    "nothing was in flight");
+    }
+    ram = ram_of_flatview(d.qts);
+    maps = maps_traced(trace);
+    g_test_message("RAM: %s; mapped: %s", ram, maps);
+    g_assert_cmpstr(maps, ==, ram);
+    release(&d);
+    unlink(file);
+    unlink(trace);
+}
+
+/*
+ * A device an earlier QEMU left stopped (a source after its migration)
+ * is taken back to RUNNING at realize, before the guest RAM it is given
+ * is mapped, without waiting for it: no guest has enabled the device yet.
+ */
+static void test_mtty_found_stopped(void)
+{
+    const char *src = rig_device("VFIO_MIG_SRC");
+    const char *edu = rig_device("VFIO_EDU");
+    g_autofree char *trace = test_log_path("mig-found-trace");
+    g_autofree char *args = NULL;
+    g_autofree gchar *stream = NULL;
+    gsize len;
+    Assigned a;
+
+    if (!src || !edu) {
+        return;
+    }
+    stream = mig_save_stream(src, NULL, &len);
+    unlink(trace);
+    args = g_strdup_printf("-m 2G -device vfio-pci,host=%s,addr=03.0%s "
+                           "-trace enable=vfio_mig_found_state "
+                           "-trace enable=vfio_dma_wait -D %s", edu,
+                           backend_iommufd() ? ",iommufd=ifd0" : "", trace);
+    mtty_start_source(&a, src, NULL, args);
+    if (!count_log_lines(trace, "vfio_mig_found_state")) {
+        g_test_skip("the source's mtty was not left stopped");
+    }
+    g_assert_cmpint(count_log_lines(trace, "vfio_dma_wait "), ==, 0);
+    mtty_check_running(&a);
+    release(&a);
+    unlink(trace);
 }
 
 /*
@@ -1386,6 +1519,8 @@ int main(int argc, char **argv)
     add_case("mtty-src-killed", test_mtty_src_killed);
     add_case("mtty-stream-damaged", test_mtty_stream_damaged);
     add_case("mtty-data-overlong", test_mtty_data_overlong);
+    add_case("mtty-dest-maps-running", test_mtty_dest_maps_running);
+    add_case("mtty-found-stopped", test_mtty_found_stopped);
     add_data_case("mtty-events", test_mtty_events, "on");
     add_data_case("mtty-no-events", test_mtty_events, NULL);
     add_data_case("mtty-precopy-sync-on", test_mtty_precopy_sync, "on");
