@@ -15,6 +15,11 @@
  * page query) first waits for the queue.  On iommufd, which pins
  * disjoint maps at once, a large map is made in slices from a few threads.
  *
+ * Until the machine's first reset its memory is not yet as the guest
+ * sees it (q35 cuts RAM around its PAM and SMRAM windows then): the
+ * worker holds what is queued until the main loop runs, and an unmap
+ * cancels a map not started, so that RAM is pinned once, not twice.
+ *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
@@ -29,6 +34,8 @@
 #include "qemu/thread.h"
 #include "qemu/timer.h"
 #include "qemu/units.h"
+#include "sysemu/sysemu.h"
+#include "hw/qdev-core.h"
 #include "trace.h"
 
 /* RAM this large is pinned in the background and split among threads */
@@ -51,6 +58,7 @@ typedef struct VFIODMAOp {
     uint64_t size;
     VFIODMARam ram;
     MemoryRegion *mr;           /* referenced until retired: RAM stays */
+    bool running;               /* the worker has it: it cannot be cancelled */
     bool dropped;               /* unmapped before done: a failure is moot */
     int ret;
 } VFIODMAOp;
@@ -63,6 +71,8 @@ struct VFIODMAWorker {
     QSIMPLEQ_HEAD(, VFIODMAOp) done;    /* for the main loop to retire */
     GHashTable *failed;         /* the worker's: iovas whose map failed */
     QEMUBH *retire_bh;
+    Notifier machine_done;
+    bool held;                  /* the machine is not laid out yet */
     bool exit;
 };
 
@@ -265,13 +275,14 @@ static void *vfio_dma_worker_run(void *opaque)
 
     qemu_mutex_lock(&w->lock);
     for (;;) {
-        while (QSIMPLEQ_EMPTY(&w->queue) && !w->exit) {
+        while ((QSIMPLEQ_EMPTY(&w->queue) || w->held) && !w->exit) {
             qemu_cond_wait(&w->cond, &w->lock);
         }
         op = QSIMPLEQ_FIRST(&w->queue);
         if (!op) {
             break;
         }
+        op->running = true;
         qemu_mutex_unlock(&w->lock);
         vfio_dma_op_run(container, op);
         qemu_mutex_lock(&w->lock);
@@ -306,6 +317,10 @@ static void vfio_dma_op_retire(VFIOContainer *container, VFIODMAOp *op)
     g_free(op);
 }
 
+/*
+ * On the main loop, which first runs after the machine's first reset:
+ * the maps that are done are retired, and the worker starts if held.
+ */
 static void vfio_dma_retire(void *opaque)
 {
     VFIOContainer *container = opaque;
@@ -314,12 +329,22 @@ static void vfio_dma_retire(void *opaque)
     VFIODMAOp *op;
 
     qemu_mutex_lock(&w->lock);
+    w->held = false;
+    qemu_cond_broadcast(&w->cond);
     QSIMPLEQ_CONCAT(&done, &w->done);
     qemu_mutex_unlock(&w->lock);
     while ((op = QSIMPLEQ_FIRST(&done))) {
         QSIMPLEQ_REMOVE_HEAD(&done, next);
         vfio_dma_op_retire(container, op);
     }
+}
+
+/* Fires before the machine's first reset: the main loop comes after it */
+static void vfio_dma_machine_done(Notifier *n, void *data)
+{
+    VFIODMAWorker *w = container_of(n, VFIODMAWorker, machine_done);
+
+    qemu_bh_schedule(w->retire_bh);
 }
 
 static VFIODMAWorker *vfio_dma_worker(VFIOContainer *container)
@@ -337,6 +362,11 @@ static VFIODMAWorker *vfio_dma_worker(VFIOContainer *container)
     w->failed = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
                                       NULL);
     w->retire_bh = qemu_bh_new(vfio_dma_retire, container);
+    if (!phase_check(PHASE_MACHINE_READY)) {
+        w->held = true;
+        w->machine_done.notify = vfio_dma_machine_done;
+        qemu_add_machine_init_done_notifier(&w->machine_done);
+    }
     qemu_thread_create(&w->thread, "vfio-dma", vfio_dma_worker_run,
                        container, QEMU_THREAD_JOINABLE);
     return w;
@@ -368,17 +398,25 @@ static void vfio_dma_queue(VFIOContainer *container, VFIODMAOp *op)
     qemu_mutex_unlock(&w->lock);
 }
 
-/* A queued map of @iova is being undone: its failure will not matter */
-static void vfio_dma_drop(VFIOContainer *container, hwaddr iova)
+/*
+ * A queued map of @iova is being undone: one the worker has not started
+ * is cancelled (true: no unmap to make); the failure of one it has will
+ * not matter.
+ */
+static bool vfio_dma_drop(VFIOContainer *container, hwaddr iova)
 {
     VFIODMAWorker *w = container->dma_worker;
-    VFIODMAOp *op;
+    VFIODMAOp *op, *cancelled = NULL;
 
     qemu_mutex_lock(&w->lock);
     QSIMPLEQ_FOREACH(op, &w->queue, next) {
         if (op->ram.vaddr && op->iova == iova) {
             op->dropped = true;
+            cancelled = op->running ? NULL : op;
         }
+    }
+    if (cancelled) {
+        QSIMPLEQ_REMOVE(&w->queue, cancelled, VFIODMAOp, next);
     }
     QSIMPLEQ_FOREACH(op, &w->done, next) {
         if (op->ram.vaddr && op->iova == iova) {
@@ -386,6 +424,11 @@ static void vfio_dma_drop(VFIOContainer *container, hwaddr iova)
         }
     }
     qemu_mutex_unlock(&w->lock);
+    if (cancelled) {
+        trace_vfio_dma_cancel(iova, cancelled->size);
+        vfio_dma_op_retire(container, cancelled);
+    }
+    return cancelled;
 }
 
 void vfio_container_dma_wait(VFIOContainer *container)
@@ -398,6 +441,8 @@ void vfio_container_dma_wait(VFIOContainer *container)
         return;
     }
     qemu_mutex_lock(&w->lock);
+    w->held = false;
+    qemu_cond_broadcast(&w->cond);
     while (!QSIMPLEQ_EMPTY(&w->queue)) {
         waited = true;
         qemu_cond_wait(&w->cond, &w->lock);
@@ -423,6 +468,9 @@ void vfio_container_dma_finish(VFIOContainer *container)
     qemu_cond_broadcast(&w->cond);
     qemu_mutex_unlock(&w->lock);
     qemu_thread_join(&w->thread);
+    if (w->machine_done.notify) {
+        notifier_remove(&w->machine_done);
+    }
     qemu_bh_delete(w->retire_bh);
     g_hash_table_destroy(w->failed);
     qemu_cond_destroy(&w->cond);
@@ -542,7 +590,9 @@ int vfio_container_dma_unmap(VFIOContainer *container, hwaddr iova)
     size = *mapped;
     g_hash_table_remove(container->mappings, &iova);
     if (vfio_dma_busy(container)) {
-        vfio_dma_drop(container, iova);
+        if (vfio_dma_drop(container, iova)) {
+            return 0;
+        }
         op = g_new0(VFIODMAOp, 1);
         op->iova = iova;
         op->size = size;

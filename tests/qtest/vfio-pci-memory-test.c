@@ -18,7 +18,7 @@
  * Enable is set finds its data mapped; RAM appearing and going (a DIMM's
  * memory freed too), and system_reset, while the maps run leave the maps
  * (as the trace says the host made them) exactly where the flat view has
- * RAM.
+ * RAM; q35's RAM, laid out anew at its first reset, is pinned once.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -295,10 +295,11 @@ static void assert_maps_match_ram(Assigned *a, const char *trace)
 }
 
 /*
- * QEMU with edu and its guest RAM (-m @mem, 2 GiB if NULL) being mapped,
- * the device not yet enabled
+ * QEMU on @machine with edu and its guest RAM (-m @mem, 2 GiB if NULL)
+ * being mapped, the device not yet enabled
  */
-static bool bg_start(Assigned *a, const char *mem, const char *trace)
+static bool bg_start_on(Assigned *a, const char *machine, const char *mem,
+                        const char *trace)
 {
     const char *env = g_getenv("VFIO_TEST_QEMU_ARGS");
     g_autofree char *tr = g_strdup_printf(BG_TRACE, trace);
@@ -308,14 +309,19 @@ static bool bg_start(Assigned *a, const char *mem, const char *trace)
         return false;
     }
     unlink(trace);
-    a->qts = qtest_initf("-M pc -nodefaults -m %s -device "
-                         "vfio-pci,host=%s,addr=%02x.0 %s %s %s",
+    a->qts = qtest_initf("-M %s -nodefaults -m %s -device "
+                         "vfio-pci,host=%s,addr=%02x.0 %s %s %s", machine,
                          mem ? mem : BG_RAM, a->host, SLOT, tr,
                          env ? env : "", backend_args());
     a->bus = qpci_new_pc(a->qts, NULL);
     a->dev = qpci_device_find(a->bus, DEVFN);
     g_assert_nonnull(a->dev);
     return true;
+}
+
+static bool bg_start(Assigned *a, const char *mem, const char *trace)
+{
+    return bg_start_on(a, "pc", mem, trace);
 }
 
 /* The maps were still running when the test acted: it tested something */
@@ -455,8 +461,8 @@ static void test_bg_dimm_added(void)
 
 /*
  * A DIMM whose map is queued behind the boot RAM's is unplugged (the
- * guest's ACPI eject) and its memory deleted: the map, made or not, goes,
- * and the memory is freed only once the worker is done with it.
+ * guest's ACPI eject) and its memory deleted: the map, not started, is
+ * cancelled, and the memory is freed once the worker lets go of it.
  */
 static void test_bg_dimm_removed(void)
 {
@@ -476,8 +482,30 @@ static void test_bg_dimm_removed(void)
     qtest_qmp_assert_success(a.qts, "{'execute': 'object-del', "
                              "'arguments': {'id': 'dimm0'}}");
     assert_maps_match_ram(&a, trace);
-    assert_before_boot_ram(trace, "vfio_dma_queue unmap iova 0x100000000 ");
+    assert_before_boot_ram(trace, "vfio_dma_cancel iova 0x100000000 ");
     assert_qemu_alive(a.qts);
+    bg_stop(&a, trace);
+}
+
+/*
+ * q35 lays RAM out at its first reset, after the devices came (pc before
+ * them): the map of all RAM queued before it is cancelled, not made and
+ * undone, and guest RAM is pinned once.
+ */
+static void test_bg_q35_pinned_once(void)
+{
+    g_autofree char *trace = test_log_path("bg-q35.trace");
+    Assigned a;
+
+    if (!bg_start_on(&a, "q35", NULL, trace)) {
+        return;
+    }
+    assert_maps_match_ram(&a, trace);
+    g_assert_cmpint(count_log_lines(trace, "vfio_dma_cancel iova 0x0 size "
+                                    "0x80000000 "), ==, 1);
+    g_assert_cmpint(count_log_lines(trace, "vfio_dma_unmap "), ==, 0);
+    g_assert_cmpint(count_log_lines(trace, "vfio_dma_pinned iova 0x100000 "),
+                    ==, 1);
     bg_stop(&a, trace);
 }
 
@@ -522,6 +550,8 @@ int main(int argc, char **argv)
                    test_bg_dimm_added);
     qtest_add_func("/vfio-pci/rig/background/dimm-removed",
                    test_bg_dimm_removed);
+    qtest_add_func("/vfio-pci/rig/background/q35-pinned-once",
+                   test_bg_q35_pinned_once);
     qtest_add_func("/vfio-pci/rig/background/system-reset",
                    test_bg_system_reset);
     return g_test_run();
