@@ -113,16 +113,25 @@ IOMMUFD_TAPS="$LEGACY_ON_RIG_KERNEL
  iommufd-vfio-pci-memory-test inner-remove inner-hammer"
 
 # collect DIR PREFIX TAPS: the TAP files of a rig boot, and a failure for
-# each expected one that is missing.
+# each expected one that is missing; the first says where the boot was
+# last (the end of a long log, all a CI page may show, has it then).
 collect() {
     for f in "$1"/*.tap; do
         [ -f "$f" ] || continue
         cp "$f" "$RESULTS/$2-${f##*/}"
         RIG_RAN=$((RIG_RAN + $(grep -c '^\(not \)\?ok ' "$f" || true)))
     done
+    _where=yes
     for t in $3; do
-        [ -f "$1/$t.tap" ] ||
-            echo "not ok - $2: $t did not run" > "$RESULTS/$2-$t.tap"
+        [ -f "$1/$t.tap" ] && continue
+        {
+            echo "not ok - $2: $t did not run"
+            if [ -n "$_where" ]; then
+                echo "# the boot's last lines ($1/guest.log):"
+                tail -n 15 "$1/guest.log" 2>/dev/null | sed 's/^/#   /'
+            fi
+        } > "$RESULTS/$2-$t.tap"
+        _where=
     done
 }
 

@@ -17,7 +17,10 @@ LV_ROMFILE=/usr/lib/ipxe/qemu/pxe-e1000e.rom
 LV_RUN=rig_in_chroot
 LV_ROOT=$RIG_HOST
 
-lv_virsh() { $LV_RUN virsh -c qemu:///system "$@"; }
+# A virsh that hangs (libvirtd, or a QEMU that never answers it) fails its
+# test after LV_TIMEOUT seconds, not the whole boot at the rig's timeout.
+LV_TIMEOUT=300
+lv_virsh() { $LV_RUN timeout "$LV_TIMEOUT" virsh -c qemu:///system "$@"; }
 
 # lv_tmpfs DIR: an empty (or, with "copy", a copied) writable DIR in the chroot.
 lv_tmpfs() {
