@@ -285,13 +285,8 @@ static void test_vmem_limit(void)
 /* Every map done (Bus Master Enable waits for them), then as RAM is */
 static void assert_maps_match_ram(Assigned *a, const char *trace)
 {
-    g_autofree char *ram = NULL, *maps = NULL;
-
     qpci_device_enable(a->dev);
-    ram = ram_of_flatview(a->qts);
-    maps = maps_traced(trace);
-    g_test_message("RAM: %s; mapped: %s", ram, maps);
-    g_assert_cmpstr(maps, ==, ram);
+    assert_maps_are_ram(a->qts, trace);
 }
 
 /*

@@ -768,6 +768,16 @@ static inline char *ram_of_flatview(QTestState *qts)
     return ranges_merged(ranges);
 }
 
+/* The host's maps, as @trace has them, are exactly the RAM of @qts */
+static inline void assert_maps_are_ram(QTestState *qts, const char *trace)
+{
+    g_autofree char *ram = ram_of_flatview(qts);
+    g_autofree char *maps = maps_traced(trace);
+
+    g_test_message("RAM: %s; mapped: %s", ram, maps);
+    g_assert_cmpstr(maps, ==, ram);
+}
+
 /*
  * q35's ECAM window, which the tests enable as firmware would: config
  * space of bus B, device/function DEVFN at ECAM_BASE + B << 20 + DEVFN << 12.
