@@ -152,8 +152,26 @@ rig_tests() {
     collect "$RESULTS/rig" rig "$RIG_TAPS"
 }
 
+# The rig kernel's build, on a cold run, goes on beside QEMU's (two
+# builds of some 20 CPU-minutes each on two cores): started after it, it
+# held the rig kernel's boot back until the Debian boot had ended, and one
+# core idle.  mtty.ko comes first: it fetches the same source.
+kernel_build_start() {
+    DH_MTTY_KO=$("$REPO/tests/rig/build-mtty.sh") || DH_MTTY_KO=
+    mkdir -p "$BUILD"
+    rm -f "$BUILD/rig-kernel.done"
+    {
+        "$REPO/tests/rig/build-kernel.sh" > "$BUILD/rig-kernel.log" 2>&1 || true
+        touch "$BUILD/rig-kernel.done"
+    } &
+}
+
 # The iommufd, cdev and mdev tests need a kernel that Debian does not ship.
 iommufd_rig_boot() {
+    while [ ! -f "$BUILD/rig-kernel.done" ]; do
+        sleep 5
+    done
+    cat "$BUILD/rig-kernel.log"
     kernel=$("$REPO/tests/rig/build-kernel.sh") || return 0
     {
         printf 'LEGACY_QTESTS="%s"\n' "$LEGACY_ON_RIG_KERNEL"
@@ -164,14 +182,12 @@ iommufd_rig_boot() {
         "$RESULTS/rig-iommufd" || true
 }
 
-# The two boots (and the rig kernel's build, on a cold run) run side by
-# side: each rig is one TCG vCPU, and there are two cores.  The initramfs
-# builds (and mtty.ko's) come first, so that the two never race on them.
+# The two boots run side by side: each rig is one TCG vCPU, and there are
+# two cores.  The initramfs builds come first, so that the two never race
+# on them.
 both_rigs() {
     sh "$REPO/tests/rig/make-initrd.sh"
     sh "$REPO/tests/rig/make-inner-initrd.sh"
-    # Before the rig kernel's build, which fetches the same source
-    DH_MTTY_KO=$("$REPO/tests/rig/build-mtty.sh") || DH_MTTY_KO=
     iommufd_rig_boot > "$RESULTS/rig-iommufd.log" 2>&1 &
     iommufd_pid=$!
     rig_tests
@@ -181,6 +197,7 @@ both_rigs() {
 }
 
 "$REPO/scripts/setup.sh"
+kernel_build_start
 "$REPO/scripts/build.sh"
 "$REPO/scripts/package.sh" > /dev/null
 rm -rf "$RESULTS"
