@@ -20,13 +20,16 @@ QEMU_PKGVERSION="Debian $QEMU_DEB_VERSION"
 log() { echo "build-peer: $*"; }
 die() { echo "build-peer: error: $*" >&2; exit 1; }
 
-# QEMU 7.2's meson does not order the D-Bus display's generated header
-# before the binary's own sources that include it: a cold build of the
-# binary alone races it (and lost, on a fresh machine).
+# With its modules, as ours: Debian's configuration makes the qtest and
+# TCG accelerators modules.  QEMU 7.2's meson does not order the D-Bus
+# display's generated header before the sources that include it: a cold
+# build races it (and lost, on a fresh machine).
 compile() {
-    log "ninja qemu-system-x86_64 (peer)"
+    log "ninja qemu-system-x86_64 and its modules (peer)"
+    # shellcheck disable=SC2046
     { ninja -C "$QEMU_BUILD" ui/dbus-display1.h &&
-      ninja -C "$QEMU_BUILD" qemu-system-x86_64; } > "$QEMU_BUILD/ninja.log" 2>&1 ||
+      ninja -C "$QEMU_BUILD" qemu-system-x86_64 $(module_targets); } \
+        > "$QEMU_BUILD/ninja.log" 2>&1 ||
         { grep -B2 -A10 "error" "$QEMU_BUILD/ninja.log" | head -60; die "ninja failed"; }
 }
 
@@ -42,7 +45,8 @@ check_peer() {
 }
 
 [ -f "$QEMU_SRC/.vfio-pristine" ] || die "no QEMU source in $QEMU_SRC: run scripts/setup.sh"
-if [ -x "$PEER_QEMU" ] && [ ! -L "$QEMU_TREE/hw/vfio" ]; then
+if [ -x "$PEER_QEMU" ] && [ -f "$QEMU_BUILD/accel-qtest-x86_64.so" ] &&
+   [ ! -L "$QEMU_TREE/hw/vfio" ]; then
     log "cached: $PEER_QEMU"
     exit 0
 fi
