@@ -329,13 +329,13 @@ pin_round() {
         log=strace-$q-$PIN_MB-$ROUND.log
         # shellcheck disable=SC2086
         {
-        bench "$q" start-none start slots=0 -- "$b" -M pc $QT
-        bench "$q" "ready-$PIN_MB" start slots=4 -- "$b" -M pc \
+        bench "$q" start-none start slots=0 -- "$b" -M "$PIN_MACHINE" $QT
+        bench "$q" "ready-$PIN_MB" start slots=4 -- "$b" -M "$PIN_MACHINE" \
             -m "${PIN_MB}M" $QT $(vfio "$VFIO_EDU" 04)
-        bench "$q" "dma-$PIN_MB" dma slot=4 -- "$b" -M pc \
+        bench "$q" "dma-$PIN_MB" dma slot=4 -- "$b" -M "$PIN_MACHINE" \
             -m "${PIN_MB}M" $QT $(vfio "$VFIO_EDU" 04)
         bench "$q" "strace-$PIN_MB" -s "/run/$log" dma slot=4 -- "$b" \
-            -M pc -m "${PIN_MB}M" $QT $(vfio "$VFIO_EDU" 04)
+            -M "$PIN_MACHINE" -m "${PIN_MB}M" $QT $(vfio "$VFIO_EDU" 04)
         }
         keep_ioctls "$log"
         [ -z "${PIN_MEMFD:-}" ] || pin_memfd_cases "$q"
@@ -345,7 +345,7 @@ pin_round() {
 # With PIN_MEMFD, the same with guest RAM in a shared memfd
 pin_memfd_cases() {
     log=strace-$1-memfd-$PIN_MB-$ROUND.log
-    _memfd="-M pc,memory-backend=ram0 -m ${PIN_MB}M -object
+    _memfd="-M $PIN_MACHINE,memory-backend=ram0 -m ${PIN_MB}M -object
             memory-backend-memfd,id=ram0,size=${PIN_MB}M,share=on"
     # shellcheck disable=SC2086
     {

@@ -12,7 +12,10 @@
 # it, and two (pin-smp2), where they can overlap and pinning can split.
 # About 20 minutes warm.  BENCH_PIN_SMP, BENCH_PIN_QEMUS and BENCH_PIN_TAG
 # (appended to the name) narrow it: pin-smp1-ab.md is BENCH_PIN_SMP=1
-# BENCH_PIN_QEMUS='OURS PEER' BENCH_PIN_TAG=-ab BENCH_ROUNDS=8.
+# BENCH_PIN_QEMUS='OURS PEER' BENCH_PIN_TAG=-ab BENCH_ROUNDS=8.  The
+# machine is pc, whose RAM is laid out before the devices come;
+# BENCH_PIN_MACHINE=q35 (pin-smp1-q35.md, BENCH_PIN_TAG=-q35) lays it out
+# at its first reset, after them.
 #
 # BENCH_PIN_SET=kernels: ours and 10.0 on iommufd, with guest RAM
 # anonymous and in a shared memfd (which a kernel of 6.13 or later maps by
@@ -28,6 +31,7 @@ set -eu
 RESULTS=${BENCH_RESULTS:-$REPO/bench/results}
 ROUNDS=${BENCH_ROUNDS:-3}
 PIN_MB=${BENCH_PIN_MB:-2048}
+PIN_MACHINE=${BENCH_PIN_MACHINE:-pc}
 RIG_MEM=${RIG_MEM:-6G}
 IOMMUFD_ARGS="-object iommufd,id=ifd0 -global vfio-pci.iommufd=ifd0"
 export RIG_MEM RIG_TIMEOUT=3600
@@ -41,7 +45,7 @@ pin_boot() {
     mkdir -p "$BENCH"
     {
         echo "BENCH_SET=pin; ROUNDS=$ROUNDS; PIN_MB=$PIN_MB"
-        echo "PIN_MEMFD='${5:-}'"
+        echo "PIN_MEMFD='${5:-}'; PIN_MACHINE='$PIN_MACHINE'"
         echo "DMA_SIZES=''; HUGE_SIZES=''; LOOP_SECS=1; COUNT=1"
         echo "BENCH_BIN='$BUILD/bench-pin'"
         echo "QEMUS='$4'"

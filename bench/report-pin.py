@@ -97,7 +97,8 @@ def main():
     rounds = sorted({r for v in data.values() for r in v})
     cpus = machine.get("rig_cpus", "?")
 
-    print("## Pinning guest RAM at start: %s vCPU(s)" % cpus)
+    print("## Pinning guest RAM at start: %s vCPU(s), -M %s"
+          % (cpus, os.environ.get("BENCH_PIN_MACHINE", "pc")))
     print()
     print("One boot of the rig kernel (%s, %s vCPUs), %d rounds, %s s; "
           "commit %s." % (machine.get("rig_kernel", "?"), cpus, len(rounds),

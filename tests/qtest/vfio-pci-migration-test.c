@@ -9,6 +9,8 @@
  * VFIO_MIG_OTHER (two ports: a destination whose device refuses the
  * state).  The mtty cases run on the backend VFIO_BACKEND names: type1
  * tracks dirty pages itself, on iommufd mtty's own DMA logging does.
+ * Where edu shares the mtty's container, guest RAM is pinned and its maps
+ * run in the background: a destination resumes only once they are done.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
